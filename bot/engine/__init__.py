@@ -1,0 +1,1 @@
+"""The Discord-free, storage-free core: items, tools, permissions, the loop and its API adapters."""

@@ -1,0 +1,114 @@
+"""Conversation items: the one canonical history format both OpenAI APIs are rebuilt from.
+
+Reasoning items are deliberately not part of it. The Responses API returns them for reasoning
+models and wants them replayed next to the item that followed them; we instead drop reasoning
+items and item ids on replay (a function_call without an id needs no reasoning partner). That
+keeps one history valid for both APIs, lets a channel switch model or server, and stores no
+opaque encrypted blobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+log = logging.getLogger(__name__)
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UserMessage(_Item):
+    """What a member said, with who said it."""
+
+    kind: Literal["user"] = "user"
+    text: str
+    author_id: str | None = None
+    author_name: str | None = None
+
+    def as_prompt(self) -> str:
+        """The text the model sees: prefixed with the speaker so multi-member threads stay clear."""
+        return f"[{self.author_name}] {self.text}" if self.author_name else self.text
+
+
+class AssistantMessage(_Item):
+    """Text the model wrote (an answer, or words said alongside tool calls)."""
+
+    kind: Literal["assistant"] = "assistant"
+    text: str
+
+
+class ToolCall(_Item):
+    """One function call the model asked for; arguments are kept as the raw JSON text it sent."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    call_id: str
+    name: str
+    arguments: str
+
+
+class ToolOutput(_Item):
+    """The result handed back for one call, matched by call id."""
+
+    kind: Literal["tool_output"] = "tool_output"
+    call_id: str
+    output: str
+
+
+Item = Annotated[UserMessage | AssistantMessage | ToolCall | ToolOutput, Field(discriminator="kind")]
+ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Item)
+
+INTERRUPTED_OUTPUT = '{"error": "interrupted: this call was not completed and has no result"}'
+
+
+def item_to_json(item: Item) -> str:
+    """Serialise one item for storage."""
+    return item.model_dump_json()
+
+
+def item_from_json(text: str | bytes) -> Item:
+    """Rebuild one stored item."""
+    return ITEM_ADAPTER.validate_json(text)
+
+
+def make_valid(items: Sequence[Item]) -> list[Item]:
+    """Return a history every API accepts: each call answered right after its turn, no orphan outputs.
+
+    A call with no output gets an "interrupted" error output placed after the run of calls it
+    belongs to; an output whose call is unknown (or already answered) is dropped. Both are logged.
+    """
+    result: list[Item] = []
+    pending: list[str] = []  # calls of the latest round that still await an output
+    seen_calls: set[str] = set()
+
+    def close_pending() -> None:
+        for call_id in pending:
+            log.warning("history repair: call %s had no output; marked interrupted", call_id)
+            result.append(ToolOutput(call_id=call_id, output=INTERRUPTED_OUTPUT))
+        pending.clear()
+
+    for item in items:
+        if isinstance(item, ToolCall):
+            if result and isinstance(result[-1], ToolOutput):
+                close_pending()  # a call after outputs starts a new round
+            if item.call_id in seen_calls:
+                log.warning("history repair: duplicate call id %s dropped", item.call_id)
+                continue
+            seen_calls.add(item.call_id)
+            pending.append(item.call_id)
+            result.append(item)
+        elif isinstance(item, ToolOutput):
+            if item.call_id not in pending:
+                log.warning("history repair: orphan output for %s dropped", item.call_id)
+                continue
+            pending.remove(item.call_id)
+            result.append(item)
+        else:
+            close_pending()
+            result.append(item)
+    close_pending()
+    return result

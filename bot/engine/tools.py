@@ -1,0 +1,172 @@
+"""Tools: typed functions declared with @tool, their derived strict schemas, and the registry."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any, TypeVar, get_type_hints
+
+from openai.lib._pydantic import to_strict_json_schema
+from pydantic import BaseModel, ConfigDict, create_model
+
+from bot.engine.permissions import Caller, Decision, Place, ToolPolicy, decide
+
+T = TypeVar("T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a running tool may know and use: who asked, where, and the services the app lends it."""
+
+    caller: Caller
+    place: Place
+    services: Mapping[type, object] = field(default_factory=dict)
+    now: Callable[[], datetime] = _utc_now
+
+    def service(self, kind: type[T]) -> T:
+        """Return the app's instance of `kind` (a store, an HTTP session, a tool's config)."""
+        try:
+            value = self.services[kind]
+        except KeyError:
+            raise LookupError(f"no service of type {kind.__name__} was provided to tools") from None
+        if not isinstance(value, kind):
+            raise TypeError(f"service registered for {kind.__name__} is a {type(value).__name__}")
+        return value
+
+
+class ToolError(Exception):
+    """A failure the model should read and act on: becomes {"error": message, **details}."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def as_result(self) -> dict[str, Any]:
+        """The JSON object handed to the model."""
+        return {"error": self.message, **self.details}
+
+
+ToolResult = Mapping[str, Any] | BaseModel
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: its function, argument model, strict JSON schema and metadata."""
+
+    name: str
+    description: str
+    function: Callable[..., Awaitable[ToolResult] | ToolResult]
+    arguments: type[BaseModel]
+    parameters: dict[str, Any]
+    side_effects: bool = False
+    restricted: bool = False
+    timeout: float | None = None
+
+    async def invoke(self, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
+        """Run the function with validated arguments and return its result as a JSON-ready object."""
+        kwargs = {name: getattr(arguments, name) for name in type(arguments).model_fields}
+        result = self.function(context, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, BaseModel):
+            return result.model_dump(mode="json")
+        return dict(result)
+
+
+def tool(
+    *,
+    name: str | None = None,
+    side_effects: bool = False,
+    restricted: bool = False,
+    timeout: float | None = None,
+) -> Callable[[Callable[..., Any]], Tool]:
+    """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt."""
+
+    def wrap(function: Callable[..., Any]) -> Tool:
+        description = inspect.getdoc(function)
+        if not description:
+            raise TypeError(f"tool {function.__name__} needs a docstring: it is the model's description")
+        return Tool(
+            name=name or function.__name__,
+            description=description,
+            function=function,
+            arguments=(model := _arguments_model(function)),
+            parameters=to_strict_json_schema(model),
+            side_effects=side_effects,
+            restricted=restricted,
+            timeout=timeout,
+        )
+
+    return wrap
+
+
+def _arguments_model(function: Callable[..., Any]) -> type[BaseModel]:
+    """Build the pydantic model of a tool's arguments from its signature (the context is left out)."""
+    signature = inspect.signature(function)
+    hints = get_type_hints(function, include_extras=True)
+    parameters = list(signature.parameters.values())
+    if not parameters or hints.get(parameters[0].name) is not ToolContext:
+        raise TypeError(f"tool {function.__name__}: the first parameter must be `context: ToolContext`")
+    fields: dict[str, Any] = {}
+    for parameter in parameters[1:]:
+        if parameter.name not in hints:
+            raise TypeError(f"tool {function.__name__}: parameter {parameter.name} needs a type hint")
+        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        fields[parameter.name] = (hints[parameter.name], default)
+    model_name = "".join(part.title() for part in function.__name__.split("_")) + "Arguments"
+    return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class Registry:
+    """The tools Concierge knows, by name."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            if item.name in self._tools:
+                raise ValueError(f"two tools are named {item.name!r}")
+            self._tools[item.name] = item
+
+    @classmethod
+    def from_package(cls, package: ModuleType) -> Registry:
+        """Collect every Tool defined at module level in the package's modules."""
+        found: list[Tool] = []
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda module: module.name):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            found.extend(value for value in vars(module).values() if isinstance(value, Tool))
+        return cls(found)
+
+    def get(self, name: str) -> Tool | None:
+        """The tool with this name, or None."""
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        """All tool names, sorted."""
+        return sorted(self._tools)
+
+    def __iter__(self) -> Any:
+        return iter(self._tools[name] for name in self.names())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def decide(self, name: str, *, caller: Caller, place: Place, policies: Mapping[str, ToolPolicy]) -> Decision:
+        """Whether `caller` may use the named (known) tool in `place`."""
+        known = self._tools[name]
+        return decide(tool=name, restricted=known.restricted, caller=caller, place=place, policy=policies.get(name))
+
+    def visible_to(self, *, caller: Caller, place: Place, policies: Mapping[str, ToolPolicy]) -> list[Tool]:
+        """The tools this caller may use here, sorted by name (a stable prompt prefix)."""
+        return [item for item in self if self.decide(item.name, caller=caller, place=place, policies=policies)]

@@ -1,0 +1,99 @@
+"""Settings: one pydantic model read from the environment and `.env`; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting; the message is one line naming the variable."""
+
+
+class Settings(BaseModel):
+    """Everything Concierge can be configured with (see .env.example for meanings)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    DISCORD_TOKEN: SecretStr | None = None
+    OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_BASE_URL: str | None = None
+    OPENAI_MODEL: str = "gpt-5.2"
+    OPENAI_API: Literal["responses", "chat"] = "responses"
+    OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
+    DATABASE_URL: str = "sqlite:///data/concierge.db"
+    MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
+    TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
+    HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
+    HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
+    SYSTEM_PROMPT_FILE: Path | None = None
+    OPEN_METEO_URL: str = "https://api.open-meteo.com"
+    OPEN_METEO_GEOCODING_URL: str = "https://geocoding-api.open-meteo.com"
+    SEARXNG_URL: str | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("OPENAI_API", mode="before")
+    @classmethod
+    def _api_lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _level_uppercase(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _sqlite_url(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("must look like sqlite:///path/to/file.db")
+        return value
+
+    @model_validator(mode="after")
+    def _key_for_openai(self) -> Settings:
+        if self.OPENAI_API_KEY is None and self.OPENAI_BASE_URL is None:
+            raise ValueError("OPENAI_API_KEY is required (or set OPENAI_BASE_URL to a server that needs none)")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file named by DATABASE_URL."""
+        return Path(self.DATABASE_URL.removeprefix("sqlite:///"))
+
+    def discord_token(self) -> str:
+        """The bot token, or a SettingsError naming DISCORD_TOKEN."""
+        if self.DISCORD_TOKEN is None:
+            raise SettingsError("DISCORD_TOKEN is missing: set it in .env or the environment (see .env.example)")
+        return self.DISCORD_TOKEN.get_secret_value()
+
+    def openai_key(self) -> str:
+        """The API key; local servers that need none get a placeholder the SDK accepts."""
+        return self.OPENAI_API_KEY.get_secret_value() if self.OPENAI_API_KEY else "no-key-needed"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read `.env` (if present) under the real environment and validate; raise SettingsError on the first problem."""
+    values: dict[str, str | None] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+    known = {name: value for name, value in values.items() if name in Settings.model_fields}
+    try:
+        return Settings.model_validate(known)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if where:
+            raise SettingsError(f"{where}: {message}") from None
+        raise SettingsError(message) from None
