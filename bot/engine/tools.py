@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import pkgutil
@@ -19,7 +20,8 @@ from bot.engine.permissions import Caller, Decision, Place, ToolPolicy, decide
 T = TypeVar("T")
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The current time, timezone-aware (UTC): the default clock of tools."""
     return datetime.now(UTC)
 
 
@@ -30,7 +32,7 @@ class ToolContext:
     caller: Caller
     place: Place
     services: Mapping[type, object] = field(default_factory=dict)
-    now: Callable[[], datetime] = _utc_now
+    now: Callable[[], datetime] = utc_now
 
     def service(self, kind: type[T]) -> T:
         """Return the app's instance of `kind` (a store, an HTTP session, a tool's config)."""
@@ -75,9 +77,10 @@ class Tool:
     async def invoke(self, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
         """Run the function with validated arguments and return its result as a JSON-ready object."""
         kwargs = {name: getattr(arguments, name) for name in type(arguments).model_fields}
-        result = self.function(context, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
+        if inspect.iscoroutinefunction(self.function):
+            result = await self.function(context, **kwargs)
+        else:  # a plain function must not block the event loop
+            result = await asyncio.to_thread(self.function, context, **kwargs)
         if isinstance(result, BaseModel):
             return result.model_dump(mode="json")
         return dict(result)

@@ -1,0 +1,126 @@
+"""The function-calling loop: one implementation for both OpenAI APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec
+from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
+from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.items import AssistantMessage, Item, UserMessage, make_valid
+from bot.engine.permissions import Denied
+from bot.engine.tools import Tool
+
+log = logging.getLogger(__name__)
+
+_Ask = Callable[[ToolChoice], Awaitable[ModelReply]]
+CUT_SHORT_FALLBACK = "I ran out of tool-call rounds before I could finish; here is as far as I got."
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The outcome of one turn: the answer, what to persist, what the tools did, and anything to tell the member."""
+
+    answer: str
+    items: tuple[Item, ...]
+    trace: tuple[TraceEntry, ...]
+    cut_short: bool = False
+    notes: tuple[str, ...] = ()
+    error: ModelError | None = None
+
+
+def offered_tools(executor: ToolExecutor) -> list[Tool]:
+    """The tools this turn's caller may use here, sorted by name."""
+    return executor.registry.visible_to(caller=executor.caller, place=executor.place, policies=executor.policies)
+
+
+def check_tool_choice(executor: ToolExecutor, tool_choice: ToolChoice) -> None:
+    """Refuse a forced tool the caller may not use, before any model call."""
+    if tool_choice in TOOL_CHOICE_MODES:
+        if tool_choice == "required" and not offered_tools(executor):
+            raise ToolChoiceRefused("required", "no tools are available to you here")
+        return
+    registry = executor.registry
+    if registry.get(tool_choice) is None:
+        raise ToolChoiceRefused(tool_choice, "there is no tool by that name")
+    decision = registry.decide(tool_choice, caller=executor.caller, place=executor.place, policies=executor.policies)
+    if isinstance(decision, Denied):
+        raise ToolChoiceRefused(tool_choice, decision.reason)
+
+
+async def run_turn(
+    *,
+    api: ModelAPI,
+    executor: ToolExecutor,
+    instructions: str,
+    history: Sequence[Item],
+    user_message: UserMessage,
+    tool_choice: ToolChoice = "auto",
+    max_rounds: int = 8,
+) -> Turn:
+    """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds."""
+    check_tool_choice(executor, tool_choice)
+    specs = [ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in offered_tools(executor)]
+    past = make_valid(history)
+    new: list[Item] = [user_message]
+    trace: list[TraceEntry] = []
+    notes: list[str] = []
+
+    async def ask(choice: ToolChoice) -> ModelReply:
+        return await api.respond(instructions=instructions, items=[*past, *new], tools=specs, tool_choice=choice)
+
+    try:
+        for round_number in range(max_rounds):
+            if round_number == 0:
+                reply = await _first_request(ask, tool_choice, notes)
+                _note_ignored_force(reply, tool_choice, notes)
+            else:
+                reply = await ask("auto")
+            if reply.text:
+                new.append(AssistantMessage(text=reply.text))
+            if not reply.calls:
+                return Turn(answer=reply.text, items=tuple(new), trace=tuple(trace), notes=tuple(notes))
+            new.extend(reply.calls)
+            results = await asyncio.gather(*(executor.execute(call) for call in reply.calls))
+            new.extend(output for output, _ in results)
+            trace.extend(entry for _, entry in results)
+        final = await ask("none")
+    except ModelError as error:
+        log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
+        return Turn(answer=error.user_message, items=tuple(new), trace=tuple(trace), notes=tuple(notes), error=error)
+    if final.calls:
+        log.warning("the model asked for %d tool calls after tool_choice none; ignored", len(final.calls))
+    answer = final.text or CUT_SHORT_FALLBACK
+    new.append(AssistantMessage(text=answer))
+    return Turn(answer=answer, items=tuple(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+
+
+async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[str]) -> ModelReply:
+    """Send the first request; a server that rejects a forced tool_choice gets it once more with 'auto'."""
+    if tool_choice in ("auto", "none"):
+        return await ask(tool_choice)
+    try:
+        return await ask(tool_choice)
+    except (ModelRejectedRequest, ModelUnavailable) as error:
+        if isinstance(error, RateLimited) or error.status is None:
+            raise  # a timeout, a lost connection or a rate limit is an outage, not a refusal of tool_choice
+        log.warning(
+            "the model server rejected tool_choice=%r (HTTP %s); retrying with 'auto'", tool_choice, error.status
+        )
+    reply = await ask("auto")
+    notes.append(f"This model server could not force `{tool_choice}`, so the model chose its tools freely.")
+    return reply
+
+
+def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[str]) -> None:
+    """Say plainly when a forced tool was not called (some servers ignore tool_choice)."""
+    if tool_choice in ("auto", "none") or notes:
+        return
+    if tool_choice == "required":
+        if not reply.calls:
+            notes.append("A tool was required, but the model server answered without calling one.")
+    elif not any(call.name == tool_choice for call in reply.calls):
+        notes.append(f"`{tool_choice}` was requested, but the model server did not call it; this answer is without it.")

@@ -1,0 +1,321 @@
+"""The tool loop, driven by a scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Annotated
+
+import pytest
+from pydantic import Field
+
+from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
+from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage
+from bot.engine.loop import run_turn
+from bot.engine.permissions import Caller, Place, ToolPolicy
+from bot.engine.tools import Registry, ToolContext, ToolError, tool
+from tests.engine.scripted import ScriptedAPI
+
+MEMBER = Caller(user_id="10", name="Ann")
+ADMIN = Caller(user_id="11", name="Root", is_admin=True)
+GUILD = Place(channel_id="c1", guild_id="g1")
+HELLO = UserMessage(text="hello", author_id="10", author_name="Ann")
+
+
+class Spy:
+    """Counts real executions of the test tools."""
+
+    def __init__(self) -> None:
+        self.runs: list[str] = []
+
+
+def build_registry(spy: Spy) -> Registry:
+    @tool()
+    async def add(context: ToolContext, a: int, b: int) -> dict[str, int]:
+        """Add two integers."""
+        spy.runs.append("add")
+        return {"sum": a + b}
+
+    @tool()
+    async def nap(context: ToolContext, seconds: Annotated[float, Field(ge=0, le=5)]) -> dict[str, float]:
+        """Sleep a little."""
+        spy.runs.append("nap")
+        await asyncio.sleep(seconds)
+        return {"slept": seconds}
+
+    @tool(restricted=True, side_effects=True)
+    async def book(context: ToolContext, table: Annotated[int, Field(ge=1, le=20)]) -> dict[str, int]:
+        """Book a table (restricted)."""
+        spy.runs.append("book")
+        return {"booked": table}
+
+    @tool()
+    def explode(context: ToolContext) -> dict[str, str]:
+        """Always fails with a secret in the message."""
+        spy.runs.append("explode")
+        raise RuntimeError("password=hunter2 at /srv/secret")
+
+    @tool()
+    async def refuse(context: ToolContext) -> dict[str, str]:
+        """Always fails with an explained error."""
+        raise ToolError("unknown city", city="Atlantis")
+
+    @tool(timeout=0.05)
+    async def hang(context: ToolContext) -> dict[str, str]:
+        """Never finishes in time."""
+        await asyncio.sleep(10)
+        return {}
+
+    return Registry([add, nap, book, explode, refuse, hang])
+
+
+def executor_for(
+    spy: Spy,
+    caller: Caller = MEMBER,
+    *,
+    policies: dict[str, ToolPolicy] | None = None,
+    record: list[TraceEntry] | None = None,
+) -> ToolExecutor:
+    async def keep(entry: TraceEntry) -> None:
+        if record is not None:
+            record.append(entry)
+
+    return ToolExecutor(
+        registry=build_registry(spy),
+        caller=caller,
+        place=GUILD,
+        policies=policies or {},
+        default_timeout=5,
+        record=keep,
+    )
+
+
+async def turn(api: ScriptedAPI, executor: ToolExecutor, *, choice: str = "auto", max_rounds: int = 8):
+    return await run_turn(
+        api=api,
+        executor=executor,
+        instructions="You are a test.",
+        history=[],
+        user_message=HELLO,
+        tool_choice=choice,
+        max_rounds=max_rounds,
+    )
+
+
+def outputs(result) -> list[dict]:
+    return [json.loads(item.output) for item in result.items if isinstance(item, ToolOutput)]
+
+
+@pytest.mark.asyncio
+async def test_answer_without_tools_is_returned_and_persisted() -> None:
+    api = ScriptedAPI().text("Hi Ann!")
+    result = await turn(api, executor_for(Spy()))
+    assert result.answer == "Hi Ann!"
+    assert result.items == (HELLO, AssistantMessage(text="Hi Ann!"))
+    assert not result.cut_short and result.error is None
+    api.assert_consumed()
+
+
+@pytest.mark.asyncio
+async def test_tool_results_go_back_in_call_order_matched_to_ids() -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(("nap", {"seconds": 0.05}), ("add", {"a": 2, "b": 3})).text("done")
+    result = await turn(api, executor_for(spy))
+    second = api.requests[1].items
+    assert [type(item).__name__ for item in second] == [
+        "UserMessage",
+        "ToolCall",
+        "ToolCall",
+        "ToolOutput",
+        "ToolOutput",
+    ]
+    calls = [item for item in second if isinstance(item, ToolCall)]
+    outs = [item for item in second if isinstance(item, ToolOutput)]
+    assert [o.call_id for o in outs] == [c.call_id for c in calls]
+    assert json.loads(outs[1].output) == {"sum": 5}
+    assert [entry.outcome for entry in result.trace] == ["ok", "ok"]
+
+
+@pytest.mark.asyncio
+async def test_parallel_calls_run_concurrently() -> None:
+    api = ScriptedAPI().calls(("nap", {"seconds": 0.3}), ("nap", {"seconds": 0.3})).text("ok")
+    started = time.perf_counter()
+    result = await turn(api, executor_for(Spy()))
+    assert time.perf_counter() - started < 0.55
+    assert [entry.outcome for entry in result.trace] == ["ok", "ok"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("call", "outcome", "error"),
+    [
+        (("add", "{not json"), "invalid", "arguments are not valid JSON"),
+        (("add", {"a": "many", "b": 1}), "invalid", "invalid arguments"),
+        (("add", {"a": 1}), "invalid", "invalid arguments"),
+        (("add", {"a": 1, "b": 2, "c": 3}), "invalid", "invalid arguments"),
+        (("teleport", {}), "invalid", "unknown tool"),
+        (("book", {"table": 2}), "denied", "permission denied"),
+        (("refuse", {}), "error", "unknown city"),
+        (("explode", {}), "error", "the tool failed unexpectedly; try again later or another way"),
+        (("hang", {}), "timeout", "the tool timed out"),
+    ],
+)
+async def test_each_failure_reaches_the_model_as_a_tool_result(call, outcome, error) -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(call).text("sorry")
+    result = await turn(api, executor_for(spy))
+    assert result.answer == "sorry"
+    [entry] = result.trace
+    assert entry.outcome == outcome
+    [output] = outputs(result)
+    assert output["error"] == error
+    assert "hunter2" not in json.dumps(output) and "Traceback" not in json.dumps(output)
+
+
+@pytest.mark.asyncio
+async def test_validation_errors_name_each_field() -> None:
+    api = ScriptedAPI().calls(("add", {"a": "x", "b": 1.5})).text("ok")
+    result = await turn(api, executor_for(Spy()))
+    problems = outputs(result)[0]["problems"]
+    assert {problem["field"] for problem in problems} == {"a", "b"}
+
+
+@pytest.mark.asyncio
+async def test_denied_tool_is_never_executed_even_when_the_model_calls_it() -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(("book", {"table": 4})).text("cannot")
+    result = await turn(api, executor_for(spy))
+    assert spy.runs == []
+    assert "book" not in api.requests[0].tools  # not even offered
+    assert result.trace[0].outcome == "denied"
+
+
+@pytest.mark.asyncio
+async def test_invalid_arguments_never_execute_the_tool() -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(("book", {"table": 99})).text("no")
+    await turn(api, executor_for(spy, ADMIN))
+    assert spy.runs == []
+
+
+@pytest.mark.asyncio
+async def test_permission_is_checked_again_at_execution_with_current_policies() -> None:
+    spy = Spy()
+    policies = {"add": ToolPolicy(tool="add", enabled=False)}
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 1})).text("no")
+    result = await turn(api, executor_for(spy, policies=policies))
+    assert spy.runs == [] and result.trace[0].outcome == "denied"
+    assert "add" not in api.requests[0].tools
+
+
+@pytest.mark.asyncio
+async def test_round_limit_ends_with_one_answer_without_tools_and_is_marked_cut_short() -> None:
+    api = ScriptedAPI()
+    for n in range(3):
+        api.calls(("add", {"a": n, "b": n}))
+    api.text("partial answer")
+    result = await turn(api, executor_for(Spy()), max_rounds=3)
+    assert result.cut_short and result.answer == "partial answer"
+    assert [request.tool_choice for request in api.requests] == ["auto", "auto", "auto", "none"]
+    api.assert_consumed()
+
+
+@pytest.mark.asyncio
+async def test_forced_tool_choice_applies_to_the_first_round_only() -> None:
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 2})).text("3")
+    result = await turn(api, executor_for(Spy()), choice="add")
+    assert [request.tool_choice for request in api.requests] == ["add", "auto"]
+    assert result.notes == ()
+
+
+@pytest.mark.asyncio
+async def test_forcing_a_tool_the_caller_may_not_use_is_refused_before_any_model_call() -> None:
+    api = ScriptedAPI()
+    with pytest.raises(ToolChoiceRefused, match="book"):
+        await turn(api, executor_for(Spy()), choice="book")
+    with pytest.raises(ToolChoiceRefused):
+        await turn(api, executor_for(Spy()), choice="no_such_tool")
+    assert api.requests == []
+
+
+@pytest.mark.asyncio
+async def test_a_forced_tool_the_server_ignored_is_said_plainly() -> None:
+    api = ScriptedAPI().text("It is sunny, I think.")
+    result = await turn(api, executor_for(Spy()), choice="add")
+    assert result.notes and "did not call it" in result.notes[0]
+
+
+@pytest.mark.asyncio
+async def test_a_server_rejecting_a_forced_choice_gets_the_request_again_with_auto() -> None:
+    api = ScriptedAPI().error(ModelUnavailable("500", status=500)).text("answered freely")
+    result = await turn(api, executor_for(Spy()), choice="required")
+    assert [request.tool_choice for request in api.requests] == ["required", "auto"]
+    assert result.answer == "answered freely" and result.error is None
+    assert "could not force" in result.notes[0]
+
+
+@pytest.mark.asyncio
+async def test_a_real_outage_on_a_forced_turn_still_reads_as_an_outage() -> None:
+    api = ScriptedAPI().error(ModelUnavailable("timeout")).error(ModelUnavailable("timeout"))
+    result = await turn(api, executor_for(Spy()), choice="required")
+    assert isinstance(result.error, ModelUnavailable)
+    assert len(api.requests) == 1
+    rejected = ScriptedAPI().error(ModelRejectedRequest("bad", status=400)).error(ModelUnavailable("down", status=503))
+    result = await turn(rejected, executor_for(Spy()), choice="add")
+    assert isinstance(result.error, ModelUnavailable) and result.answer == result.error.user_message
+
+
+@pytest.mark.asyncio
+async def test_a_third_identical_call_is_not_run_again() -> None:
+    spy = Spy()
+    api = ScriptedAPI()
+    for _ in range(3):
+        api.calls(("add", {"a": 1, "b": 1}))
+    api.text("2")
+    result = await turn(api, executor_for(spy))
+    assert spy.runs == ["add", "add"]
+    assert [entry.outcome for entry in result.trace] == ["ok", "ok", "skipped"]
+    assert "already" in outputs(result)[2]["detail"]
+
+
+@pytest.mark.asyncio
+async def test_model_failure_mid_turn_keeps_a_valid_history_and_reports_the_error() -> None:
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 1})).error(QuotaExhausted("insufficient_quota", status=429))
+    result = await turn(api, executor_for(Spy()))
+    assert isinstance(result.error, QuotaExhausted)
+    kinds = [type(item).__name__ for item in result.items]
+    assert kinds == ["UserMessage", "ToolCall", "ToolOutput"]
+
+
+@pytest.mark.asyncio
+async def test_every_call_is_recorded_for_the_audit_log() -> None:
+    recorded: list[TraceEntry] = []
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 1}), ("book", {"table": 1})).text("ok")
+    await turn(api, executor_for(Spy(), record=recorded))
+    assert sorted((entry.tool, entry.outcome) for entry in recorded) == [("add", "ok"), ("book", "denied")]
+
+
+@pytest.mark.asyncio
+async def test_broken_history_is_repaired_before_the_request() -> None:
+    history = [
+        UserMessage(text="earlier"),
+        ToolCall(call_id="a", name="add", arguments="{}"),
+        ToolOutput(call_id="zombie", output="{}"),
+        AssistantMessage(text="before"),
+    ]
+    api = ScriptedAPI().text("fine")
+    await run_turn(api=api, executor=executor_for(Spy()), instructions="x", history=history, user_message=HELLO)
+    sent = api.requests[0].items
+    assert ToolOutput(call_id="zombie", output="{}") not in sent
+    repaired = [item for item in sent if isinstance(item, ToolOutput)]
+    assert [item.call_id for item in repaired] == ["a"] and "interrupted" in repaired[0].output
+
+
+@pytest.mark.asyncio
+async def test_tools_are_offered_sorted_by_name_for_a_stable_prefix() -> None:
+    api = ScriptedAPI().text("ok")
+    await turn(api, executor_for(Spy(), ADMIN))
+    assert list(api.requests[0].tools) == sorted(api.requests[0].tools)
+    assert api.requests[0].instructions == "You are a test."
