@@ -1,0 +1,1 @@
+"""Storage: all SQL of the project lives in this package."""
