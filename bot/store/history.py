@@ -1,0 +1,123 @@
+"""Per-channel conversation history: whole turns in, a budgeted window of recent whole turns out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot.engine.items import (
+    AssistantMessage,
+    Item,
+    ToolCall,
+    ToolOutput,
+    UserMessage,
+    item_from_json,
+    item_to_json,
+    make_valid,
+)
+from bot.store.db import Database
+
+ITEM_OVERHEAD_TOKENS = 4
+_CJK = re.compile(
+    r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]"
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate a text's token count without a tokenizer (tiktoken downloads its files at run time; we run offline).
+
+    ~4 characters per token for ASCII, 1 token per CJK character (Chinese, Japanese, Korean, full-width forms),
+    ~2 characters per token for other non-ASCII text (accented Latin, Cyrillic, emoji...); rounded up.
+    It errs on the high side for ordinary English, so a window chosen with it fits the real budget.
+    """
+    if text.isascii():
+        return (len(text) + 3) // 4
+    cjk = len(_CJK.findall(text))
+    other = len(_NON_ASCII.findall(text)) - cjk
+    ascii_chars = len(text) - cjk - other
+    return (ascii_chars + 3) // 4 + cjk + (other + 1) // 2
+
+
+def item_tokens(item: Item) -> int:
+    """The estimated tokens one item costs in a request: its visible text plus a small per-item overhead."""
+    match item:
+        case UserMessage():
+            text = item.as_prompt()
+        case AssistantMessage():
+            text = item.text
+        case ToolCall():
+            text = item.name + item.arguments
+        case ToolOutput():
+            text = item.output
+    return estimate_tokens(text) + ITEM_OVERHEAD_TOKENS
+
+
+class HistoryStore:
+    """Each channel's ordered items (a thread and a DM are channels too), stored and read as whole turns."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append_turn(self, channel_id: str, items: Sequence[Item]) -> None:
+        """Store one turn (user message, its calls, outputs and answer) in one transaction, after the channel's last."""
+        if not items or not isinstance(items[0], UserMessage):
+            raise ValueError("a turn must start with the user message that opened it")
+        rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
+        total = sum(tokens for _, _, tokens, _ in rows)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        async with self._db.write() as conn:
+            # The turn number is taken inside the write transaction, so concurrent appends never share one.
+            async with conn.execute(
+                "SELECT coalesce(max(turn), 0) + 1 FROM history_turns WHERE channel_id = ?", (channel_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            turn = int(row[0]) if row else 1
+            await conn.execute(
+                "INSERT INTO history_turns (channel_id, turn, item_count, tokens, created_at) VALUES (?, ?, ?, ?, ?)",
+                (channel_id, turn, len(rows), total, now),
+            )
+            await conn.executemany(
+                "INSERT INTO history_items (channel_id, turn, position, kind, tokens, body) VALUES (?, ?, ?, ?, ?, ?)",
+                [(channel_id, turn, position, kind, tokens, body) for position, kind, tokens, body in rows],
+            )
+
+    async def load_window(self, channel_id: str, *, max_turns: int, max_tokens: int) -> list[Item]:
+        """The most recent whole turns within both budgets, oldest first, valid for either API.
+
+        At most `max_turns` turns; stops before the turn that would pass `max_tokens`, except that the newest turn
+        is always included (even alone over budget), so a channel with history never yields an empty window.
+        Reads only the newest `max_turns` turn rows and their items: the cost does not grow with the history.
+        """
+        if max_turns < 1:
+            return []
+        async with self._db.conn.execute(
+            "SELECT turn, tokens FROM history_turns WHERE channel_id = ? ORDER BY turn DESC LIMIT ?",
+            (channel_id, max_turns),
+        ) as cursor:
+            recent = [(int(turn), int(tokens)) for turn, tokens in await cursor.fetchall()]
+        if not recent:
+            return []
+        newest, spent = recent[0]
+        oldest = newest
+        for turn, tokens in recent[1:]:
+            if spent + tokens > max_tokens:
+                break
+            spent += tokens
+            oldest = turn
+        async with self._db.conn.execute(
+            "SELECT body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ? ORDER BY turn, position",
+            (channel_id, oldest, newest),
+        ) as cursor:
+            items = [item_from_json(body) for (body,) in await cursor.fetchall()]
+        return make_valid(items)
+
+    async def clear(self, channel_id: str) -> int:
+        """Delete this channel's history (and nothing else); returns how many items were deleted."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute("DELETE FROM history_items WHERE channel_id = ?", (channel_id,))
+            deleted = cursor.rowcount
+            await cursor.close()
+            await conn.execute("DELETE FROM history_turns WHERE channel_id = ?", (channel_id,))
+        return deleted
