@@ -1,0 +1,33 @@
+"""The system prompt: a template from data/ (or SYSTEM_PROMPT_FILE) filled in per turn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from string import Template
+
+from bot.engine.permissions import Place
+
+DEFAULT_PROMPT_FILE = Path(__file__).resolve().parent.parent / "data" / "system_prompt.md"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPrompt:
+    """A prompt template with $today, $weekday, $server and $channel placeholders."""
+
+    template: str
+
+    @classmethod
+    def from_file(cls, path: Path | None = None) -> SystemPrompt:
+        """Load the template (the shipped default when no path is given)."""
+        return cls(Path(path or DEFAULT_PROMPT_FILE).read_text(encoding="utf-8"))
+
+    def render(self, *, place: Place, now: datetime) -> str:
+        """The prompt for one turn; unknown $placeholders are left as they are."""
+        return Template(self.template).safe_substitute(
+            today=now.date().isoformat(),
+            weekday=now.strftime("%A"),
+            server=place.guild_name or "(direct messages)",
+            channel=place.channel_name or ("a direct message" if place.is_dm else "this channel"),
+        )

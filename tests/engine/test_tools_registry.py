@@ -1,0 +1,80 @@
+"""The @tool decorator's derived schemas and the registry."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Literal
+
+import pytest
+from pydantic import Field
+
+from bot.engine.permissions import Caller, Place, ToolPolicy
+from bot.engine.tools import Registry, Tool, ToolContext, tool
+
+
+@tool(restricted=True, side_effects=True, timeout=3)
+async def reserve(
+    context: ToolContext,
+    place_id: Annotated[str, Field(description="Which place")],
+    size: Annotated[int, Field(ge=1, le=20, description="How many")],
+    mood: Annotated[Literal["calm", "loud"] | None, Field(description="Atmosphere")] = None,
+) -> dict[str, str]:
+    """Reserve something."""
+    return {"ok": place_id}
+
+
+def test_schema_is_strict_every_property_required_and_optional_ones_nullable() -> None:
+    schema = reserve.parameters
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["place_id", "size", "mood"]
+    assert schema["properties"]["size"]["minimum"] == 1 and schema["properties"]["size"]["maximum"] == 20
+    assert {"type": "null"} in schema["properties"]["mood"]["anyOf"]
+    assert {"enum": ["calm", "loud"], "type": "string"} in schema["properties"]["mood"]["anyOf"]
+    assert "context" not in schema["properties"]
+
+
+def test_metadata_comes_from_the_decorator_and_docstring() -> None:
+    assert (reserve.name, reserve.description) == ("reserve", "Reserve something.")
+    assert reserve.restricted and reserve.side_effects and reserve.timeout == 3
+
+
+def test_a_tool_without_docstring_or_context_is_refused_at_declaration() -> None:
+    async def no_doc(context: ToolContext) -> dict[str, str]:
+        return {}
+
+    async def no_context(city: str) -> dict[str, str]:
+        """Doc."""
+        return {}
+
+    with pytest.raises(TypeError, match="docstring"):
+        tool()(no_doc)
+    with pytest.raises(TypeError, match="first parameter"):
+        tool()(no_context)
+
+
+def test_registry_discovers_tools_from_a_package_module() -> None:
+    import tools
+
+    registry = Registry.from_package(tools)
+    assert all(isinstance(item, Tool) for item in registry)
+    assert registry.names() == sorted(registry.names())
+
+
+def test_visible_tools_follow_the_permission_decision() -> None:
+    registry = Registry([reserve])
+    member = Caller(user_id="1", name="m", role_ids=frozenset({"r"}))
+    guild = Place(channel_id="c", guild_id="g")
+    assert registry.visible_to(caller=member, place=guild, policies={}) == []
+    allowed = {"reserve": ToolPolicy(tool="reserve", allowed_role_ids=frozenset({"r"}))}
+    assert registry.visible_to(caller=member, place=guild, policies=allowed) == [reserve]
+
+
+def test_two_tools_with_one_name_are_refused() -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        Registry([reserve, reserve])
+
+
+def test_module_level_discovery_ignores_private_modules() -> None:
+    package = types.ModuleType("fake")
+    package.__path__ = []  # type: ignore[attr-defined]
+    assert len(Registry.from_package(package)) == 0

@@ -1,0 +1,54 @@
+"""Settings from the environment and .env, validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_apply_when_only_the_key_is_set() -> None:
+    settings = load_settings({"OPENAI_API_KEY": "sk-test"}, env_file=None)
+    assert settings.OPENAI_MODEL == "gpt-5.2"
+    assert settings.OPENAI_API == "responses"
+    assert settings.MAX_TOOL_ROUNDS == 8 and settings.TOOL_TIMEOUT_SECONDS == 15
+    assert settings.database_path == Path("data/concierge.db")
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=from-file\nOPENAI_API=CHAT\nOPENAI_MODEL=file-model\n")
+    settings = load_settings({"OPENAI_MODEL": "env-model"}, env_file=env)
+    assert settings.openai_key() == "from-file"
+    assert settings.OPENAI_API == "chat" and settings.OPENAI_MODEL == "env-model"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({}, "OPENAI_API_KEY"),
+        ({"OPENAI_API_KEY": "k", "OPENAI_API": "soap"}, "OPENAI_API"),
+        ({"OPENAI_API_KEY": "k", "MAX_TOOL_ROUNDS": "many"}, "MAX_TOOL_ROUNDS"),
+        ({"OPENAI_API_KEY": "k", "TOOL_TIMEOUT_SECONDS": "-1"}, "TOOL_TIMEOUT_SECONDS"),
+        ({"OPENAI_API_KEY": "k", "DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ, env_file=None)
+    message = str(raised.value)
+    assert named in message and "\n" not in message
+
+
+def test_a_local_server_needs_no_api_key_and_the_token_is_only_required_to_run() -> None:
+    settings = load_settings({"OPENAI_BASE_URL": "http://127.0.0.1:8008/v1"}, env_file=None)
+    assert settings.openai_key()
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
+        settings.discord_token()
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    settings = load_settings({"OPENAI_API_KEY": "sk-very-secret", "DISCORD_TOKEN": "tok-secret"}, env_file=None)
+    assert "sk-very-secret" not in repr(settings) and "tok-secret" not in repr(settings)
