@@ -1,0 +1,183 @@
+"""The audit log: one row per tool call and per policy change, queryable for /audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.store.db import Database
+
+MAX_TEXT_CHARS = 500
+MAX_QUERY_LIMIT = 1000
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+AuditKind = Literal["tool_call", "policy"]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock of the stores)."""
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """A timezone-aware time as fixed-width ISO-8601 UTC text, which sorts chronologically."""
+    if moment.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    """Read a time written by format_time."""
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Cut `text` to at most `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    """What the executor reports about one tool call."""
+
+    guild_id: str | None
+    channel_id: str
+    user_id: str
+    user_name: str
+    tool: str
+    arguments: str
+    outcome: str
+    duration_ms: float
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One stored audit row, as /audit shows it."""
+
+    id: int
+    at: datetime
+    kind: AuditKind
+    guild_id: str | None
+    channel_id: str | None
+    user_id: str
+    user_name: str
+    tool: str
+    arguments: str
+    outcome: str
+    duration_ms: float | None
+    summary: str
+
+
+async def insert_entry(
+    conn: aiosqlite.Connection,
+    *,
+    at: datetime,
+    kind: AuditKind,
+    guild_id: str | None,
+    channel_id: str | None,
+    user_id: str,
+    user_name: str,
+    tool: str,
+    arguments: str,
+    outcome: str,
+    duration_ms: float | None,
+    summary: str,
+) -> None:
+    """Write one audit row inside the caller's write transaction (so it commits with the change it records)."""
+    await conn.execute(
+        "INSERT INTO audit_log (at, kind, guild_id, channel_id, user_id, user_name, tool, arguments, outcome,"
+        " duration_ms, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            format_time(at),
+            kind,
+            guild_id,
+            channel_id,
+            user_id,
+            truncate(user_name, 100),
+            tool,
+            truncate(arguments),
+            truncate(outcome, 100),
+            duration_ms,
+            truncate(summary),
+        ),
+    )
+
+
+class AuditLog:
+    """Records tool calls and answers /audit queries, newest first."""
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def record_tool_call(self, record: ToolCallRecord) -> None:
+        """Store one tool call; long arguments and summaries are truncated."""
+        async with self._db.write() as conn:
+            await insert_entry(
+                conn,
+                at=self._clock(),
+                kind="tool_call",
+                guild_id=record.guild_id,
+                channel_id=record.channel_id,
+                user_id=record.user_id,
+                user_name=record.user_name,
+                tool=record.tool,
+                arguments=record.arguments,
+                outcome=record.outcome,
+                duration_ms=record.duration_ms,
+                summary=record.summary,
+            )
+
+    async def query(
+        self,
+        *,
+        guild_id: str,
+        tool: str | None = None,
+        user_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 20,
+    ) -> list[AuditEntry]:
+        """A server's audit rows, newest first, optionally only one tool, one user, or from `since` on."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        conditions = ["guild_id = ?"]
+        params: list[str | int] = [guild_id]
+        if tool is not None:
+            conditions.append("tool = ?")
+            params.append(tool)
+        if user_id is not None:
+            conditions.append("user_id = ?")
+            params.append(user_id)
+        if since is not None:
+            conditions.append("at >= ?")
+            params.append(format_time(since))
+        params.append(min(limit, MAX_QUERY_LIMIT))
+        sql = (
+            "SELECT id, at, kind, guild_id, channel_id, user_id, user_name, tool, arguments, outcome, duration_ms,"
+            f" summary FROM audit_log WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT ?"
+        )
+        async with self._db.conn.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            AuditEntry(
+                id=int(row[0]),
+                at=parse_time(row[1]),
+                kind=row[2],
+                guild_id=row[3],
+                channel_id=row[4],
+                user_id=row[5],
+                user_name=row[6],
+                tool=row[7],
+                arguments=row[8],
+                outcome=row[9],
+                duration_ms=None if row[10] is None else float(row[10]),
+                summary=row[11],
+            )
+            for row in rows
+        ]

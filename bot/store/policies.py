@@ -1,0 +1,137 @@
+"""Per-server tool policies (enabled, allowed roles); every change is audited in the same transaction."""
+
+from __future__ import annotations
+
+import json
+
+import aiosqlite
+
+from bot.engine.permissions import ToolPolicy
+from bot.store.audit import Clock, insert_entry, utc_now
+from bot.store.db import Database
+
+
+class PolicyStore:
+    """Reads a server's tool policies and changes them, recording who changed what."""
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def policies_for(self, guild_id: str) -> dict[str, ToolPolicy]:
+        """The server's policies by tool name; a tool without an entry has the defaults (enabled, no allow-list)."""
+        async with self._db.conn.execute(
+            "SELECT p.tool, p.enabled, r.role_id FROM tool_policies AS p"
+            " LEFT JOIN tool_policy_roles AS r ON r.guild_id = p.guild_id AND r.tool = p.tool"
+            " WHERE p.guild_id = ?",
+            (guild_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        enabled: dict[str, bool] = {}
+        roles: dict[str, set[str]] = {}
+        for tool, is_enabled, role_id in rows:
+            enabled[tool] = bool(is_enabled)
+            tool_roles = roles.setdefault(tool, set())
+            if role_id is not None:
+                tool_roles.add(role_id)
+        return {
+            tool: ToolPolicy(tool=tool, enabled=enabled[tool], allowed_role_ids=frozenset(roles[tool]))
+            for tool in enabled
+        }
+
+    async def set_enabled(self, guild_id: str, tool: str, enabled: bool, *, actor_id: str, actor_name: str) -> None:
+        """Enable or disable a tool in a server."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT enabled FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
+            ) as cursor:
+                row = await cursor.fetchone()
+            was_enabled = True if row is None else bool(row[0])
+            await conn.execute(
+                "INSERT INTO tool_policies (guild_id, tool, enabled) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id, tool) DO UPDATE SET enabled = excluded.enabled",
+                (guild_id, tool, int(enabled)),
+            )
+            await self._audit(
+                conn,
+                guild_id=guild_id,
+                tool=tool,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                arguments={"enabled": enabled},
+                changed=was_enabled != enabled,
+                summary=f"{'enabled' if enabled else 'disabled'} {tool}",
+            )
+
+    async def allow_role(self, guild_id: str, tool: str, role_id: str, *, actor_id: str, actor_name: str) -> None:
+        """Add a role to a tool's allow-list in a server."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO tool_policies (guild_id, tool) VALUES (?, ?) ON CONFLICT (guild_id, tool) DO NOTHING",
+                (guild_id, tool),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO tool_policy_roles (guild_id, tool, role_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id, tool, role_id) DO NOTHING",
+                (guild_id, tool, role_id),
+            )
+            changed = cursor.rowcount > 0
+            await cursor.close()
+            await self._audit(
+                conn,
+                guild_id=guild_id,
+                tool=tool,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                arguments={"allow_role": role_id},
+                changed=changed,
+                summary=f"allowed role {role_id} to use {tool}",
+            )
+
+    async def revoke_role(self, guild_id: str, tool: str, role_id: str, *, actor_id: str, actor_name: str) -> None:
+        """Remove a role from a tool's allow-list in a server."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM tool_policy_roles WHERE guild_id = ? AND tool = ? AND role_id = ?",
+                (guild_id, tool, role_id),
+            )
+            changed = cursor.rowcount > 0
+            await cursor.close()
+            await self._audit(
+                conn,
+                guild_id=guild_id,
+                tool=tool,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                arguments={"revoke_role": role_id},
+                changed=changed,
+                summary=f"revoked role {role_id} from {tool}",
+            )
+
+    async def _audit(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        guild_id: str,
+        tool: str,
+        actor_id: str,
+        actor_name: str,
+        arguments: dict[str, str | bool],
+        changed: bool,
+        summary: str,
+    ) -> None:
+        """Record a policy change (or a request that changed nothing) with who asked for it."""
+        await insert_entry(
+            conn,
+            at=self._clock(),
+            kind="policy",
+            guild_id=guild_id,
+            channel_id=None,
+            user_id=actor_id,
+            user_name=actor_name,
+            tool=tool,
+            arguments=json.dumps(arguments),
+            outcome="changed" if changed else "unchanged",
+            duration_ms=None,
+            summary=summary,
+        )
