@@ -1,0 +1,202 @@
+"""`python -m bot check`: ask the configured model server, through the bot's own adapters, whether the bot can work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+import openai
+
+from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec
+from bot.engine.api.chat import ChatAPI
+from bot.engine.api.failures import map_openai_error
+from bot.engine.api.responses import ResponsesAPI
+from bot.engine.errors import ModelError
+from bot.engine.items import AssistantMessage, Item, ToolOutput, UserMessage
+
+ADD_TOOL = ToolSpec(
+    name="add",
+    description="Add two integers and return their sum.",
+    parameters={
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    },
+    strict=True,
+)
+_INSTRUCTIONS = "You are being tested. Use the add tool whenever asked to add numbers, then state the result."
+_ADD_PROMPT = "What is 17 + 25? Use the add tool."
+_ENDPOINTS = {"responses": "Responses API (POST /responses)", "chat": "Chat Completions API (POST /chat/completions)"}
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One check's outcome; a failed line with `warning` is advice, not a reason the bot cannot work."""
+
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = False
+
+    @property
+    def mark(self) -> str:
+        """✓ passed, ! worth a look, ✗ failed."""
+        if self.ok:
+            return "✓"
+        return "!" if self.warning else "✗"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """All check lines, and whether the bot can work with this server at all."""
+
+    lines: tuple[CheckLine, ...]
+    ok: bool
+
+    def render(self) -> str:
+        """The report as text, one line per check, then a verdict."""
+        body = [f"{line.mark} {line.name}: {line.detail}" for line in self.lines]
+        verdict = "ready: the bot can work with this server" if self.ok else "NOT ready: fix the ✗ lines above"
+        return "\n".join([*body, verdict])
+
+
+async def check_model_server(
+    client: openai.AsyncOpenAI, *, model: str, api: Literal["responses", "chat"]
+) -> CheckReport:
+    """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer."""
+    adapter: ModelAPI = ResponsesAPI(client, model=model) if api == "responses" else ChatAPI(client, model=model)
+    lines: list[CheckLine] = []
+
+    reachable, listed = await _check_models(client, model=model, api=api)
+    lines += [reachable, listed]
+    if not reachable.ok:
+        return CheckReport(lines=tuple(lines), ok=False)
+
+    answering = await _check_answering(adapter, api=api)
+    lines.append(answering)
+    if not answering.ok:
+        return CheckReport(lines=tuple(lines), ok=False)
+
+    round_trip = await _check_round_trip(adapter)
+    lines.append(round_trip)
+    for choice in ("auto", "required", "none", ADD_TOOL.name):
+        lines.append(await _check_tool_choice(adapter, choice))
+    return CheckReport(lines=tuple(lines), ok=round_trip.ok)
+
+
+async def _check_models(
+    client: openai.AsyncOpenAI, *, model: str, api: Literal["responses", "chat"]
+) -> tuple[CheckLine, CheckLine]:
+    """GET /models: is the server there, and does it list the configured model?"""
+    where = str(client.base_url)
+    try:
+        page = await client.models.list()
+    except openai.APIStatusError as error:
+        reachable = CheckLine("server reachable", True, f"{where} answered (GET /models gave {error.status_code})")
+        return reachable, CheckLine("model listed", False, "the server does not list its models", warning=True)
+    except openai.OpenAIError as error:
+        detail = map_openai_error(error, api=api, model=model, secret=client.api_key).detail
+        return CheckLine("server reachable", False, f"{where}: {detail}"), CheckLine(
+            "model listed", False, "skipped: server unreachable"
+        )
+    names = [entry.id for entry in page.data]
+    reachable = CheckLine("server reachable", True, f"{where} ({len(names)} models)")
+    if model in names:
+        return reachable, CheckLine("model listed", True, model)
+    shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+    detail = f"{model} is not in the server's list ({shown or 'empty'}); it may still work, else check OPENAI_MODEL"
+    return reachable, CheckLine("model listed", False, detail, warning=True)
+
+
+async def _check_answering(adapter: ModelAPI, *, api: Literal["responses", "chat"]) -> CheckLine:
+    """A tiny prompt with no tools through the chosen API."""
+    name = _ENDPOINTS[api]
+    try:
+        reply = await adapter.respond(
+            instructions="Reply with the single word: ok",
+            items=[UserMessage(text="ping")],
+            tools=[],
+            tool_choice="auto",
+        )
+    except ModelError as error:
+        return CheckLine(name, False, error.detail)
+    return CheckLine(name, True, f"answered {_short(reply.text)}")
+
+
+async def _check_round_trip(adapter: ModelAPI) -> CheckLine:
+    """Offer `add`, run the call locally, send the result back, and get the model's answer."""
+    name = "tool call round trip"
+    history: list[Item] = [UserMessage(text=_ADD_PROMPT)]
+    first: ModelReply | None = None
+    rejected = ""
+    for choice in (ADD_TOOL.name, "auto"):  # forced first; some servers refuse forcing, so fall back to auto
+        try:
+            first = await adapter.respond(
+                instructions=_INSTRUCTIONS, items=history, tools=[ADD_TOOL], tool_choice=choice
+            )
+        except ModelError as error:
+            rejected = error.detail
+            continue
+        if first.calls:
+            break
+    if first is None:
+        return CheckLine(name, False, f"request with a tool refused: {rejected}")
+    if not first.calls:
+        return CheckLine(
+            name, False, f"the model made no tool call (answered {_short(first.text)}): tools will not work"
+        )
+    if first.text:
+        history.append(AssistantMessage(text=first.text))
+    history += first.calls
+    results = [_run_add(call.arguments) for call in first.calls]
+    history += [
+        ToolOutput(call_id=call.call_id, output=output) for call, (output, _) in zip(first.calls, results, strict=True)
+    ]
+    shown = results[0][1]
+    try:
+        answer = await adapter.respond(instructions=_INSTRUCTIONS, items=history, tools=[ADD_TOOL], tool_choice="auto")
+    except ModelError as error:
+        return CheckLine(name, False, f"{shown}, but sending the result back failed: {error.detail}")
+    said = f"answered {_short(answer.text)}" if answer.text else "called a tool again instead of answering"
+    return CheckLine(name, True, f"{shown}; {said}")
+
+
+def _run_add(arguments: str) -> tuple[str, str]:
+    """Execute `add` for the check: (output for the model, what to show the admin)."""
+    try:
+        values = json.loads(arguments)
+        total = int(values["a"]) + int(values["b"])
+    except (ValueError, TypeError, KeyError) as error:
+        message = f"invalid arguments {arguments[:80]!r}"
+        return json.dumps({"error": f"{message}: {type(error).__name__}"}), message
+    return json.dumps({"sum": total}), f"add({values['a']}, {values['b']}) = {total}"
+
+
+async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine:
+    """Is this tool_choice form accepted, and does the model obey it?"""
+    name = f"tool_choice {choice if choice in ('auto', 'required', 'none') else 'named (' + choice + ')'}"
+    try:
+        reply = await adapter.respond(
+            instructions=_INSTRUCTIONS, items=[UserMessage(text=_ADD_PROMPT)], tools=[ADD_TOOL], tool_choice=choice
+        )
+    except ModelError as error:
+        fallback = "; the bot retries a forced choice with auto" if choice not in ("auto", "none") else ""
+        return CheckLine(name, False, f"rejected: {error.detail}{fallback}")
+    called = bool(reply.calls)
+    if choice == "auto":
+        return CheckLine(name, True, "accepted (" + ("called the tool" if called else "answered in text") + ")")
+    if choice == "none":
+        if called:
+            return CheckLine(name, False, "accepted but ignored (called a tool anyway)", warning=True)
+        return CheckLine(name, True, "accepted (no call)")
+    if called:
+        return CheckLine(name, True, "accepted (a call came back)")
+    return CheckLine(name, False, "accepted but ignored (no call came back)", warning=True)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A reply quoted on one line, cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
