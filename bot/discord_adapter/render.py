@@ -1,0 +1,262 @@
+"""Pure translation between discord.py objects and plain values: who and where, split answers, trace, mentions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import discord
+
+from bot.engine.errors import ConciergeError
+from bot.engine.permissions import Caller, Place
+
+if TYPE_CHECKING:
+    from bot.concierge import Reply, TraceEntry
+
+MESSAGE_LIMIT = 2000
+THREAD_NAME_LIMIT = 100
+EMBED_DESCRIPTION_LIMIT = 4096
+EMPTY_ANSWER = "(The assistant finished without writing an answer. Please try asking again.)"
+GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a moment."
+CUT_SHORT_NOTE = "I stopped early after too many tool rounds, so this answer may be incomplete."
+TRACE_TITLE = "Tools used"
+
+_FENCE = "```"
+_CLOSE = "\n```"
+_OUTCOME_MARKS: dict[str, tuple[str, str]] = {
+    "ok": ("✓", ""),
+    "invalid": ("✗", "invalid arguments"),
+    "denied": ("⛔", "denied"),
+    "error": ("✗", "failed"),
+    "timeout": ("⏱", "timed out"),
+    "skipped": ("↷", "skipped"),
+}
+_MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>")
+_CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
+
+
+class _Role(Protocol):
+    id: int
+
+
+class _Permissions(Protocol):
+    administrator: bool
+    manage_guild: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One Discord message to send: text, and an optional embed (the trace)."""
+
+    content: str
+    embed: discord.Embed | None = None
+
+
+def place_of(channel: discord.abc.Snowflake, guild: discord.abc.Snowflake | None) -> Place:
+    """The Place for a channel (text channel, thread or DM); `guild` is None in DMs."""
+    return Place(
+        channel_id=str(channel.id),
+        guild_id=None if guild is None else str(guild.id),
+        guild_name=None if guild is None else getattr(guild, "name", None),
+        channel_name=getattr(channel, "name", None),
+    )
+
+
+def caller_of(user: discord.abc.Snowflake) -> Caller:
+    """The Caller for a message author or interaction user: roles and admin rights only for server members."""
+    roles: Iterable[_Role] = getattr(user, "roles", ())
+    permissions: _Permissions | None = getattr(user, "guild_permissions", None)
+    is_admin = permissions is not None and bool(permissions.administrator or permissions.manage_guild)
+    return Caller(
+        user_id=str(user.id),
+        name=str(getattr(user, "display_name", None) or getattr(user, "name", "someone")),
+        role_ids=frozenset(str(role.id) for role in roles),
+        is_admin=is_admin,
+    )
+
+
+def strip_bot_mention(text: str, *, bot_id: int, bot_name: str, role_id: int | None = None) -> str:
+    """The message text without the leading mention of the bot; later mentions of it read as its name."""
+    ids = [f"@!?{bot_id}"] + ([f"@&{role_id}"] if role_id is not None else [])
+    mention = re.compile(r"<(?:" + "|".join(ids) + r")>")
+    text = text.strip()
+    while (match := mention.match(text)) is not None:
+        text = text[match.end() :].lstrip()
+    return mention.sub(f"@{bot_name}", text).strip()
+
+
+def thread_name(text: str, *, fallback: str, limit: int = THREAD_NAME_LIMIT) -> str:
+    """A thread name from the first words of `text`, mention markup removed, at most `limit` characters."""
+    plain = _CUSTOM_EMOJI.sub(r":\1:", _MARKUP.sub(" ", text))
+    words = plain.split()
+    if not words:
+        return fallback[:limit]
+    name = ""
+    for word in words:
+        candidate = f"{name} {word}" if name else word
+        if len(candidate) > limit:
+            break
+        name = candidate
+    if not name:
+        name = words[0][: limit - 1] + "…"
+    elif len(name) < len(" ".join(words)) and len(name) < limit:
+        name = name.rstrip(",.;:") + "…"
+    return name[:limit]
+
+
+def split_message(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split an answer into messages of at most `limit` characters, at paragraph, line or word boundaries.
+
+    A code block cut by a split is closed at the end of one chunk and reopened, with its language tag, in the next.
+    """
+    text = text.strip()
+    if not text:
+        return [EMPTY_ANSWER]
+    chunks: list[str] = []
+    prefix = ""
+    rest = text
+    while rest:
+        if len(prefix) + len(rest) <= limit:
+            chunks.append(prefix + rest)
+            break
+        chunk, rest, prefix = _take_chunk(prefix, rest, limit)
+        if chunk.strip():
+            chunks.append(chunk)
+    return chunks
+
+
+def _take_chunk(prefix: str, rest: str, limit: int) -> tuple[str, str, str]:
+    """Cut one chunk off `rest`: (chunk, remaining text, fence to reopen in the next chunk)."""
+    for budget in (limit - len(prefix), limit - len(prefix) - len(_CLOSE)):
+        if budget < 1:
+            raise ValueError(f"limit {limit} is too small to split inside a code block")
+        cut, skip = _cut_point(rest, budget, in_code=bool(prefix) or _FENCE in rest[:budget])
+        head, remaining = rest[:cut].rstrip(), rest[cut + skip :]
+        open_lang = _open_fence(prefix + head)
+        if open_lang is None:
+            return prefix + head, remaining.lstrip("\n"), ""
+        if len(prefix) + len(head) + len(_CLOSE) <= limit:
+            first_line, _, after = remaining.partition("\n")
+            if first_line.strip() == _FENCE:  # the block's own closing fence comes next: ours replaces it
+                return prefix + head + _CLOSE, after.lstrip("\n"), ""
+            return prefix + head + _CLOSE, remaining, f"{_FENCE}{open_lang}\n"
+    raise AssertionError("unreachable: the second budget always leaves room to close the fence")
+
+
+def _cut_point(text: str, budget: int, *, in_code: bool) -> tuple[int, int]:
+    """Where to cut `text` so the head has at most `budget` characters: (cut index, separator length to drop).
+
+    Prefer a paragraph break, then a line break, then a space, each in the second half of the window; inside code
+    any line break beats a space, so code lines stay whole.
+    """
+    window = text[: budget + 1]
+    half = budget // 2
+    for separator, earliest in (("\n\n", half), ("\n", 0 if in_code else half), (" ", half), ("\n", 0), (" ", 0)):
+        at = window.rfind(separator, 0, budget + 1)
+        if at > earliest:
+            return at, len(separator)
+    return budget, 0
+
+
+def _open_fence(text: str) -> str | None:
+    """The language tag of a code block left open at the end of `text` ("" for none), or None if all are closed."""
+    open_lang: str | None = None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped.startswith(_FENCE):
+            continue
+        if open_lang is None:
+            open_lang = stripped[len(_FENCE) :].split("`")[0].strip()[:20]
+            if stripped.count(_FENCE) >= 2 and len(stripped) > len(_FENCE):
+                open_lang = None  # ```inline``` on one line opens and closes
+        else:
+            open_lang = None
+    return open_lang
+
+
+def trace_line(entry: TraceEntry) -> str:
+    """One compact line for a tool call in a turn's trace."""
+    return call_line(tool=entry.tool, arguments=entry.arguments, outcome=entry.outcome, duration_ms=entry.duration_ms)
+
+
+def call_line(*, tool: str, arguments: str, outcome: str, duration_ms: float | None) -> str:
+    """One compact line for a tool call: mark, tool, key arguments, outcome, time (e.g. "✓ get_weather city=Oslo · 0.4 s")."""
+    mark, word = _OUTCOME_MARKS.get(outcome, ("•", outcome))
+    parts = [f"{mark} {tool}"]
+    shown = key_arguments(arguments)
+    if shown:
+        parts[0] += f" {shown}"
+    if word:
+        parts.append(word)
+    if duration_ms is not None:
+        parts.append(f"{duration_ms / 1000:.1f} s")
+    return " · ".join(parts)
+
+
+def key_arguments(arguments: str, *, max_pairs: int = 3, max_value: int = 24) -> str:
+    """The first few arguments as short `key=value` pairs, from the JSON text the model sent."""
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:
+        return _shorten(" ".join(arguments.split()), max_value)
+    if not isinstance(parsed, dict):
+        return _shorten(json.dumps(parsed, ensure_ascii=False), max_value)
+    pairs: list[str] = []
+    for key, value in parsed.items():
+        if value is None or value == "" or isinstance(value, dict | list):
+            continue
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        pairs.append(f"{key}={_shorten(' '.join(str(shown).split()), max_value)}")
+        if len(pairs) == max_pairs:
+            break
+    return " ".join(pairs)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def trace_embed(trace: Sequence[TraceEntry], notes: Sequence[str]) -> discord.Embed | None:
+    """A small embed listing the tools used and any notes, or None when there is nothing to show."""
+    lines = [trace_line(entry) for entry in trace] + [f"ℹ {note}" for note in notes]
+    if not lines:
+        return None
+    description = ""
+    for index, line in enumerate(lines):
+        addition = line if not description else "\n" + line
+        if len(description) + len(addition) > EMBED_DESCRIPTION_LIMIT - 40:
+            description += f"\n… and {len(lines) - index} more"
+            break
+        description += addition
+    embed = discord.Embed(description=description, colour=discord.Colour.light_grey())
+    if trace:
+        embed.title = TRACE_TITLE
+    return embed
+
+
+def render_reply(reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT) -> list[Outgoing]:
+    """The messages for a finished turn: the split answer, with the trace and notes embedded under the last one."""
+    notes = [*extra_notes, *reply.notes]
+    if reply.cut_short:
+        notes.append(CUT_SHORT_NOTE)
+    if reply.failed:
+        sentence = reply.text.strip() or GENERIC_FAILURE
+        return [Outgoing(content=_shorten(" ".join([sentence, *extra_notes]), limit))]
+    chunks = split_message(reply.text, limit=limit)
+    embed = trace_embed(reply.trace, notes)
+    return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]
+
+
+def error_sentence(error: BaseException) -> str:
+    """One sentence for the member: a ConciergeError's own message, or a generic apology for anything else."""
+    if isinstance(error, ConciergeError):
+        return error.user_message
+    return GENERIC_FAILURE
+
+
+def allowed_mentions(asker_id: int) -> discord.AllowedMentions:
+    """Mentions the bot's messages may ping: only the member who asked; never everyone, here or roles."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(id=asker_id)], replied_user=True)
