@@ -1,0 +1,338 @@
+"""The restaurant catalog: restaurant values, their weekly opening hours, and the table that stores them.
+
+Opening hours are per weekday lists of shifts `(open, close)` in the restaurant's local time, "HH:MM" with "24:00"
+allowed as a close; a weekday with no shift is a closed day, two shifts make a split day. Shifts do not cross
+midnight (write "18:00-24:00" and continue the next day). Bookings use 30-minute slots on the hour and half hour:
+a booking at 19:30 occupies the slot 19:30-20:00, which must lie wholly inside one shift, so with a 22:00 close the
+last bookable slot is 21:30. Each slot seats at most `seats_per_slot` guests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import aiosqlite
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from bot.store.db import Database
+
+PriceRange = Literal["cheap", "moderate", "expensive"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
+SLOT_MINUTES = 30
+
+ClockTime = Annotated[str, StringConstraints(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+Shift = tuple[ClockTime, ClockTime]
+RestaurantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+_COMPACT_SHIFT = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def clock_minutes(value: str) -> int:
+    """Minutes after midnight of an "HH:MM" clock time."""
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def clock_text(minutes: int) -> str:
+    """The "HH:MM" clock time `minutes` after midnight."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def search_key(text: str) -> str:
+    """Text folded for forgiving comparison: full-width forms, case and runs of whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+class OpeningHours(BaseModel):
+    """A week of opening hours: per weekday the shifts (open, close) in local time; no shift means closed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mon: tuple[Shift, ...] = ()
+    tue: tuple[Shift, ...] = ()
+    wed: tuple[Shift, ...] = ()
+    thu: tuple[Shift, ...] = ()
+    fri: tuple[Shift, ...] = ()
+    sat: tuple[Shift, ...] = ()
+    sun: tuple[Shift, ...] = ()
+
+    @model_validator(mode="after")
+    def _shifts_are_ordered(self) -> OpeningHours:
+        for day in WEEKDAYS:
+            previous_close = -1
+            for opens, closes in getattr(self, day):
+                start, end = clock_minutes(opens), clock_minutes(closes)
+                if end <= start:
+                    raise ValueError(
+                        f"{day}: shift {opens}-{closes} does not close after it opens "
+                        "(shifts cannot cross midnight: end at 24:00 and continue the next day)"
+                    )
+                if start < previous_close:
+                    raise ValueError(f"{day}: shift {opens}-{closes} overlaps or precedes the shift before it")
+                previous_close = end
+        return self
+
+    def shifts_on(self, weekday: int) -> tuple[Shift, ...]:
+        """The shifts of a weekday (0 = Monday, as date.weekday())."""
+        shifts: tuple[Shift, ...] = getattr(self, WEEKDAYS[weekday])
+        return shifts
+
+    def admits_slot(self, weekday: int, start: int) -> bool:
+        """True if the slot starting `start` minutes after midnight lies wholly inside one shift that weekday."""
+        return any(
+            clock_minutes(opens) <= start and start + SLOT_MINUTES <= clock_minutes(closes)
+            for opens, closes in self.shifts_on(weekday)
+        )
+
+    def slots_on(self, weekday: int) -> list[int]:
+        """Every bookable slot start (minutes after midnight) on a weekday, in order."""
+        return [start for start in range(0, 24 * 60, SLOT_MINUTES) if self.admits_slot(weekday, start)]
+
+    def compact(self) -> str:
+        """The hours as one line, e.g. "mon closed; tue-fri 11:00-14:00,17:00-22:00; sat-sun 10:00-23:00"."""
+        groups: list[tuple[list[str], tuple[Shift, ...]]] = []
+        for day in WEEKDAYS:
+            shifts: tuple[Shift, ...] = getattr(self, day)
+            if groups and groups[-1][1] == shifts:
+                groups[-1][0].append(day)
+            else:
+                groups.append(([day], shifts))
+        parts = []
+        for days, shifts in groups:
+            span = days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}"
+            times = ",".join(f"{opens}-{closes}" for opens, closes in shifts) or "closed"
+            parts.append(f"{span} {times}")
+        return "; ".join(parts)
+
+    @classmethod
+    def parse_compact(cls, text: str) -> OpeningHours:
+        """Read the one-line form ("mon-fri 11:00-14:00,17:00-22:00; sat-sun 10:00-23:00"); unnamed days are closed."""
+        week: dict[str, tuple[Shift, ...]] = {}
+        for segment in text.split(";"):
+            segment = segment.strip()
+            if not segment:
+                continue
+            parts = segment.split(None, 1)
+            if len(parts) != 2:
+                raise ValueError(f"hours {segment!r}: expected days then times, e.g. 'mon-fri 11:00-22:00'")
+            shifts = _parse_shifts(parts[1])
+            for day in _parse_days(parts[0]):
+                if day in week:
+                    raise ValueError(f"hours: {day} is given twice")
+                week[day] = shifts
+        if not week:
+            raise ValueError("hours are empty; write e.g. 'mon-sun 11:00-22:00' (days not named are closed)")
+        return cls.model_validate(week)
+
+
+def _parse_days(spec: str) -> list[str]:
+    """Days named by "mon", "mon-fri", "fri-sun,tue" or "daily"."""
+    spec = spec.strip().lower()
+    if spec in ("daily", "everyday"):
+        return list(WEEKDAYS)
+    days: list[str] = []
+    for item in spec.split(","):
+        first, _, last = item.strip().partition("-")
+        for name in (first, last or first):
+            if name not in WEEKDAYS:
+                raise ValueError(f"hours: unknown day {name!r}; use mon, tue, wed, thu, fri, sat, sun or daily")
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        days.extend(WEEKDAYS[(start + step) % 7] for step in range((end - start) % 7 + 1))
+    return days
+
+
+def _parse_shifts(spec: str) -> tuple[Shift, ...]:
+    """Shifts written "11:00-14:00,17:00-22:00", or "closed"."""
+    if spec.strip().lower() == "closed":
+        return ()
+    shifts: list[Shift] = []
+    for item in spec.split(","):
+        match = _COMPACT_SHIFT.match(item.strip())
+        if match is None:
+            raise ValueError(f"hours: {item.strip()!r} is not a shift like 11:00-14:00")
+        opens = f"{int(match[1]):02d}:{match[2]}"
+        closes = f"{int(match[3]):02d}:{match[4]}"
+        shifts.append((opens, closes))
+    return tuple(shifts)
+
+
+class Restaurant(BaseModel):
+    """One catalog entry; `hours` are local to `timezone`, and each 30-minute slot seats `seats_per_slot` guests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: RestaurantId
+    name: Text
+    city: Text
+    district: Text
+    cuisine: Text
+    price_range: PriceRange
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    timezone: str
+    hours: OpeningHours
+    seats_per_slot: int = Field(ge=1, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The restaurant's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class CatalogFile(BaseModel):
+    """The JSON catalog file: an optional note and the restaurants."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str | None = None
+    restaurants: tuple[Restaurant, ...]
+
+
+_COLUMNS = "id, name, city, district, cuisine, price_range, address, timezone, hours, seats_per_slot"
+
+
+class RestaurantStore:
+    """The catalog table: upserts, lookups by id, and forgiving search by place, cuisine and price."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def count(self) -> int:
+        """How many restaurants the catalog holds."""
+        async with self._db.conn.execute("SELECT COUNT(*) FROM restaurants") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get(self, restaurant_id: str) -> Restaurant | None:
+        """The restaurant with this id, or None."""
+        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM restaurants WHERE id = ?", (restaurant_id,)) as cur:
+            row = await cur.fetchone()
+        return _restaurant(row) if row else None
+
+    async def get_many(self, restaurant_ids: Collection[str]) -> Mapping[str, Restaurant]:
+        """The restaurants with these ids, by id (unknown ids are left out)."""
+        ids = sorted(set(restaurant_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM restaurants WHERE id IN ({marks})", ids) as cursor:
+            rows = await cursor.fetchall()
+        return {restaurant.id: restaurant for restaurant in map(_restaurant, rows)}
+
+    async def cities(self) -> list[str]:
+        """The cities the catalog covers, as written in it."""
+        async with self._db.conn.execute("SELECT DISTINCT city FROM restaurants ORDER BY city_key") as cursor:
+            rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
+
+    async def search(
+        self,
+        *,
+        places: Sequence[Collection[str]] = (),
+        cuisines: Collection[str] = (),
+        price_range: PriceRange | None = None,
+        limit: int = 10,
+    ) -> list[Restaurant]:
+        """Restaurants matching every entry of `places` (the city is one of its spellings, or the district contains
+        one), any of `cuisines` (contained in the cuisine or the name) and the price range; case-insensitive."""
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for spellings in places:
+            keys = sorted({search_key(spelling) for spelling in spellings} - {""})
+            if not keys:
+                continue
+            marks = ",".join("?" * len(keys))
+            districts = " OR ".join("instr(district_key, ?) > 0" for _ in keys)
+            clauses.append(f"(city_key IN ({marks}) OR {districts})")
+            params += keys + keys
+        cuisine_keys = sorted({search_key(cuisine) for cuisine in cuisines} - {""})
+        if cuisine_keys:
+            clauses.append(
+                "(" + " OR ".join("instr(cuisine_key, ?) > 0 OR instr(name_key, ?) > 0" for _ in cuisine_keys) + ")"
+            )
+            params += [key for key in cuisine_keys for _ in range(2)]
+        if price_range is not None:
+            clauses.append("price_range = ?")
+            params.append(price_range)
+        where = " AND ".join(clauses) or "1 = 1"
+        sql = f"SELECT {_COLUMNS} FROM restaurants WHERE {where} ORDER BY city_key, district_key, name_key, id LIMIT ?"
+        async with self._db.conn.execute(sql, [*params, limit]) as cursor:
+            rows = await cursor.fetchall()
+        return [_restaurant(row) for row in rows]
+
+    async def upsert_many(self, restaurants: Iterable[Restaurant]) -> int:
+        """Insert or update (by id) all restaurants in one transaction; returns how many were written."""
+        async with self._db.write() as conn:
+            return await _upsert(conn, list(restaurants))
+
+    async def load_sample_if_empty(self, path: Path) -> int:
+        """Load the JSON catalog at `path` if the catalog is empty; returns how many restaurants were added."""
+        catalog = CatalogFile.model_validate_json(await asyncio.to_thread(path.read_bytes))
+        async with self._db.write() as conn:
+            async with conn.execute("SELECT EXISTS (SELECT 1 FROM restaurants)") as cursor:
+                row = await cursor.fetchone()
+            if row and row[0]:
+                return 0
+            return await _upsert(conn, catalog.restaurants)
+
+
+async def _upsert(conn: aiosqlite.Connection, restaurants: Sequence[Restaurant]) -> int:
+    """Write restaurants by id inside the caller's transaction (existing bookings keep pointing at them)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    await conn.executemany(
+        f"""INSERT INTO restaurants ({_COLUMNS}, name_key, city_key, district_key, cuisine_key, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                name = excluded.name, city = excluded.city, district = excluded.district,
+                cuisine = excluded.cuisine, price_range = excluded.price_range, address = excluded.address,
+                timezone = excluded.timezone, hours = excluded.hours, seats_per_slot = excluded.seats_per_slot,
+                name_key = excluded.name_key, city_key = excluded.city_key, district_key = excluded.district_key,
+                cuisine_key = excluded.cuisine_key, updated_at = excluded.updated_at""",
+        [
+            (
+                r.id,
+                r.name,
+                r.city,
+                r.district,
+                r.cuisine,
+                r.price_range,
+                r.address,
+                r.timezone,
+                r.hours.model_dump_json(),
+                r.seats_per_slot,
+                search_key(r.name),
+                search_key(r.city),
+                search_key(r.district),
+                search_key(r.cuisine),
+                now,
+            )
+            for r in restaurants
+        ],
+    )
+    return len(restaurants)
+
+
+def _restaurant(row: Sequence[object]) -> Restaurant:
+    """A Restaurant from a row selected with _COLUMNS."""
+    fields = ("id", "name", "city", "district", "cuisine", "price_range", "address", "timezone")
+    values = dict(zip(fields, row[:8], strict=True))
+    return Restaurant.model_validate(
+        {**values, "hours": json.loads(str(row[8])), "seats_per_slot": row[9]},
+    )
