@@ -1,0 +1,257 @@
+"""Table bookings: one idempotent, capacity-checked write per booking, and the reads and cancellations around it.
+
+A booking occupies one 30-minute slot of its restaurant (see bot.store.restaurants); the active bookings of a slot
+seat at most the restaurant's `seats_per_slot` guests. The same member asking twice for the same restaurant, date,
+time and party size (in the same server) gets the first booking back: the check, the capacity count and the insert
+share one write transaction, and a partial unique index over active rows is the final guard.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.store.db import Database
+
+BookingStatus = Literal["active", "cancelled"]
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """A member's request for one slot, already checked against the restaurant's hours and the clock."""
+
+    restaurant_id: str
+    guild_id: str | None
+    channel_id: str
+    user_id: str
+    user_name: str
+    date: str  # the restaurant's local date, YYYY-MM-DD
+    time: str  # the slot's local start, HH:MM
+    party_size: int
+    starts_at: datetime  # the same moment, timezone-aware
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A stored booking."""
+
+    id: int
+    restaurant_id: str
+    guild_id: str | None
+    channel_id: str
+    user_id: str
+    user_name: str
+    date: str
+    time: str
+    party_size: int
+    starts_at: datetime
+    status: BookingStatus
+    created_at: datetime
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """The booking now exists; `existing` is True if the same member had already made this very booking."""
+
+    booking: Booking
+    existing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlotFull:
+    """The slot has too few seats left for the party."""
+
+    seats_per_slot: int
+    seats_taken: int
+
+    @property
+    def seats_left(self) -> int:
+        """Seats still free in the slot."""
+        return max(self.seats_per_slot - self.seats_taken, 0)
+
+
+BookingOutcome = Booked | SlotFull
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The booking after a cancel; `already_cancelled` is True if it had been cancelled before."""
+
+    booking: Booking
+    already_cancelled: bool
+
+
+_COLUMNS = (
+    "id, restaurant_id, guild_id, channel_id, user_id, user_name, date, time, party_size, starts_at, status, "
+    "created_at, cancelled_at, cancelled_by"
+)
+
+
+class BookingStore:
+    """The bookings table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def book(self, request: BookingRequest) -> BookingOutcome:
+        """Book the slot if it has room, or return the member's identical active booking; one transaction."""
+        try:
+            async with self._db.write() as conn:
+                existing = await _find_same(conn, request)
+                if existing is not None:
+                    return Booked(existing, existing=True)
+                async with conn.execute(
+                    "SELECT seats_per_slot FROM restaurants WHERE id = ?", (request.restaurant_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise LookupError(f"no restaurant {request.restaurant_id!r} in the catalog")
+                seats = int(row[0])
+                taken = await _seats_taken(conn, request.restaurant_id, request.date, request.time)
+                if taken + request.party_size > seats:
+                    return SlotFull(seats_per_slot=seats, seats_taken=taken)
+                async with conn.execute(
+                    f"""INSERT INTO bookings ({_COLUMNS})
+                        VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, NULL) RETURNING {_COLUMNS}""",
+                    (
+                        request.restaurant_id,
+                        request.guild_id,
+                        request.channel_id,
+                        request.user_id,
+                        request.user_name,
+                        request.date,
+                        request.time,
+                        request.party_size,
+                        _utc_text(request.starts_at),
+                        _utc_text(request.created_at),
+                    ),
+                ) as cursor:
+                    inserted = await cursor.fetchone()
+                if inserted is None:
+                    raise RuntimeError("INSERT ... RETURNING gave no row")
+                return Booked(_booking(inserted), existing=False)
+        except sqlite3.IntegrityError:
+            # The unique index met a duplicate the check above did not see; the duplicate is the answer.
+            existing = await _find_same(self._db.conn, request)
+            if existing is None:
+                raise
+            return Booked(existing, existing=True)
+
+    async def get(self, booking_id: int) -> Booking | None:
+        """The booking with this id, or None."""
+        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _booking(row) if row else None
+
+    async def upcoming_for(
+        self, user_id: str, *, guild_id: str | None, after: datetime, limit: int = 25
+    ) -> list[Booking]:
+        """A member's active bookings starting after `after`, soonest first; in one server, or everywhere if None."""
+        sql = f"SELECT {_COLUMNS} FROM bookings WHERE user_id = ? AND status = 'active' AND starts_at > ?"
+        params: list[str | int] = [user_id, _utc_text(after)]
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        sql += " ORDER BY starts_at, id LIMIT ?"
+        async with self._db.conn.execute(sql, [*params, limit]) as cursor:
+            rows = await cursor.fetchall()
+        return [_booking(row) for row in rows]
+
+    async def seats_taken(self, restaurant_id: str, date: str) -> Mapping[str, int]:
+        """Seats taken by active bookings on a local date, by slot start "HH:MM" (slots with none are left out)."""
+        async with self._db.conn.execute(
+            """SELECT time, SUM(party_size) FROM bookings
+               WHERE restaurant_id = ? AND date = ? AND status = 'active' GROUP BY time""",
+            (restaurant_id, date),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def cancel(self, booking_id: int, *, by_user_id: str, at: datetime) -> Cancellation | None:
+        """Cancel a booking (a second cancel changes nothing); None if there is no such booking."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ? "
+                "WHERE id = ? AND status = 'active'",
+                (_utc_text(at), by_user_id, booking_id),
+            ) as cursor:
+                changed = cursor.rowcount
+            async with conn.execute(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,)) as cursor:
+                row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Cancellation(_booking(row), already_cancelled=changed == 0)
+
+
+async def _find_same(conn: aiosqlite.Connection, request: BookingRequest) -> Booking | None:
+    """The member's active booking identical to `request`, if any."""
+    async with conn.execute(
+        f"""SELECT {_COLUMNS} FROM bookings
+            WHERE COALESCE(guild_id, '') = ? AND user_id = ? AND restaurant_id = ? AND date = ? AND time = ?
+              AND party_size = ? AND status = 'active'""",
+        (
+            request.guild_id or "",
+            request.user_id,
+            request.restaurant_id,
+            request.date,
+            request.time,
+            request.party_size,
+        ),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return _booking(row) if row else None
+
+
+async def _seats_taken(conn: aiosqlite.Connection, restaurant_id: str, date: str, time: str) -> int:
+    """Seats taken by the active bookings of one slot."""
+    async with conn.execute(
+        "SELECT COALESCE(SUM(party_size), 0) FROM bookings "
+        "WHERE restaurant_id = ? AND date = ? AND time = ? AND status = 'active'",
+        (restaurant_id, date, time),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _utc_text(moment: datetime) -> str:
+    """A timezone-aware moment as sortable UTC text."""
+    if moment.tzinfo is None:
+        raise ValueError("booking times must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _utc(text: object) -> datetime:
+    """A moment stored by _utc_text."""
+    return datetime.strptime(str(text), _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _booking(row: Sequence[object]) -> Booking:
+    """A Booking from a row selected with _COLUMNS."""
+    status = str(row[10])
+    if status not in ("active", "cancelled"):
+        raise ValueError(f"booking {row[0]} has unknown status {status!r}")
+    return Booking(
+        id=int(str(row[0])),
+        restaurant_id=str(row[1]),
+        guild_id=None if row[2] is None else str(row[2]),
+        channel_id=str(row[3]),
+        user_id=str(row[4]),
+        user_name=str(row[5]),
+        date=str(row[6]),
+        time=str(row[7]),
+        party_size=int(str(row[8])),
+        starts_at=_utc(row[9]),
+        status="active" if status == "active" else "cancelled",
+        created_at=_utc(row[11]),
+        cancelled_at=None if row[12] is None else _utc(row[12]),
+        cancelled_by=None if row[13] is None else str(row[13]),
+    )

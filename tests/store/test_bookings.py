@@ -1,0 +1,169 @@
+"""BookingStore over real SQLite: idempotent booking, slot capacity, scoping of upcoming bookings, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull
+from bot.store.db import Database
+from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+
+NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+
+
+def request(**overrides: Any) -> BookingRequest:
+    """A booking of 2 at r-1 on 2026-06-02 19:00 by member u-1 in guild g-1, with any field replaced."""
+    base = BookingRequest(
+        restaurant_id="r-1",
+        guild_id="g-1",
+        channel_id="c-1",
+        user_id="u-1",
+        user_name="Ana",
+        date="2026-06-02",
+        time="19:00",
+        party_size=2,
+        starts_at=datetime(2026, 6, 2, 18, 0, tzinfo=UTC),
+        created_at=NOW,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest_asyncio.fixture
+async def store(db: Database) -> BookingStore:
+    """A BookingStore over a catalog holding r-1 (6 seats per slot)."""
+    await RestaurantStore(db).upsert_many(
+        [
+            Restaurant(
+                id="r-1",
+                name="Test Kitchen",
+                city="London",
+                district="Soho",
+                cuisine="British",
+                price_range="moderate",
+                address="1 Test Street",
+                timezone="Europe/London",
+                hours=OpeningHours.parse_compact("daily 12:00-22:00"),
+                seats_per_slot=6,
+            )
+        ]
+    )
+    return BookingStore(db)
+
+
+async def active_rows(db: Database) -> int:
+    async with db.conn.execute("SELECT COUNT(*) FROM bookings WHERE status = 'active'") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.asyncio
+async def test_a_booking_is_stored_with_who_where_and_when(store: BookingStore) -> None:
+    outcome = await store.book(request())
+    assert isinstance(outcome, Booked) and not outcome.existing
+    stored = await store.get(outcome.booking.id)
+    assert stored == outcome.booking
+    assert (stored.user_id, stored.user_name, stored.guild_id, stored.channel_id) == ("u-1", "Ana", "g-1", "c-1")
+    assert (stored.date, stored.time, stored.party_size, stored.status) == ("2026-06-02", "19:00", 2, "active")
+    assert stored.starts_at == datetime(2026, 6, 2, 18, 0, tzinfo=UTC)
+    assert stored.created_at == NOW
+
+
+@pytest.mark.asyncio
+async def test_repeating_the_same_booking_returns_the_first(store: BookingStore, db: Database) -> None:
+    first = await store.book(request())
+    again = await store.book(request(created_at=NOW + timedelta(minutes=5)))
+    assert isinstance(first, Booked) and isinstance(again, Booked)
+    assert again.existing and again.booking == first.booking
+    assert await active_rows(db) == 1
+
+
+@pytest.mark.asyncio
+async def test_concurrent_identical_bookings_make_one_row(store: BookingStore, db: Database) -> None:
+    outcomes = await asyncio.gather(*(store.book(request()) for _ in range(5)))
+    ids = {outcome.booking.id for outcome in outcomes if isinstance(outcome, Booked)}
+    assert len(ids) == 1
+    assert sum(not outcome.existing for outcome in outcomes if isinstance(outcome, Booked)) == 1
+    assert await active_rows(db) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_slot_never_seats_more_than_its_capacity(store: BookingStore) -> None:
+    assert isinstance(await store.book(request(user_id="u-1", party_size=4)), Booked)
+    full = await store.book(request(user_id="u-2", party_size=3))
+    assert full == SlotFull(seats_per_slot=6, seats_taken=4)
+    assert full.seats_left == 2
+    assert isinstance(await store.book(request(user_id="u-2", party_size=2)), Booked)
+    assert await store.seats_taken("r-1", "2026-06-02") == {"19:00": 6}
+
+
+@pytest.mark.asyncio
+async def test_concurrent_bookings_by_different_members_respect_capacity(store: BookingStore) -> None:
+    outcomes = await asyncio.gather(*(store.book(request(user_id=f"u-{n}", party_size=2)) for n in range(5)))
+    assert sum(isinstance(outcome, Booked) for outcome in outcomes) == 3
+    assert await store.seats_taken("r-1", "2026-06-02") == {"19:00": 6}
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_booking_frees_its_seats_and_can_be_made_again(store: BookingStore) -> None:
+    first = await store.book(request(party_size=6))
+    assert isinstance(first, Booked)
+    await store.cancel(first.booking.id, by_user_id="u-1", at=NOW)
+    again = await store.book(request(party_size=6))
+    assert isinstance(again, Booked) and not again.existing and again.booking.id != first.booking.id
+
+
+@pytest.mark.asyncio
+async def test_the_unique_index_refuses_a_second_identical_active_row(store: BookingStore, db: Database) -> None:
+    booked = await store.book(request())
+    assert isinstance(booked, Booked)
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO bookings (restaurant_id, guild_id, channel_id, user_id, user_name, date, time, "
+                "party_size, starts_at, created_at) SELECT restaurant_id, guild_id, channel_id, user_id, user_name, "
+                "date, time, party_size, starts_at, created_at FROM bookings WHERE id = ?",
+                (booked.booking.id,),
+            )
+
+
+@pytest.mark.asyncio
+async def test_cancelling_twice_reports_the_second_as_already_cancelled(store: BookingStore) -> None:
+    booked = await store.book(request())
+    assert isinstance(booked, Booked)
+    first = await store.cancel(booked.booking.id, by_user_id="admin", at=NOW)
+    second = await store.cancel(booked.booking.id, by_user_id="u-1", at=NOW + timedelta(hours=1))
+    assert first is not None and second is not None
+    assert (first.already_cancelled, second.already_cancelled) == (False, True)
+    assert second.booking.status == "cancelled"
+    assert (second.booking.cancelled_by, second.booking.cancelled_at) == ("admin", NOW)
+    assert await store.cancel(999, by_user_id="u-1", at=NOW) is None
+
+
+@pytest.mark.asyncio
+async def test_upcoming_bookings_are_the_members_future_active_ones_in_scope(store: BookingStore) -> None:
+    soon = await store.book(request(time="12:00", starts_at=datetime(2026, 6, 2, 11, 0, tzinfo=UTC)))
+    later = await store.book(request())
+    elsewhere = await store.book(request(guild_id="g-2"))
+    in_dm = await store.book(request(guild_id=None, time="13:00", starts_at=datetime(2026, 6, 2, 12, 0, tzinfo=UTC)))
+    past = await store.book(request(date="2026-05-30", starts_at=datetime(2026, 5, 30, 18, 0, tzinfo=UTC)))
+    cancelled = await store.book(request(party_size=1))
+    await store.book(request(user_id="u-2", party_size=1))
+    outcomes = [soon, later, elsewhere, in_dm, past, cancelled]
+    assert all(isinstance(outcome, Booked) for outcome in outcomes)
+    soon_id, later_id, elsewhere_id, dm_id, _past_id, cancelled_id = (
+        outcome.booking.id for outcome in outcomes if isinstance(outcome, Booked)
+    )
+    await store.cancel(cancelled_id, by_user_id="u-1", at=NOW)
+
+    here = await store.upcoming_for("u-1", guild_id="g-1", after=NOW)
+    everywhere = await store.upcoming_for("u-1", guild_id=None, after=NOW)
+    assert [booking.id for booking in here] == [soon_id, later_id]
+    assert [booking.id for booking in everywhere] == [soon_id, dm_id, later_id, elsewhere_id]
