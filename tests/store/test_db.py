@@ -8,7 +8,9 @@ import sqlite3
 
 import pytest
 
+from bot.engine.items import AssistantMessage, UserMessage
 from bot.store.db import Database, Migration, SchemaTooNew, bundled_migrations, split_statements, sqlite_path
+from bot.store.history import HistoryStore
 
 NOTES_V1 = Migration(version=1, name="001_notes.sql", sql="CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
 NOTES_V2 = Migration(
@@ -226,3 +228,46 @@ def test_sqlite_url_names_a_relative_or_absolute_file(url: str, expected: pathli
 def test_unsupported_database_url_is_rejected(url: str) -> None:
     with pytest.raises(ValueError, match="DATABASE_URL"):
         sqlite_path(url)
+
+
+@pytest.mark.asyncio
+async def test_database_at_the_first_bundled_version_upgrades_to_the_latest_keeping_history(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = tmp_path / "c.db"
+    turn = [UserMessage(text="hi", author_id="u1", author_name="Ann"), AssistantMessage(text="hello")]
+    db = await Database.open(path, migrations=bundled_migrations()[:1])
+    await HistoryStore(db).append_turn("c1", turn)
+    await db.close()
+
+    db = await Database.open(path)
+    try:
+        assert await db.user_version() == bundled_migrations()[-1].version
+        assert await HistoryStore(db).load_window("c1", max_turns=20, max_tokens=6000) == turn
+    finally:
+        await db.close()
+
+
+@pytest.mark.asyncio
+async def test_cancelled_write_transaction_is_rolled_back_and_frees_the_writer(tmp_path: pathlib.Path) -> None:
+    db = await Database.open(tmp_path / "c.db", migrations=[NOTES_V1])
+    inside = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO notes (text) VALUES ('never committed')")
+            inside.set()
+            await asyncio.Event().wait()
+
+    try:
+        task = asyncio.create_task(writer())
+        await inside.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO notes (text) VALUES ('next')")
+        async with db.conn.execute("SELECT text FROM notes") as cursor:
+            assert [row[0] for row in await cursor.fetchall()] == ["next"]
+    finally:
+        await db.close()
