@@ -69,6 +69,10 @@ def test_trigonometry_uses_radians() -> None:
     assert math.isclose(run("tan(pi / 4)"), 1.0)  # type: ignore[arg-type]
 
 
+def test_long_flat_sums_are_not_mistaken_for_deep_nesting() -> None:
+    assert run("+".join(["1"] * 240)) == 240
+
+
 def test_exact_integers_stay_exact() -> None:
     assert run("2 ** 100") == 1267650600228229401496703205376
     assert run("factorial(1000)") == math.factorial(1000)
@@ -104,7 +108,7 @@ def test_exact_integers_stay_exact() -> None:
         ("(" * 10000 + "1" + ")" * 10000, "expression is too long"),
         ("1 + " * 200 + "1", "expression is too long"),
         ("(" * 60 + "1" + ")" * 60, "expression is nested too deeply"),
-        ("-" * 300 + "1", "expression is nested too deeply"),
+        ("-" * 400 + "1", "expression is nested too deeply"),
         ("2 *", "not a valid expression"),
         ("import os", "not a valid expression"),
         ("1\x00", "not a valid expression"),
