@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -205,6 +206,14 @@ class CatalogFile(BaseModel):
     restaurants: tuple[Restaurant, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceTerm:
+    """One part of a location: the city is one of `cities` (whole name), or the district contains one of `districts`."""
+
+    cities: frozenset[str] = frozenset()
+    districts: frozenset[str] = frozenset()
+
+
 _COLUMNS = "id, name, city, district, cuisine, price_range, address, timezone, hours, seats_per_slot"
 
 
@@ -245,23 +254,25 @@ class RestaurantStore:
     async def search(
         self,
         *,
-        places: Sequence[Collection[str]] = (),
+        places: Sequence[PlaceTerm] = (),
         cuisines: Collection[str] = (),
         price_range: PriceRange | None = None,
         limit: int = 10,
     ) -> list[Restaurant]:
-        """Restaurants matching every entry of `places` (the city is one of its spellings, or the district contains
-        one), any of `cuisines` (contained in the cuisine or the name) and the price range; case-insensitive."""
+        """Restaurants matching every place term, any of `cuisines` (contained in the cuisine or the name) and the
+        price range; all comparisons ignore case and character width."""
         clauses: list[str] = []
         params: list[str | int] = []
-        for spellings in places:
-            keys = sorted({search_key(spelling) for spelling in spellings} - {""})
-            if not keys:
-                continue
-            marks = ",".join("?" * len(keys))
-            districts = " OR ".join("instr(district_key, ?) > 0" for _ in keys)
-            clauses.append(f"(city_key IN ({marks}) OR {districts})")
-            params += keys + keys
+        for place in places:
+            alternatives: list[str] = []
+            cities = sorted({search_key(city) for city in place.cities} - {""})
+            if cities:
+                alternatives.append(f"city_key IN ({','.join('?' * len(cities))})")
+                params += cities
+            for district in sorted({search_key(district) for district in place.districts} - {""}):
+                alternatives.append("instr(district_key, ?) > 0")
+                params.append(district)
+            clauses.append("(" + (" OR ".join(alternatives) or "0") + ")")
         cuisine_keys = sorted({search_key(cuisine) for cuisine in cuisines} - {""})
         if cuisine_keys:
             clauses.append(

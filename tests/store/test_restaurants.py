@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.store.db import Database
-from bot.store.restaurants import CatalogFile, OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import CatalogFile, OpeningHours, PlaceTerm, Restaurant, RestaurantStore
 
 SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "data" / "restaurants.sample.json"
 
@@ -79,6 +79,14 @@ async def test_a_stored_restaurant_reads_back_equal(db: Database) -> None:
     assert dict(await store.get_many(["r-2", "missing"])) == {"r-2": original}
 
 
+def city(name: str) -> PlaceTerm:
+    return PlaceTerm(cities=frozenset({name}))
+
+
+def district(part: str) -> PlaceTerm:
+    return PlaceTerm(districts=frozenset({part}))
+
+
 @pytest.mark.asyncio
 async def test_search_ignores_case_and_width_and_matches_districts_by_part(db: Database) -> None:
     store = RestaurantStore(db)
@@ -88,11 +96,17 @@ async def test_search_ignores_case_and_width_and_matches_districts_by_part(db: D
             restaurant("b", city="北京", district="朝阳区 Chaoyang"),
         ]
     )
-    assert [r.id for r in await store.search(places=[{"LONDON"}])] == ["a"]
-    assert [r.id for r in await store.search(places=[{"ｌｏｎｄｏｎ"}])] == ["a"]  # full-width letters
-    assert [r.id for r in await store.search(places=[{"chaoyang"}])] == ["b"]
-    assert [r.id for r in await store.search(places=[{"朝阳"}])] == ["b"]
-    assert [r.id for r in await store.search(places=[{"北京"}, {"soho"}])] == []
+
+    async def found(*places: PlaceTerm) -> list[str]:
+        return [r.id for r in await store.search(places=places)]
+
+    assert await found(city("LONDON")) == ["a"]
+    assert await found(city("ｌｏｎｄｏｎ")) == ["a"]  # full-width letters
+    assert await found(city("Lond")) == []  # a city is matched by its whole name
+    assert await found(district("chaoyang")) == ["b"]
+    assert await found(district("朝阳")) == ["b"]
+    assert await found(city("北京"), district("soho")) == []
+    assert await found(city("北京"), district("朝阳")) == ["b"]
 
 
 @pytest.mark.asyncio
@@ -105,16 +119,16 @@ async def test_search_filters_by_cuisine_words_and_price(db: Database) -> None:
             restaurant("c", cuisine="Japanese", name="Sushi Corner", price_range="cheap"),
         ]
     )
-    assert [r.id for r in await store.search(places=[{"london"}], cuisines={"italian"})] == ["a", "b"]
-    assert [r.id for r in await store.search(places=[{"london"}], cuisines={"sushi"})] == ["c"]
-    assert {r.id for r in await store.search(places=[{"london"}], price_range="cheap")} == {"a", "c"}
+    assert [r.id for r in await store.search(places=[city("london")], cuisines={"italian"})] == ["a", "b"]
+    assert [r.id for r in await store.search(places=[city("london")], cuisines={"sushi"})] == ["c"]
+    assert {r.id for r in await store.search(places=[city("london")], price_range="cheap")} == {"a", "c"}
 
 
 @pytest.mark.asyncio
 async def test_search_returns_at_most_the_limit(db: Database) -> None:
     store = RestaurantStore(db)
     await store.upsert_many([restaurant(f"r-{n:02d}") for n in range(15)])
-    assert len(await store.search(places=[{"london"}], limit=10)) == 10
+    assert len(await store.search(places=[city("london")], limit=10)) == 10
     assert await store.cities() == ["London"]
 
 
