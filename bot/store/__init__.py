@@ -6,18 +6,22 @@ import pathlib
 from typing import Self
 
 from bot.store.audit import AuditEntry, AuditLog, ToolCallRecord
+from bot.store.bookings import BookingStore
 from bot.store.conversations import ConversationStore
 from bot.store.db import Database, SchemaTooNew, sqlite_path
 from bot.store.history import HistoryStore
 from bot.store.policies import PolicyStore
+from bot.store.restaurants import RestaurantStore
 
 __all__ = [
     "AuditEntry",
     "AuditLog",
+    "BookingStore",
     "ConversationStore",
     "Database",
     "HistoryStore",
     "PolicyStore",
+    "RestaurantStore",
     "SchemaTooNew",
     "Store",
     "ToolCallRecord",
@@ -35,6 +39,8 @@ class Store:
         self.policies = PolicyStore(db)
         self.audit = AuditLog(db)
         self.conversations = ConversationStore(db)
+        self.restaurants = RestaurantStore(db)
+        self.bookings = BookingStore(db)
 
     @classmethod
     async def open(cls, path: pathlib.Path) -> Self:

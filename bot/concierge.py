@@ -1,0 +1,346 @@
+"""The facade the Discord adapter calls: conversations, tool settings, audit and history, without Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.engine.errors import ConciergeError, ToolChoiceRefused
+from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.items import ToolCall, UserMessage
+from bot.engine.loop import check_tool_choice, run_turn
+from bot.engine.permissions import Allowed, Caller, Place, ToolPolicy
+from bot.engine.tools import Registry, utc_now
+from bot.prompt import SystemPrompt
+from bot.store.audit import AuditEntry, AuditLog, ToolCallRecord
+from bot.store.conversations import ConversationStore
+from bot.store.history import HistoryStore
+from bot.store.policies import PolicyStore
+
+__all__ = [
+    "AuditEntry",
+    "ChannelBusy",
+    "Concierge",
+    "ConciergeLimits",
+    "NotAllowed",
+    "Reply",
+    "ToolChoiceRefused",
+    "ToolStatus",
+    "TraceEntry",
+    "UnknownTool",
+]
+
+log = logging.getLogger(__name__)
+
+
+class NotAllowed(ConciergeError):
+    """The member may not do this (an admin command, or clearing someone else's conversation)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, user_message=reason)
+
+
+class UnknownTool(ConciergeError):
+    """A tool name that does not exist; the message lists the valid ones."""
+
+    def __init__(self, name: str, valid: list[str]) -> None:
+        listing = ", ".join(f"`{tool}`" for tool in valid)
+        super().__init__(f"unknown tool {name!r}", user_message=f"There is no tool `{name}`. Tools: {listing}.")
+        self.name = name
+        self.valid = valid
+
+
+class ChannelBusy(ConciergeError):
+    """Too many messages already wait in this channel."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(
+            f"{waiting} messages waiting",
+            user_message="I'm still working through earlier messages here. Please wait a moment and send it again.",
+        )
+
+
+class ShuttingDown(ConciergeError):
+    """The bot is stopping and takes no new turns."""
+
+    user_message = "I'm restarting right now. Please send that again in a minute."
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes."""
+
+    text: str
+    trace: tuple[TraceEntry, ...] = ()
+    notes: tuple[str, ...] = ()
+    cut_short: bool = False
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStatus:
+    """One tool as a member sees it in this server."""
+
+    name: str
+    description: str
+    enabled: bool
+    usable: bool
+    reason: str | None
+    restricted: bool
+    allowed_role_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConciergeLimits:
+    """The knobs of a turn, from the settings."""
+
+    max_rounds: int = 8
+    tool_timeout: float = 15.0
+    history_max_turns: int = 20
+    history_max_tokens: int = 6000
+    max_waiting_per_channel: int = 10
+
+
+class ChannelQueues:
+    """One turn at a time per channel, first come first served, with a bounded number waiting."""
+
+    def __init__(self, *, max_waiting: int) -> None:
+        self._max_waiting = max_waiting
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._counts: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, channel_id: str) -> AsyncIterator[None]:
+        """Wait for this channel's turn (FIFO: asyncio.Lock wakes waiters in order) or raise ChannelBusy."""
+        count = self._counts.get(channel_id, 0)
+        if count > self._max_waiting:  # one running plus max_waiting queued
+            raise ChannelBusy(count - 1)
+        lock = self._locks.setdefault(channel_id, asyncio.Lock())
+        self._counts[channel_id] = count + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._counts[channel_id] -= 1
+            if not self._counts[channel_id]:
+                del self._counts[channel_id]
+                del self._locks[channel_id]
+
+
+class Concierge:
+    """Everything the chat platform adapter needs, as plain values in and out."""
+
+    def __init__(
+        self,
+        *,
+        api: ModelAPI,
+        registry: Registry,
+        history: HistoryStore,
+        policies: PolicyStore,
+        audit: AuditLog,
+        conversations: ConversationStore,
+        prompt: SystemPrompt,
+        services: Mapping[type, object],
+        limits: ConciergeLimits = ConciergeLimits(),
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._api = api
+        self._registry = registry
+        self._history = history
+        self._policies = policies
+        self._audit = audit
+        self._conversations = conversations
+        self._prompt = prompt
+        self._services = services
+        self._limits = limits
+        self._now = now
+        self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
+        self._running: set[asyncio.Task[object]] = set()
+        self._closing = False
+
+    async def chat(self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto") -> Reply:
+        """Run one member message through the model and tools, in order within its channel."""
+        if self._closing:
+            raise ShuttingDown()
+        executor = await self._executor(place, caller)
+        check_tool_choice(executor, tool_choice)
+        async with self._queues.turn(place.channel_id):
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                return await self._turn(executor, place, caller, text, tool_choice)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+    async def _turn(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
+        executor.policies = await self._policies_for(place)  # re-read: settings may have changed while waiting
+        history = await self._history.load_window(
+            place.channel_id,
+            max_turns=self._limits.history_max_turns,
+            max_tokens=self._limits.history_max_tokens,
+        )
+        turn = await run_turn(
+            api=self._api,
+            executor=executor,
+            instructions=self._prompt.render(place=place, now=self._now()),
+            history=history,
+            user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
+            tool_choice=tool_choice,
+            max_rounds=self._limits.max_rounds,
+        )
+        # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
+        if turn.error is None or any(isinstance(item, ToolCall) for item in turn.items):
+            try:
+                await self._history.append_turn(place.channel_id, turn.items)
+            except Exception:
+                log.exception("could not save the turn in channel %s", place.channel_id)
+        return Reply(
+            text=turn.answer,
+            trace=turn.trace,
+            notes=turn.notes,
+            cut_short=turn.cut_short,
+            failed=turn.error is not None,
+        )
+
+    async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
+        """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here."""
+        if tool_choice not in TOOL_CHOICE_MODES:
+            self._require_tool(tool_choice)
+        check_tool_choice(await self._executor(place, caller), tool_choice)
+
+    async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
+        """Every tool with whether it is enabled here and whether this member may use it."""
+        policies = await self._policies_for(place)
+        statuses = []
+        for tool in self._registry:
+            policy = policies.get(tool.name) or ToolPolicy(tool=tool.name)
+            decision = self._registry.decide(tool.name, caller=caller, place=place, policies=policies)
+            statuses.append(
+                ToolStatus(
+                    name=tool.name,
+                    description=tool.description.splitlines()[0],
+                    enabled=policy.enabled,
+                    usable=isinstance(decision, Allowed),
+                    reason=None if isinstance(decision, Allowed) else decision.reason,
+                    restricted=tool.restricted,
+                    allowed_role_ids=policy.allowed_role_ids,
+                )
+            )
+        return statuses
+
+    async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
+        """Names of the tools this member may use here."""
+        return [status.name for status in await self.tools_for(place, caller) if status.usable]
+
+    def tool_names(self) -> list[str]:
+        """Every tool's name."""
+        return self._registry.names()
+
+    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
+        """Enable or disable a tool in this server (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        self._require_tool(tool)
+        await self._policies.set_enabled(guild_id, tool, enabled, actor_id=caller.user_id, actor_name=caller.name)
+        return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+
+    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+        """Let a role use a tool in this server (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        self._require_tool(tool)
+        await self._policies.allow_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
+        return f"Members with the role {role_name} may now use `{tool}`."
+
+    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+        """Take a role off a tool's allow-list in this server (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        self._require_tool(tool)
+        await self._policies.revoke_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
+        return f"The role {role_name} is no longer on the allow-list of `{tool}`."
+
+    async def audit(
+        self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
+    ) -> list[AuditEntry]:
+        """Recent tool calls and policy changes in this server, newest first (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        if tool is not None:
+            self._require_tool(tool)
+        return await self._audit.query(guild_id=guild_id, tool=tool, user_id=user_id, limit=limit)
+
+    async def clear_history(self, place: Place, caller: Caller) -> int:
+        """Forget this channel's conversation (its starter, an admin, or the member in their DM)."""
+        if not (place.is_dm or caller.is_admin):
+            starter = await self._conversations.starter_of(place.channel_id)
+            if starter != caller.user_id:
+                raise NotAllowed("Only the member who started this conversation or a server admin can clear it.")
+        return await self._history.clear(place.channel_id)
+
+    async def start_conversation(self, *, thread: Place, starter: Caller) -> None:
+        """Remember a thread the bot opened, and who opened the conversation."""
+        await self._conversations.register(
+            channel_id=thread.channel_id, guild_id=thread.guild_id, starter_id=starter.user_id
+        )
+
+    async def is_conversation(self, channel_id: str) -> bool:
+        """Whether the bot started this thread (later messages there need no mention)."""
+        return await self._conversations.starter_of(channel_id) is not None
+
+    async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
+        """Take no new turns; let running turns finish for a while, then cancel them (nothing half-written)."""
+        self._closing = True
+        running = set(self._running)
+        if not running:
+            return
+        log.info("waiting up to %.0f s for %d running turns", grace_seconds, len(running))
+        _, pending = await asyncio.wait(running, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _executor(self, place: Place, caller: Caller) -> ToolExecutor:
+        async def record(entry: TraceEntry) -> None:
+            await self._audit.record_tool_call(
+                ToolCallRecord(
+                    guild_id=place.guild_id,
+                    channel_id=place.channel_id,
+                    user_id=caller.user_id,
+                    user_name=caller.name,
+                    tool=entry.tool,
+                    arguments=entry.arguments,
+                    outcome=entry.outcome,
+                    duration_ms=entry.duration_ms,
+                    summary=entry.summary,
+                )
+            )
+
+        return ToolExecutor(
+            registry=self._registry,
+            caller=caller,
+            place=place,
+            policies=await self._policies_for(place),
+            default_timeout=self._limits.tool_timeout,
+            services=self._services,
+            now=self._now,
+            record=record,
+        )
+
+    async def _policies_for(self, place: Place) -> dict[str, ToolPolicy]:
+        return {} if place.guild_id is None else await self._policies.policies_for(place.guild_id)
+
+    def _require_admin(self, place: Place, caller: Caller) -> str:
+        if place.guild_id is None:
+            raise NotAllowed("Tool settings belong to a server: use this command in a server channel.")
+        if not caller.is_admin:
+            raise NotAllowed("Only server admins (Administrator or Manage Server) can do that.")
+        return place.guild_id
+
+    def _require_tool(self, name: str) -> None:
+        if self._registry.get(name) is None:
+            raise UnknownTool(name, self._registry.names())
