@@ -104,7 +104,7 @@ def tool(
             description=description,
             function=function,
             arguments=(model := _arguments_model(function)),
-            parameters=to_strict_json_schema(model),
+            parameters=_without_defaults(to_strict_json_schema(model)),
             side_effects=side_effects,
             restricted=restricted,
             timeout=timeout,
@@ -128,6 +128,15 @@ def _arguments_model(function: Callable[..., Any]) -> type[BaseModel]:
         fields[parameter.name] = (hints[parameter.name], default)
     model_name = "".join(part.title() for part in function.__name__.split("_")) + "Arguments"
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _without_defaults(schema: Any) -> Any:
+    """Drop `default` keywords: OpenAI strict mode rejects them (every property is required anyway)."""
+    if isinstance(schema, dict):
+        return {key: _without_defaults(value) for key, value in schema.items() if key != "default"}
+    if isinstance(schema, list):
+        return [_without_defaults(value) for value in schema]
+    return schema
 
 
 class Registry:

@@ -78,3 +78,13 @@ def test_module_level_discovery_ignores_private_modules() -> None:
     package = types.ModuleType("fake")
     package.__path__ = []  # type: ignore[attr-defined]
     assert len(Registry.from_package(package)) == 0
+
+
+def test_schemas_carry_no_default_keyword_which_strict_mode_rejects() -> None:
+    @tool()
+    async def convert(context: ToolContext, unit: Literal["c", "f"] = "c", digits: int = 1) -> dict[str, str]:
+        """Convert."""
+        return {}
+
+    assert "default" not in str(convert.parameters)
+    assert convert.parameters["required"] == ["unit", "digits"]
