@@ -3,7 +3,7 @@
     async with FakeOpenAI() as server:
         server.reply_calls(("add", {"a": 1, "b": 2}))
         server.reply_text("3")
-        client = openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url)
+        async with server.client() as client:  # a real openai.AsyncOpenAI at server.base_url
 
 Every request is answered, in order of priority, by: a pending `fail()`, the next enqueued reply, the `responder`
 callback. With none of those the server answers 500 "script ran out", so a test that under-scripts fails loudly.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import openai
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -102,6 +103,16 @@ class FakeOpenAI:
         if self._server is None:
             raise RuntimeError("FakeOpenAI is not running: use `async with FakeOpenAI() as server:`")
         return f"http://127.0.0.1:{self._server.port}/v1"
+
+    def client(self, *, api_key: str = "sk-test", max_retries: int = 2, timeout: float = 5.0) -> openai.AsyncOpenAI:
+        """A real openai client pointed here; close it (`async with`). Skips loading CA certificates (plain http)."""
+        return openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=self.base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            http_client=openai.DefaultAsyncHttpxClient(verify=False),
+        )
 
     # scripting
 

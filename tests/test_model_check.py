@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -27,8 +27,9 @@ def obliging_model(request: RecordedRequest) -> FakeReply | FakeFailure:
     return FakeReply(text="ok")
 
 
-def client_for(server: FakeOpenAI) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=2, timeout=5)
+async def check(server: FakeOpenAI, *, api: Literal["responses", "chat"]) -> CheckReport:
+    async with server.client() as client:
+        return await check_model_server(client, model="test-model", api=api)
 
 
 def line(report: CheckReport, name: str) -> CheckLine:
@@ -37,9 +38,9 @@ def line(report: CheckReport, name: str) -> CheckLine:
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
 @pytest.mark.asyncio
-async def test_a_capable_server_passes_every_check(api: str) -> None:
+async def test_a_capable_server_passes_every_check(api: Literal["responses", "chat"]) -> None:
     async with FakeOpenAI(responder=obliging_model) as server:
-        report = await check_model_server(client_for(server), model="test-model", api=api)  # type: ignore[arg-type]
+        report = await check(server, api=api)
     assert report.ok, report.render()
     assert all(entry.ok for entry in report.lines), report.render()
     assert "add(17, 25) = 42" in line(report, "tool call round trip").detail
@@ -55,7 +56,7 @@ async def test_a_capable_server_passes_every_check(api: str) -> None:
 @pytest.mark.asyncio
 async def test_llama_cpp_with_responses_api_is_not_ready_and_says_set_openai_api_chat() -> None:
     async with FakeOpenAI(llama_cpp=True, responder=obliging_model) as server:
-        report = await check_model_server(client_for(server), model="test-model", api="responses")
+        report = await check(server, api="responses")
     assert not report.ok
     assert "set OPENAI_API=chat" in report.render()
     assert "✗ Responses API (POST /responses)" in report.render()
@@ -64,7 +65,7 @@ async def test_llama_cpp_with_responses_api_is_not_ready_and_says_set_openai_api
 @pytest.mark.asyncio
 async def test_llama_cpp_with_chat_is_ready_but_required_is_rejected() -> None:
     async with FakeOpenAI(llama_cpp=True, responder=obliging_model) as server:
-        report = await check_model_server(client_for(server), model="test-model", api="chat")
+        report = await check(server, api="chat")
     assert report.ok, report.render()
     assert line(report, "tool call round trip").ok
     assert not line(report, "tool_choice required").ok
@@ -76,7 +77,7 @@ async def test_llama_cpp_with_chat_is_ready_but_required_is_rejected() -> None:
 @pytest.mark.asyncio
 async def test_an_unlisted_model_is_only_a_warning() -> None:
     async with FakeOpenAI(models=("other-model",), responder=obliging_model) as server:
-        report = await check_model_server(client_for(server), model="test-model", api="chat")
+        report = await check(server, api="chat")
     assert report.ok
     assert line(report, "model listed").mark == "!"
     assert "other-model" in line(report, "model listed").detail
@@ -85,7 +86,7 @@ async def test_an_unlisted_model_is_only_a_warning() -> None:
 @pytest.mark.asyncio
 async def test_a_model_that_never_calls_tools_is_not_ready() -> None:
     async with FakeOpenAI(responder=lambda request: FakeReply(text="I refuse to use tools.")) as server:
-        report = await check_model_server(client_for(server), model="test-model", api="chat")
+        report = await check(server, api="chat")
     assert not report.ok
     assert "no tool call" in line(report, "tool call round trip").detail
     assert line(report, "tool_choice required").detail == "accepted but ignored (no call came back)"
@@ -96,8 +97,10 @@ async def test_a_model_that_never_calls_tools_is_not_ready() -> None:
 async def test_an_unreachable_server_stops_the_check() -> None:
     async with FakeOpenAI() as server:
         base_url = server.base_url
-    client = openai.AsyncOpenAI(api_key="sk-test", base_url=base_url, max_retries=0, timeout=2)
-    report = await check_model_server(client, model="test-model", api="chat")
+    async with openai.AsyncOpenAI(
+        api_key="sk-test", base_url=base_url, max_retries=0, http_client=openai.DefaultAsyncHttpxClient(verify=False)
+    ) as client:
+        report = await check_model_server(client, model="test-model", api="chat")
     assert not report.ok
     assert [entry.mark for entry in report.lines] == ["✗", "✗"]
     assert "could not connect" in report.render()

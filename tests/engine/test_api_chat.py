@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import openai
 import pytest
 import pytest_asyncio
 
@@ -38,15 +37,22 @@ async def llama() -> AsyncIterator[FakeOpenAI]:
         yield fake
 
 
-def api_for(server: FakeOpenAI) -> ChatAPI:
-    client = openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=0)
-    return ChatAPI(client, model="test-model")
+@pytest_asyncio.fixture
+async def api(server: FakeOpenAI) -> AsyncIterator[ChatAPI]:
+    async with server.client(max_retries=0) as client:
+        yield ChatAPI(client, model="test-model")
+
+
+@pytest_asyncio.fixture
+async def llama_api(llama: FakeOpenAI) -> AsyncIterator[ChatAPI]:
+    async with llama.client(max_retries=0) as client:
+        yield ChatAPI(client, model="test-model")
 
 
 @pytest.mark.asyncio
-async def test_text_answer_round_trips_with_system_message_first(server: FakeOpenAI) -> None:
+async def test_text_answer_round_trips_with_system_message_first(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("Hello, Ada.")
-    reply = await api_for(server).respond(
+    reply = await api.respond(
         instructions="Be brief.", items=[UserMessage(text="hi", author_name="Ada")], tools=[ADD], tool_choice="auto"
     )
     assert reply.text == "Hello, Ada."
@@ -61,16 +67,16 @@ async def test_text_answer_round_trips_with_system_message_first(server: FakeOpe
 
 
 @pytest.mark.asyncio
-async def test_only_fields_compatible_servers_know_are_sent(server: FakeOpenAI) -> None:
+async def test_only_fields_compatible_servers_know_are_sent(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
     assert set(server.requests[0].json) == {"model", "messages", "tools", "tool_choice"}
 
 
 @pytest.mark.asyncio
-async def test_tools_are_sent_nested_with_strict_flag(server: FakeOpenAI) -> None:
+async def test_tools_are_sent_nested_with_strict_flag(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
     assert server.requests[0].json["tools"] == [
         {
             "type": "function",
@@ -94,25 +100,23 @@ async def test_tools_are_sent_nested_with_strict_flag(server: FakeOpenAI) -> Non
     ],
 )
 @pytest.mark.asyncio
-async def test_tool_choice_is_sent_in_chat_form(server: FakeOpenAI, choice: str, sent: object) -> None:
+async def test_tool_choice_is_sent_in_chat_form(server: FakeOpenAI, api: ChatAPI, choice: str, sent: object) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(
-        instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice=choice
-    )
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice=choice)
     assert server.requests[0].json["tool_choice"] == sent
 
 
 @pytest.mark.asyncio
-async def test_without_tools_neither_tools_nor_tool_choice_is_sent(server: FakeOpenAI) -> None:
+async def test_without_tools_neither_tools_nor_tool_choice_is_sent(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(instructions="", items=[UserMessage(text="go")], tools=[], tool_choice="required")
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[], tool_choice="required")
     assert set(server.requests[0].json) == {"model", "messages"}
 
 
 @pytest.mark.asyncio
-async def test_parallel_calls_come_back_in_order_with_llama_cpp_ids_kept(llama: FakeOpenAI) -> None:
+async def test_parallel_calls_come_back_in_order_with_llama_cpp_ids_kept(llama: FakeOpenAI, llama_api: ChatAPI) -> None:
     llama.reply_calls(("add", {"a": 1, "b": 2}), ("weather", "{not json"))
-    reply = await api_for(llama).respond(
+    reply = await llama_api.respond(
         instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice="auto"
     )
     assert [(call.name, call.arguments) for call in reply.calls] == [
@@ -125,9 +129,12 @@ async def test_parallel_calls_come_back_in_order_with_llama_cpp_ids_kept(llama: 
 
 @pytest.mark.asyncio
 async def test_calls_without_ids_get_distinct_generated_ids() -> None:
-    async with FakeOpenAI(omit_call_ids=True) as server:
+    async with (
+        FakeOpenAI(omit_call_ids=True) as server,
+        server.client(max_retries=0) as client,
+    ):
         server.reply_calls(("add", {"a": 1, "b": 2}), ("add", {"a": 2, "b": 3}))
-        reply = await api_for(server).respond(
+        reply = await ChatAPI(client, model="test-model").respond(
             instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto"
         )
     ids = [call.call_id for call in reply.calls]
@@ -136,7 +143,7 @@ async def test_calls_without_ids_get_distinct_generated_ids() -> None:
 
 
 @pytest.mark.asyncio
-async def test_text_then_calls_become_one_assistant_message(server: FakeOpenAI) -> None:
+async def test_text_then_calls_become_one_assistant_message(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("ok")
     items: list[Item] = [
         UserMessage(text="add twice"),
@@ -146,7 +153,7 @@ async def test_text_then_calls_become_one_assistant_message(server: FakeOpenAI) 
         ToolOutput(call_id="c1", output='{"sum": 3}'),
         ToolOutput(call_id="c2", output='{"sum": 7}'),
     ]
-    await api_for(server).respond(instructions="sys", items=items, tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="sys", items=items, tools=[ADD], tool_choice="auto")
     assert server.requests[0].json["messages"][1:] == [
         {"role": "user", "content": "add twice"},
         {
@@ -163,7 +170,7 @@ async def test_text_then_calls_become_one_assistant_message(server: FakeOpenAI) 
 
 
 @pytest.mark.asyncio
-async def test_calls_without_text_carry_empty_string_content(server: FakeOpenAI) -> None:
+async def test_calls_without_text_carry_empty_string_content(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("ok")
     items: list[Item] = [
         UserMessage(text="add"),
@@ -172,16 +179,16 @@ async def test_calls_without_text_carry_empty_string_content(server: FakeOpenAI)
         ToolCall(call_id="c2", name="add", arguments="{}"),
         ToolOutput(call_id="c2", output="{}"),
     ]
-    await api_for(server).respond(instructions="", items=items, tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="", items=items, tools=[ADD], tool_choice="auto")
     assistants = [m for m in server.requests[0].json["messages"] if m["role"] == "assistant"]
     assert [(m["content"], [c["id"] for c in m["tool_calls"]]) for m in assistants] == [("", ["c1"]), ("", ["c2"])]
 
 
 @pytest.mark.asyncio
-async def test_llama_cpp_accepts_a_replayed_tool_round(llama: FakeOpenAI) -> None:
+async def test_llama_cpp_accepts_a_replayed_tool_round(llama: FakeOpenAI, llama_api: ChatAPI) -> None:
     llama.reply_calls(("add", {"a": 1, "b": 2}))
     llama.reply_text("It is 3.")
-    api = api_for(llama)
+    api = llama_api
     history: list[Item] = [UserMessage(text="1+2?")]
     first = await api.respond(instructions="", items=history, tools=[ADD], tool_choice="auto")
     assert first.text == ""

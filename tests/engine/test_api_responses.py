@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import openai
 import pytest
 import pytest_asyncio
 
@@ -32,15 +31,16 @@ async def server() -> AsyncIterator[FakeOpenAI]:
         yield fake
 
 
-def api_for(server: FakeOpenAI) -> ResponsesAPI:
-    client = openai.AsyncOpenAI(api_key="sk-test", base_url=server.base_url, max_retries=2)
-    return ResponsesAPI(client, model="test-model")
+@pytest_asyncio.fixture
+async def api(server: FakeOpenAI) -> AsyncIterator[ResponsesAPI]:
+    async with server.client() as client:
+        yield ResponsesAPI(client, model="test-model")
 
 
 @pytest.mark.asyncio
-async def test_text_answer_round_trips_with_stateless_request(server: FakeOpenAI) -> None:
+async def test_text_answer_round_trips_with_stateless_request(server: FakeOpenAI, api: ResponsesAPI) -> None:
     server.reply_text("Hello, Ada.")
-    reply = await api_for(server).respond(
+    reply = await api.respond(
         instructions="Be brief.",
         items=[UserMessage(text="hi", author_name="Ada")],
         tools=[ADD],
@@ -58,11 +58,11 @@ async def test_text_answer_round_trips_with_stateless_request(server: FakeOpenAI
 
 
 @pytest.mark.asyncio
-async def test_parallel_calls_come_back_in_order_with_ids_and_raw_arguments(server: FakeOpenAI) -> None:
+async def test_parallel_calls_come_back_in_order_with_ids_and_raw_arguments(
+    server: FakeOpenAI, api: ResponsesAPI
+) -> None:
     server.reply_calls(("add", {"a": 1, "b": 2}), ("weather", '{"city": "Oslo"'), ("add", {"a": 3, "b": 4}))
-    reply = await api_for(server).respond(
-        instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice="auto"
-    )
+    reply = await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice="auto")
     assert [call.name for call in reply.calls] == ["add", "weather", "add"]
     assert [call.arguments for call in reply.calls] == ['{"a": 1, "b": 2}', '{"city": "Oslo"', '{"a": 3, "b": 4}']
     assert all(call.call_id.startswith("call_") for call in reply.calls)
@@ -70,9 +70,9 @@ async def test_parallel_calls_come_back_in_order_with_ids_and_raw_arguments(serv
 
 
 @pytest.mark.asyncio
-async def test_tools_are_sent_flat_with_strict_flag(server: FakeOpenAI) -> None:
+async def test_tools_are_sent_flat_with_strict_flag(server: FakeOpenAI, api: ResponsesAPI) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD], tool_choice="auto")
     assert server.requests[0].json["tools"] == [
         {
             "type": "function",
@@ -94,18 +94,18 @@ async def test_tools_are_sent_flat_with_strict_flag(server: FakeOpenAI) -> None:
     ],
 )
 @pytest.mark.asyncio
-async def test_tool_choice_is_sent_in_responses_form(server: FakeOpenAI, choice: str, sent: object) -> None:
+async def test_tool_choice_is_sent_in_responses_form(
+    server: FakeOpenAI, api: ResponsesAPI, choice: str, sent: object
+) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(
-        instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice=choice
-    )
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[ADD, WEATHER], tool_choice=choice)
     assert server.requests[0].json["tool_choice"] == sent
 
 
 @pytest.mark.asyncio
-async def test_without_tools_neither_tools_nor_tool_choice_is_sent(server: FakeOpenAI) -> None:
+async def test_without_tools_neither_tools_nor_tool_choice_is_sent(server: FakeOpenAI, api: ResponsesAPI) -> None:
     server.reply_text("ok")
-    await api_for(server).respond(instructions="", items=[UserMessage(text="go")], tools=[], tool_choice="required")
+    await api.respond(instructions="", items=[UserMessage(text="go")], tools=[], tool_choice="required")
     sent = server.requests[0].json
     assert "tools" not in sent
     assert "tool_choice" not in sent
@@ -113,7 +113,7 @@ async def test_without_tools_neither_tools_nor_tool_choice_is_sent(server: FakeO
 
 
 @pytest.mark.asyncio
-async def test_history_is_sent_as_input_items(server: FakeOpenAI) -> None:
+async def test_history_is_sent_as_input_items(server: FakeOpenAI, api: ResponsesAPI) -> None:
     server.reply_text("done")
     items = [
         UserMessage(text="add 1 and 2"),
@@ -122,7 +122,7 @@ async def test_history_is_sent_as_input_items(server: FakeOpenAI) -> None:
         ToolOutput(call_id="call_1", output='{"sum": 3}'),
         AssistantMessage(text="It is 3."),
     ]
-    await api_for(server).respond(instructions="", items=items, tools=[ADD], tool_choice="auto")
+    await api.respond(instructions="", items=items, tools=[ADD], tool_choice="auto")
     assert server.requests[0].json["input"] == [
         {"role": "user", "content": "add 1 and 2"},
         {"role": "assistant", "content": "Adding."},
@@ -133,10 +133,9 @@ async def test_history_is_sent_as_input_items(server: FakeOpenAI) -> None:
 
 
 @pytest.mark.asyncio
-async def test_reasoning_items_and_item_ids_are_dropped_on_replay(server: FakeOpenAI) -> None:
+async def test_reasoning_items_and_item_ids_are_dropped_on_replay(server: FakeOpenAI, api: ResponsesAPI) -> None:
     server.reply_calls(("add", {"a": 1, "b": 2}), text="Let me add.", reasoning=True)
     server.reply_text("3")
-    api = api_for(server)
     history: list = [UserMessage(text="1+2?")]
     first = await api.respond(instructions="", items=history, tools=[ADD], tool_choice="auto")
     assert first.text == "Let me add."
