@@ -273,7 +273,9 @@ class CommandHandlers:
     @staticmethod
     def _who(interaction: discord.Interaction) -> tuple[Place, Caller]:
         channel = interaction.channel or discord.Object(id=interaction.channel_id or 0)
-        return place_of(channel, interaction.guild), caller_of(interaction.user)
+        if interaction.guild is None:
+            return place_of(channel, None), caller_of(interaction.user)
+        return place_of(channel, interaction.guild), caller_of(interaction.user, permissions=interaction.permissions)
 
 
 def _choices(options: Sequence[str], current: str) -> list[app_commands.Choice[str]]:
@@ -302,6 +304,7 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
         name="tooladmin",
         description="Manage the assistant's tools in this server (admins)",
         guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 

@@ -65,10 +65,14 @@ def place_of(channel: discord.abc.Snowflake, guild: discord.abc.Snowflake | None
     )
 
 
-def caller_of(user: discord.abc.Snowflake) -> Caller:
-    """The Caller for a message author or interaction user: roles and admin rights only for server members."""
+def caller_of(user: discord.abc.Snowflake, *, permissions: _Permissions | None = None) -> Caller:
+    """The Caller for a message author or interaction user: roles and admin rights only for server members.
+
+    `permissions` (an interaction's resolved permissions) wins over the member's cached guild permissions.
+    """
     roles: Iterable[_Role] = getattr(user, "roles", ())
-    permissions: _Permissions | None = getattr(user, "guild_permissions", None)
+    if permissions is None:
+        permissions = getattr(user, "guild_permissions", None)
     is_admin = permissions is not None and bool(permissions.administrator or permissions.manage_guild)
     return Caller(
         user_id=str(user.id),
