@@ -55,6 +55,11 @@ class FakeReply:
     calls: tuple[FakeCall, ...] = ()
     reasoning: bool = False
 
+    @classmethod
+    def calling(cls, *calls: tuple[str, Mapping[str, Any] | str], text: str = "") -> FakeReply:
+        """A reply with these parallel calls (for responders): FakeReply.calling(("add", {"a": 1, "b": 2}))."""
+        return cls(text=text, calls=tuple(_as_call(call) for call in calls))
+
 
 @dataclass(frozen=True)
 class FakeFailure:

@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from bot.model_check import CheckLine, CheckReport, check_model_server
-from tests.fake_openai import FakeCall, FakeFailure, FakeOpenAI, FakeReply, RecordedRequest
+from tests.fake_openai import FakeFailure, FakeOpenAI, FakeReply, RecordedRequest
 
 
 def _last_input_is_tool_output(body: dict[str, Any]) -> bool:
@@ -23,7 +23,7 @@ def obliging_model(request: RecordedRequest) -> FakeReply | FakeFailure:
     if _last_input_is_tool_output(body):
         return FakeReply(text="17 + 25 = 42.")
     if body.get("tools") and body.get("tool_choice") != "none":
-        return FakeReply(calls=(FakeCall(name="add", arguments='{"a": 17, "b": 25}'),))
+        return FakeReply.calling(("add", {"a": 17, "b": 25}))
     return FakeReply(text="ok")
 
 
