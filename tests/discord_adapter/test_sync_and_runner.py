@@ -1,0 +1,149 @@
+"""Start-up and shut-down: commands sync only when they changed; SIGTERM closes the client cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.discord_adapter.client import ConciergeBot, commands_fingerprint, sync_if_changed
+from bot.discord_adapter.commands import install_commands
+from bot.discord_adapter.runner import run_bot
+from tests.discord_adapter.fakes import FakeConcierge
+
+
+class RecordingTree(app_commands.CommandTree[discord.Client]):
+    """A CommandTree whose sync is counted instead of sent to Discord."""
+
+    syncs = 0
+
+    async def sync(self, *, guild: discord.abc.Snowflake | None = None) -> list[app_commands.AppCommand]:
+        self.syncs += 1
+        return []
+
+
+def tree_with_commands() -> RecordingTree:
+    tree = RecordingTree(discord.Client(intents=discord.Intents.default()))
+    install_commands(tree, FakeConcierge())  # type: ignore[arg-type]
+    return tree
+
+
+@pytest.mark.asyncio
+async def test_commands_sync_on_first_start_and_not_again_while_unchanged(tmp_path: Path) -> None:
+    hash_file = tmp_path / "data" / "commands.sha256"
+    first, second = tree_with_commands(), tree_with_commands()
+
+    assert await sync_if_changed(first, hash_file=hash_file) is True
+    assert await sync_if_changed(second, hash_file=hash_file) is False
+
+    assert (first.syncs, second.syncs) == (1, 0)
+    assert hash_file.read_text().strip() == commands_fingerprint(second)
+
+
+@pytest.mark.asyncio
+async def test_commands_sync_again_when_the_command_set_changes(tmp_path: Path) -> None:
+    hash_file = tmp_path / "commands.sha256"
+    await sync_if_changed(tree_with_commands(), hash_file=hash_file)
+    changed = tree_with_commands()
+
+    @changed.command(name="ping", description="A new command")
+    async def ping(interaction: discord.Interaction) -> None:
+        raise AssertionError("never invoked")
+
+    assert await sync_if_changed(changed, hash_file=hash_file) is True
+    assert changed.syncs == 1
+
+
+@pytest.mark.asyncio
+async def test_a_failed_sync_records_nothing_so_the_next_start_retries(tmp_path: Path) -> None:
+    hash_file = tmp_path / "commands.sha256"
+
+    class FailingTree(RecordingTree):
+        async def sync(self, *, guild: discord.abc.Snowflake | None = None) -> list[app_commands.AppCommand]:
+            raise RuntimeError("Discord said no")
+
+    failing = FailingTree(discord.Client(intents=discord.Intents.default()))
+    install_commands(failing, FakeConcierge())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        await sync_if_changed(failing, hash_file=hash_file)
+    assert not hash_file.exists()
+
+
+def test_the_bot_asks_for_message_content_and_no_privileged_member_intent(tmp_path: Path) -> None:
+    bot = ConciergeBot(FakeConcierge(), commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    assert bot.intents.message_content is True
+    assert bot.intents.members is False
+    assert sorted(command.name for command in bot.tree.get_commands()) == [
+        "ask",
+        "audit",
+        "history",
+        "tooladmin",
+        "tools",
+    ]
+
+
+class FakeBot:
+    """Just the lifecycle run_bot uses: async context manager, start(token), close()."""
+
+    def __init__(self, *, fail_with: Exception | None = None) -> None:
+        self.started = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.fail_with = fail_with
+        self.token: str | None = None
+        self.exited = False
+
+    async def __aenter__(self) -> FakeBot:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.exited = True
+
+    async def start(self, token: str) -> None:
+        self.token = token
+        self.started.set()
+        if self.fail_with is not None:
+            raise self.fail_with
+        await self.closed.wait()
+
+    async def close(self) -> None:
+        self.closed.set()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.asyncio
+async def test_a_stop_signal_closes_the_client_and_run_bot_returns(sig: signal.Signals) -> None:
+    bot = FakeBot()
+    running = asyncio.create_task(run_bot(bot, "secret-token"))  # type: ignore[arg-type]
+    await bot.started.wait()
+
+    os.kill(os.getpid(), sig)
+    await asyncio.wait_for(running, timeout=5)
+
+    assert bot.closed.is_set()
+    assert bot.exited
+    assert bot.token == "secret-token"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # our handler is gone again
+
+
+@pytest.mark.asyncio
+async def test_a_login_failure_propagates_and_leaves_no_signal_handler() -> None:
+    bot = FakeBot(fail_with=discord.LoginFailure("Improper token has been passed."))
+    with pytest.raises(discord.LoginFailure):
+        await run_bot(bot, "bad")  # type: ignore[arg-type]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.asyncio
+async def test_run_bot_returns_when_the_client_closes_by_itself() -> None:
+    bot = FakeBot()
+    running = asyncio.create_task(run_bot(bot, "t"))  # type: ignore[arg-type]
+    await bot.started.wait()
+    await bot.close()
+    await asyncio.wait_for(running, timeout=5)
+    assert bot.exited
