@@ -1,0 +1,66 @@
+"""Command line: `python -m bot` runs the bot; `check` tests the model server; `import-restaurants FILE` loads a catalog."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_BAD_SETTINGS = 2
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line: no command runs the bot."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Concierge: a tool-calling assistant for Discord."
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Discord bot (the default)")
+    commands.add_parser("check", help="test the configured model server, without Discord")
+    importer = commands.add_parser(
+        "import-restaurants", help="load a restaurant catalog (JSON or CSV) into the database"
+    )
+    importer.add_argument("file", type=Path)
+    return parser.parse_args(argv)
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at LOG_LEVEL; the HTTP client libraries stay at WARNING so no request detail leaks."""
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.http", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command in (None, "run"):
+            settings.discord_token()
+    except SettingsError as error:
+        print(f"concierge: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    configure_logging(settings)
+    from bot import app  # imported late: a settings error must not wait for discord.py to load
+
+    try:
+        if args.command == "check":
+            return asyncio.run(app.check_model_server(settings))
+        if args.command == "import-restaurants":
+            return asyncio.run(app.import_restaurant_catalog(settings, args.file))
+        return asyncio.run(app.run_bot(settings))
+    except app.StartupError as error:
+        print(f"concierge: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

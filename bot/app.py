@@ -1,0 +1,177 @@
+"""Composition root: builds every resource from the settings, hands them out, and closes them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import openai
+
+import tools
+from bot.concierge import Concierge, ConciergeLimits
+from bot.engine.api import ModelAPI
+from bot.engine.api.chat import ChatAPI
+from bot.engine.api.responses import ResponsesAPI
+from bot.engine.tools import Registry
+from bot.prompt import SystemPrompt
+from bot.settings import Settings
+from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
+from tools.weather import WeatherCache, WeatherConfig
+from tools.web_search import WebSearchConfig
+
+log = logging.getLogger(__name__)
+
+SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "data" / "restaurants.sample.json"
+MODEL_REQUEST_RETRIES = 2
+
+
+class StartupError(Exception):
+    """A problem that stops start-up, told in one line (no traceback)."""
+
+
+@dataclass(frozen=True)
+class App:
+    """Every long-lived resource, opened together and closed together."""
+
+    settings: Settings
+    store: Store
+    http: aiohttp.ClientSession
+    model_client: openai.AsyncOpenAI
+    concierge: Concierge
+
+
+def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The OpenAI client: the SDK's own retries for 429/5xx stay on, with a request timeout."""
+    return openai.AsyncOpenAI(
+        api_key=settings.openai_key(),
+        base_url=settings.OPENAI_BASE_URL,
+        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+        max_retries=MODEL_REQUEST_RETRIES,
+    )
+
+
+def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
+    """The adapter for the configured API kind."""
+    if settings.OPENAI_API == "chat":
+        return ChatAPI(client, model=settings.OPENAI_MODEL)
+    return ResponsesAPI(client, model=settings.OPENAI_MODEL)
+
+
+async def open_store(settings: Settings) -> Store:
+    """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
+    try:
+        return await Store.open(settings.database_path)
+    except SchemaTooNew as error:
+        raise StartupError(str(error)) from None
+
+
+def load_prompt(settings: Settings) -> SystemPrompt:
+    """The system prompt template (SYSTEM_PROMPT_FILE or the shipped default)."""
+    try:
+        return SystemPrompt.from_file(settings.SYSTEM_PROMPT_FILE)
+    except OSError as error:
+        raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
+    prompt = load_prompt(settings)
+    store = await open_store(settings)
+    try:
+        loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
+        if loaded:
+            log.info("loaded %d sample restaurants into the empty catalog", loaded)
+        http = aiohttp.ClientSession()
+        model_client = make_model_client(settings)
+        try:
+            concierge = Concierge(
+                api=make_model_api(settings, model_client),
+                registry=Registry.from_package(tools),
+                history=store.history,
+                policies=store.policies,
+                audit=store.audit,
+                conversations=store.conversations,
+                prompt=prompt,
+                services={
+                    aiohttp.ClientSession: http,
+                    WeatherConfig: WeatherConfig(
+                        forecast_url=settings.OPEN_METEO_URL, geocoding_url=settings.OPEN_METEO_GEOCODING_URL
+                    ),
+                    WeatherCache: WeatherCache(),
+                    WebSearchConfig: WebSearchConfig(searxng_url=settings.SEARXNG_URL),
+                    RestaurantStore: store.restaurants,
+                    BookingStore: store.bookings,
+                },
+                limits=ConciergeLimits(
+                    max_rounds=settings.MAX_TOOL_ROUNDS,
+                    tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
+                    history_max_turns=settings.HISTORY_MAX_TURNS,
+                    history_max_tokens=settings.HISTORY_MAX_TOKENS,
+                ),
+            )
+            app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
+            try:
+                yield app
+            finally:
+                await concierge.shutdown()
+        finally:
+            await model_client.close()
+            await http.close()
+    finally:
+        await store.close()
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run the Discord bot until SIGTERM / Ctrl-C; returns the exit status."""
+    import discord
+
+    from bot.discord_adapter.client import ConciergeBot
+    from bot.discord_adapter.runner import run_bot as run_discord
+
+    async with open_app(settings) as app:
+        bot = ConciergeBot(app.concierge, commands_hash_file=settings.database_path.parent / "commands.sha256")
+        try:
+            await run_discord(bot, settings.discord_token())
+        except discord.LoginFailure:
+            raise StartupError("DISCORD_TOKEN was refused by Discord: reset the bot token and update .env") from None
+        except discord.PrivilegedIntentsRequired:
+            raise StartupError(
+                "Discord refused the Message Content intent: turn it on under Bot > Privileged Gateway Intents"
+            ) from None
+    return 0
+
+
+async def check_model_server(settings: Settings) -> int:
+    """`python -m bot check`: print the self-test report; non-zero when the bot could not work."""
+    from bot.model_check import check_model_server as run_check
+
+    client = make_model_client(settings)
+    try:
+        report = await run_check(client, model=settings.OPENAI_MODEL, api=settings.OPENAI_API)
+    finally:
+        await client.close()
+    where = settings.OPENAI_BASE_URL or "OpenAI"
+    print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
+    """`python -m bot import-restaurants FILE`: load a catalog; a bad row names its line and nothing is imported."""
+    from bot.restaurant_import import CatalogImportError, import_restaurants
+
+    store = await open_store(settings)
+    try:
+        count = await import_restaurants(store.restaurants, path)
+    except CatalogImportError as error:
+        print(f"concierge: nothing imported: {error}")
+        return 1
+    finally:
+        await store.close()
+    print(f"imported {count} restaurants from {path}")
+    return 0

@@ -1,0 +1,132 @@
+"""The composition root and the command line, end to end: real settings, store, tools, openai client, fake server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_app
+from bot.engine.permissions import Caller, Place
+from bot.settings import load_settings
+from tests.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMBER = Caller(user_id="1", name="Ann")
+ADMIN = Caller(user_id="9", name="Root", is_admin=True)
+CHANNEL = Place(channel_id="c1", guild_id="g1", guild_name="Club", channel_name="general")
+
+
+def settings_for(server: FakeOpenAI, tmp_path: Path, api: str = "chat"):
+    return load_settings(
+        {
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "sk-test-secret",
+            "OPENAI_API": api,
+            "OPENAI_MODEL": "test-model",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'concierge.db'}",
+        },
+        env_file=None,
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_a_turn_runs_through_every_real_part(tmp_path: Path, api: str) -> None:
+    async with FakeOpenAI() as server:
+        server.reply_calls(("calculate", {"expression": "123 * 456"}))
+        server.reply_text("123 × 456 = 56088")
+        async with open_app(settings_for(server, tmp_path, api)) as app:
+            reply = await app.concierge.chat(CHANNEL, MEMBER, "what is 123*456?")
+    assert reply.text == "123 × 456 = 56088" and not reply.failed
+    assert [(entry.tool, entry.outcome) for entry in reply.trace] == [("calculate", "ok")]
+    sent = json.dumps(server.requests[-1].json)
+    assert "56088" in sent and "[Ann] what is 123*456?" in sent
+    assert "sk-test-secret" not in sent
+
+
+@pytest.mark.asyncio
+async def test_history_and_policies_survive_a_restart_and_the_sample_catalog_loads_once(tmp_path: Path) -> None:
+    async with FakeOpenAI() as server:
+        server.reply_text("noted")
+        server.reply_text("still here")
+        settings = settings_for(server, tmp_path)
+        async with open_app(settings) as app:
+            await app.concierge.chat(CHANNEL, MEMBER, "remember: blue")
+            await app.concierge.allow_role(CHANNEL, ADMIN, "book_restaurant", "r1", "Diners")
+            restaurants = await app.store.restaurants.count()
+        async with open_app(settings) as app:
+            await app.concierge.chat(CHANNEL, Caller(user_id="1", name="Ann", role_ids=frozenset({"r1"})), "colour?")
+            assert await app.store.restaurants.count() == restaurants > 0
+    last = server.requests[-1].json
+    assert "remember: blue" in json.dumps(last)
+    assert "book_restaurant" in [tool["function"]["name"] for tool in last["tools"]]
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.Future[tuple[int, str, str]]:
+    async def go() -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            cwd=cwd,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        return process.returncode or 0, out.decode(), err.decode()
+
+    return asyncio.ensure_future(go())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "OPENAI_API_KEY"),
+        ({"OPENAI_API_KEY": "sk-x"}, "DISCORD_TOKEN"),
+        ({"OPENAI_API_KEY": "sk-x", "DISCORD_TOKEN": "t", "MAX_TOOL_ROUNDS": "lots"}, "MAX_TOOL_ROUNDS"),
+    ],
+)
+async def test_bad_settings_stop_start_up_with_one_line_and_status_2(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    status, _, err = await run_cli(env=env, cwd=tmp_path)
+    assert status == 2
+    assert named in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.asyncio
+async def test_the_env_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-file\nOPENAI_API=graphql\n")
+    status, _, err = await run_cli(env={}, cwd=tmp_path)
+    assert status == 2 and "OPENAI_API" in err and "OPENAI_API_KEY" not in err
+
+
+@pytest.mark.asyncio
+async def test_check_reports_a_working_server_and_exits_zero(tmp_path: Path) -> None:
+    def obliging(request):
+        from tests.test_model_check import obliging_model
+
+        return obliging_model(request)
+
+    async with FakeOpenAI(responder=obliging) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "test-model", "OPENAI_API": "chat"}
+        status, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+    assert status == 0, out
+    assert "ready" in out and "test-model" in out
+
+
+@pytest.mark.asyncio
+async def test_check_against_a_server_without_the_responses_api_says_what_to_set(tmp_path: Path) -> None:
+    async with FakeOpenAI(llama_cpp=True) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "test-model", "OPENAI_API": "responses"}
+        status, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+    assert status == 1
+    assert "OPENAI_API=chat" in out
