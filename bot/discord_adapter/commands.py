@@ -145,6 +145,16 @@ class CommandHandlers:
             await interaction.response.send_message(GENERIC_FAILURE, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
+        try:
+            await self._answer_ask(interaction, place, caller, prompt=prompt, tool_choice=tool_choice)
+        except Exception:
+            log.exception("/ask failed in channel %s", place.channel_id)
+            with suppress(discord.HTTPException):
+                await interaction.followup.send(GENERIC_FAILURE, allowed_mentions=discord.AllowedMentions.none())
+
+    async def _answer_ask(
+        self, interaction: discord.Interaction, place: Place, caller: Caller, *, prompt: str, tool_choice: str
+    ) -> None:
         asker = interaction.user.id
         notes: tuple[str, ...] = ()
         channel = interaction.channel

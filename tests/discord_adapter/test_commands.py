@@ -346,3 +346,20 @@ def test_build_commands_returns_fresh_objects_each_time() -> None:
     first, second = build_commands(handlers), build_commands(handlers)
     assert [c.name for c in first] == [c.name for c in second]
     assert all(a is not b for a, b in zip(first, second, strict=True))
+
+
+@pytest.mark.asyncio
+async def test_ask_that_breaks_after_deferring_still_follows_up_with_one_sentence(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    concierge = FakeConcierge()
+
+    async def broken(**kwargs: object) -> None:
+        raise RuntimeError("store closed")
+
+    concierge.start_conversation = broken  # type: ignore[method-assign]
+    interaction = in_text_channel()
+    with caplog.at_level(logging.ERROR):
+        await CommandHandlers(concierge).ask(interaction, prompt="hello", tool="auto")  # type: ignore[arg-type]
+    assert followup_texts(interaction)[-1] == GENERIC_FAILURE
+    assert "store closed" in caplog.text
