@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from bot.store.db import Database
 
@@ -29,9 +29,25 @@ PriceRange = Literal["cheap", "moderate", "expensive"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 SLOT_MINUTES = 30
 
-ClockTime = Annotated[str, StringConstraints(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+_CLOCK_TIME = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_RESTAURANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _clock_time(value: str) -> str:
+    if not _CLOCK_TIME.match(value):
+        raise ValueError(f"{value!r} is not a time like 09:30 (00:00 to 23:59, or 24:00 as a closing time)")
+    return value
+
+
+def _restaurant_id(value: str) -> str:
+    if not _RESTAURANT_ID.match(value):
+        raise ValueError(f"{value!r} is not an id: use lowercase letters, digits and dashes, e.g. bj-001")
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
 Shift = tuple[ClockTime, ClockTime]
-RestaurantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+RestaurantId = Annotated[str, AfterValidator(_restaurant_id)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 _COMPACT_SHIFT = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")

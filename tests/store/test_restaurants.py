@@ -153,7 +153,7 @@ def test_days_not_named_in_compact_hours_are_closed() -> None:
         ("funday 11:00-22:00", "unknown day"),
         ("mon 11-22", "is not a shift"),
         ("mon 11:00-22:00; mon 12:00-13:00", "given twice"),
-        ("mon 11:00-25:00", "string_pattern_mismatch"),
+        ("mon 11:00-25:00", "is not a time like 09:30"),
     ],
 )
 def test_malformed_compact_hours_are_refused_with_the_reason(text: str, problem: str) -> None:
