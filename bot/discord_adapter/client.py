@@ -238,6 +238,11 @@ class ConciergeBot(discord.Client):
         """Log who we are once connected."""
         log.info("connected as %s (id %s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
+    async def close(self) -> None:
+        """Let running turns finish (and answer) while still connected, then disconnect."""
+        await self.concierge.shutdown()
+        await super().close()
+
     async def on_message(self, message: discord.Message) -> None:
         """Answer a message meant for the bot; one bad message never stops the bot."""
         if self.user is None:

@@ -117,6 +117,9 @@ class FakeConcierge:
     async def is_conversation(self, channel_id: str) -> bool:
         return channel_id in self.conversations
 
+    async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
+        self.changes.append(("shutdown",))
+
 
 @dataclass
 class FakeRole:

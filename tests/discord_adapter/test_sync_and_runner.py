@@ -88,6 +88,15 @@ def test_the_bot_asks_for_message_content_and_no_privileged_member_intent(tmp_pa
     ]
 
 
+@pytest.mark.asyncio
+async def test_closing_the_bot_lets_running_turns_finish_before_disconnecting(tmp_path: Path) -> None:
+    concierge = FakeConcierge()
+    bot = ConciergeBot(concierge, commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    await bot.close()
+    assert concierge.changes == [("shutdown",)]
+    assert bot.is_closed()
+
+
 class FakeBot:
     """Just the lifecycle run_bot uses: async context manager, start(token), close()."""
 
