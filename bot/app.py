@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -169,7 +170,7 @@ async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
     try:
         count = await import_restaurants(store.restaurants, path)
     except CatalogImportError as error:
-        print(f"concierge: nothing imported: {error}")
+        print(f"concierge: {error}", file=sys.stderr)
         return 1
     finally:
         await store.close()

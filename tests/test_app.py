@@ -130,3 +130,37 @@ async def test_check_against_a_server_without_the_responses_api_says_what_to_set
         status, out, _ = await run_cli("check", env=env, cwd=tmp_path)
     assert status == 1
     assert "OPENAI_API=chat" in out
+
+
+CSV_HEADER = "id,name,city,district,cuisine,price_range,address,timezone,hours,seats_per_slot\n"
+CSV_ROW = "x-{n},Place {n},Leeds,Centre,Thai,cheap,{n} Road,Europe/London,daily 12:00-22:00,20\n"
+
+
+@pytest.mark.asyncio
+async def test_import_restaurants_loads_a_csv_catalog(tmp_path: Path) -> None:
+    catalog = tmp_path / "mine.csv"
+    catalog.write_text(CSV_HEADER + "".join(CSV_ROW.format(n=n) for n in range(3)), encoding="utf-8")
+    env = {"OPENAI_API_KEY": "sk-x", "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
+    assert status == 0, err
+    assert "imported 3 restaurants" in out
+
+
+@pytest.mark.asyncio
+async def test_import_restaurants_reports_the_bad_line_and_imports_nothing(tmp_path: Path) -> None:
+    catalog = tmp_path / "mine.csv"
+    rows = CSV_ROW.format(n=1) + CSV_ROW.format(n=2).replace("cheap", "free") + CSV_ROW.format(n=3)
+    catalog.write_text(CSV_HEADER + rows, encoding="utf-8")
+    database = tmp_path / "c.db"
+    env = {"OPENAI_API_KEY": "sk-x", "DATABASE_URL": f"sqlite:///{database}"}
+    status, _, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
+    assert status == 1
+    assert "line 3" in err and "nothing was imported" in err and "Traceback" not in err
+
+    from bot.store import Store
+
+    store = await Store.open(database)
+    try:
+        assert await store.restaurants.count() == 0
+    finally:
+        await store.close()
