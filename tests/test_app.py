@@ -164,3 +164,29 @@ async def test_import_restaurants_reports_the_bad_line_and_imports_nothing(tmp_p
         assert await store.restaurants.count() == 0
     finally:
         await store.close()
+
+
+@pytest.mark.asyncio
+async def test_a_server_without_the_responses_api_is_a_misconfiguration_with_the_fix_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeOpenAI(llama_cpp=True) as server, open_app(settings_for(server, tmp_path, "responses")) as app:
+        reply = await app.concierge.chat(CHANNEL, MEMBER, "hello")
+    assert reply.failed and "misconfigured" in reply.text
+    assert len(reply.text.splitlines()) == 1
+    assert "set OPENAI_API=chat" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_auto(tmp_path: Path) -> None:
+    async with FakeOpenAI(llama_cpp=True, retry_after_ms=1) as server:
+        server.reply_calls(("calculate", {"expression": "2 + 2"}))
+        server.reply_text("4")
+        async with open_app(settings_for(server, tmp_path, "chat")) as app:
+            reply = await app.concierge.chat(CHANNEL, MEMBER, "2+2?", tool_choice="required")
+    assert reply.text == "4" and not reply.failed
+    assert any("could not force" in note for note in reply.notes)
+    choices = [request.json.get("tool_choice") for request in server.model_requests()]
+    assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
+    replayed = server.model_requests()[-1].json["messages"]
+    assert any(message["role"] == "assistant" and message["content"] == "" for message in replayed)
