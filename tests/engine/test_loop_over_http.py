@@ -29,9 +29,11 @@ async def slow_lookup(context: ToolContext, key: str) -> dict[str, str]:
 @pytest.mark.parametrize("api_kind", ["responses", "chat"])
 async def test_two_slow_parallel_calls_take_as_long_as_the_slowest(api_kind: str) -> None:
     async with FakeOpenAI() as server, server.client() as client:
+        api = ChatAPI(client, model="test-model") if api_kind == "chat" else ResponsesAPI(client, model="test-model")
+        server.reply_text("warm")  # the first request pays one-time costs (connection, lazy imports)
+        await api.respond(instructions="test", items=[UserMessage(text="hi")], tools=[], tool_choice="auto")
         server.reply_calls(("slow_lookup", {"key": "a"}), ("slow_lookup", {"key": "b"}))
         server.reply_text("both found")
-        api = ChatAPI(client, model="test-model") if api_kind == "chat" else ResponsesAPI(client, model="test-model")
         executor = ToolExecutor(
             registry=Registry([slow_lookup]),
             caller=Caller(user_id="1", name="Ann"),
