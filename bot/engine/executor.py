@@ -53,7 +53,7 @@ class ToolExecutor:
     now: Callable[[], datetime] = utc_now
     record: RecordCall | None = None
     max_repeats: int = 2
-    _seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
 
     async def execute(self, call: ToolCall) -> tuple[ToolOutput, TraceEntry]:
         """Run one call; never raises: every failure becomes an output the model can act on."""
