@@ -57,9 +57,11 @@ def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
 
 def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
+    limit = settings.MAX_OUTPUT_TOKENS
     if settings.OPENAI_API == "chat":
-        return ChatAPI(client, model=settings.OPENAI_MODEL)
-    return ResponsesAPI(client, model=settings.OPENAI_MODEL)
+        field = "max_completion_tokens" if settings.OPENAI_BASE_URL is None else "max_tokens"
+        return ChatAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit, output_limit_field=field)
+    return ResponsesAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit)
 
 
 async def open_store(settings: Settings) -> Store:

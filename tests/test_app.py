@@ -47,6 +47,8 @@ async def test_a_turn_runs_through_every_real_part(tmp_path: Path, api: str) -> 
     sent = json.dumps(server.requests[-1].json)
     assert "56088" in sent and "[Ann] what is 123*456?" in sent
     assert "sk-test-secret" not in sent
+    limit_field = "max_output_tokens" if api == "responses" else "max_tokens"  # a compatible server: max_tokens
+    assert server.requests[-1].json[limit_field] == 4096
 
 
 @pytest.mark.asyncio

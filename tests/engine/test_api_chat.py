@@ -196,3 +196,16 @@ async def test_llama_cpp_accepts_a_replayed_tool_round(llama: FakeOpenAI, llama_
     second = await api.respond(instructions="", items=history, tools=[ADD], tool_choice="auto")
     assert second.text == "It is 3."
     assert llama.requests[1].json["messages"][2]["content"] == ""
+
+
+@pytest.mark.asyncio
+async def test_the_output_limit_is_sent_in_the_field_the_server_knows() -> None:
+    async with FakeOpenAI() as server, server.client() as client:
+        for field in ("max_tokens", "max_completion_tokens"):
+            server.reply_text("ok")
+            api = ChatAPI(client, model="test-model", max_output_tokens=300, output_limit_field=field)  # type: ignore[arg-type]
+            await api.respond(instructions="x", items=[UserMessage(text="hi")], tools=[], tool_choice="auto")
+            body = server.model_requests()[-1].json
+            assert body[field] == 300
+            other = "max_completion_tokens" if field == "max_tokens" else "max_tokens"
+            assert other not in body

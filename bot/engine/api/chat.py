@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 import openai
 
@@ -26,9 +26,19 @@ from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserM
 class ChatAPI:
     """Talks to POST /chat/completions, the API every OpenAI-compatible server speaks."""
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str) -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        max_output_tokens: int | None = None,
+        output_limit_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+    ) -> None:
         self._client = client
         self._model = model
+        # OpenAI's reasoning models refuse max_tokens and want max_completion_tokens; compatible servers
+        # (llama.cpp, Ollama, vLLM) know max_tokens. The composition root picks the field by server.
+        self._limit = {output_limit_field: max_output_tokens} if max_output_tokens else {}
 
     async def respond(
         self,
@@ -39,7 +49,7 @@ class ChatAPI:
         tool_choice: ToolChoice,
     ) -> ModelReply:
         """Send the conversation as chat messages and read back the first choice's text and tool calls."""
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(self._limit)
         if tools:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)

@@ -15,9 +15,10 @@ from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserM
 class ResponsesAPI:
     """Talks to POST /responses statelessly (store=False): the whole history is sent every time."""
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str) -> None:
+    def __init__(self, client: openai.AsyncOpenAI, *, model: str, max_output_tokens: int | None = None) -> None:
         self._client = client
         self._model = model
+        self._limit = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
 
     async def respond(
         self,
@@ -28,7 +29,7 @@ class ResponsesAPI:
         tool_choice: ToolChoice,
     ) -> ModelReply:
         """Send the conversation to the Responses API and read back its text and function calls."""
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(self._limit)
         if tools:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)
