@@ -64,6 +64,8 @@ async def run_turn(
     """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds."""
     check_tool_choice(executor, tool_choice)
     specs = [ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in offered_tools(executor)]
+    if tool_choice == "required" and len(specs) == 1:
+        tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
     past = make_valid(history)
     new: list[Item] = [user_message]
     trace: list[TraceEntry] = []

@@ -319,3 +319,14 @@ async def test_tools_are_offered_sorted_by_name_for_a_stable_prefix() -> None:
     await turn(api, executor_for(Spy(), ADMIN))
     assert list(api.requests[0].tools) == sorted(api.requests[0].tools)
     assert api.requests[0].instructions == "You are a test."
+
+
+@pytest.mark.asyncio
+async def test_required_with_a_single_offered_tool_is_sent_as_that_tool() -> None:
+    spy = Spy()
+    only_add = {name: ToolPolicy(tool=name, enabled=False) for name in ("nap", "explode", "refuse", "hang")}
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 1})).text("2")
+    result = await turn(api, executor_for(spy, policies=only_add), choice="required")
+    assert api.requests[0].tools == ("add",)
+    assert [request.tool_choice for request in api.requests] == ["add", "auto"]
+    assert result.notes == ()
