@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
@@ -168,8 +168,8 @@ class Registry:
         """All tool names, sorted."""
         return sorted(self._tools)
 
-    def __iter__(self) -> Any:
-        return iter(self._tools[name] for name in self.names())
+    def __iter__(self) -> Iterator[Tool]:
+        return iter([self._tools[name] for name in self.names()])
 
     def __len__(self) -> int:
         return len(self._tools)
