@@ -59,8 +59,13 @@ def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
     limit = settings.MAX_OUTPUT_TOKENS
     if settings.OPENAI_API == "chat":
-        field = "max_completion_tokens" if settings.OPENAI_BASE_URL is None else "max_tokens"
-        return ChatAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit, output_limit_field=field)
+        on_openai = settings.OPENAI_BASE_URL is None
+        return ChatAPI(
+            client,
+            model=settings.OPENAI_MODEL,
+            max_output_tokens=limit,
+            output_limit_field="max_completion_tokens" if on_openai else "max_tokens",
+        )
     return ResponsesAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit)
 
 

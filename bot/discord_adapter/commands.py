@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 ASK_MODES: tuple[str, ...] = ("auto", "required", "none")
 AUTOCOMPLETE_LIMIT = 25
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440
 CODE_THREAD_EXISTS = 160004
 CODE_THREAD_LIMIT = 160006
 NOTE_THREAD_LIMIT = "This server has reached its limit of active threads, so I'm answering here instead."

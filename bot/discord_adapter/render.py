@@ -43,8 +43,11 @@ class _Role(Protocol):
 
 
 class _Permissions(Protocol):
-    administrator: bool
-    manage_guild: bool
+    @property
+    def administrator(self) -> bool: ...
+
+    @property
+    def manage_guild(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ class ChatAPI:
         self._model = model
         # OpenAI's reasoning models refuse max_tokens and want max_completion_tokens; compatible servers
         # (llama.cpp, Ollama, vLLM) know max_tokens. The composition root picks the field by server.
-        self._limit = {output_limit_field: max_output_tokens} if max_output_tokens else {}
+        self._limit: dict[str, int] = {output_limit_field: max_output_tokens} if max_output_tokens else {}
 
     async def respond(
         self,

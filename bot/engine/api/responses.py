@@ -18,7 +18,7 @@ class ResponsesAPI:
     def __init__(self, client: openai.AsyncOpenAI, *, model: str, max_output_tokens: int | None = None) -> None:
         self._client = client
         self._model = model
-        self._limit = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
+        self._limit: dict[str, int] = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
 
     async def respond(
         self,
