@@ -34,6 +34,10 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.http", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Concierge never joins voice channels: discord.py's warnings about missing voice libraries are noise.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(app.run_bot(settings))
     except app.StartupError as error:
         print(f"concierge: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTINGS
+        return error.exit_status
     except KeyboardInterrupt:
         return 130
 

@@ -31,7 +31,11 @@ MODEL_REQUEST_RETRIES = 2
 
 
 class StartupError(Exception):
-    """A problem that stops start-up, told in one line (no traceback)."""
+    """A problem that stops start-up, told in one line (no traceback); bad configuration exits with status 2."""
+
+    def __init__(self, message: str, *, exit_status: int = 2) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,8 @@ async def run_bot(settings: Settings) -> int:
             raise StartupError(
                 "Discord refused the Message Content intent: turn it on under Bot > Privileged Gateway Intents"
             ) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise StartupError(f"cannot reach Discord: {error}", exit_status=1) from None
     return 0
 
 
