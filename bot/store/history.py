@@ -86,8 +86,9 @@ class HistoryStore:
     async def load_window(self, channel_id: str, *, max_turns: int, max_tokens: int) -> list[Item]:
         """The most recent whole turns within both budgets, oldest first, valid for either API.
 
-        At most `max_turns` turns; stops before the turn that would pass `max_tokens`, except that the newest turn
-        is always included (even alone over budget), so a channel with history never yields an empty window.
+        At most `max_turns` turns; stops before the turn that would pass `max_tokens`. A newest turn that alone is
+        over budget is left out too (the window is then empty): sending it could overflow a small server's context
+        on every later message and wedge the channel until its history is cleared.
         Reads only the newest `max_turns` turn rows and their items: the cost does not grow with the history.
         """
         if max_turns < 1:
@@ -99,13 +100,15 @@ class HistoryStore:
             recent = [(int(turn), int(tokens)) for turn, tokens in await cursor.fetchall()]
         if not recent:
             return []
-        newest, spent = recent[0]
-        oldest = newest
-        for turn, tokens in recent[1:]:
+        newest = recent[0][0]
+        oldest, spent = None, 0
+        for turn, tokens in recent:
             if spent + tokens > max_tokens:
                 break
             spent += tokens
             oldest = turn
+        if oldest is None:
+            return []
         async with self._db.conn.execute(
             "SELECT body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ? ORDER BY turn, position",
             (channel_id, oldest, newest),
