@@ -160,27 +160,32 @@ class Concierge:
         self._limits = limits
         self._now = now
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
-        self._running: set[asyncio.Task[object]] = set()
+        self._turns: set[asyncio.Task[object]] = set()  # running or waiting in a channel queue
         self._closing = False
 
     async def chat(self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto") -> Reply:
-        """Run one member message through the model and tools, in order within its channel."""
+        """Run one member message through the model and tools, in order within its channel.
+
+        The message takes its place in the channel's queue before the first await, so the order of calls is the
+        order of answers; a message still waiting when shutdown starts is refused, not run.
+        """
         if self._closing:
             raise ShuttingDown()
-        executor = await self._executor(place, caller)
-        check_tool_choice(executor, tool_choice)
-        async with self._queues.turn(place.channel_id):
-            task = asyncio.current_task()
-            if task is not None:
-                self._running.add(task)
-            try:
+        task = asyncio.current_task()
+        if task is not None:
+            self._turns.add(task)
+        try:
+            async with self._queues.turn(place.channel_id):
+                if self._closing:
+                    raise ShuttingDown()
+                executor = await self._executor(place, caller)
+                check_tool_choice(executor, tool_choice)
                 return await self._turn(executor, place, caller, text, tool_choice)
-            finally:
-                if task is not None:
-                    self._running.discard(task)
+        finally:
+            if task is not None:
+                self._turns.discard(task)
 
     async def _turn(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
-        executor.policies = await self._policies_for(place)  # re-read: settings may have changed while waiting
         history = await self._history.load_window(
             place.channel_id,
             max_turns=self._limits.history_max_turns,
@@ -294,10 +299,10 @@ class Concierge:
     async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
         """Take no new turns; let running turns finish for a while, then cancel them (nothing half-written)."""
         self._closing = True
-        running = set(self._running)
+        running = set(self._turns)
         if not running:
             return
-        log.info("waiting up to %.0f s for %d running turns", grace_seconds, len(running))
+        log.info("waiting up to %.0f s for %d turns", grace_seconds, len(running))
         _, pending = await asyncio.wait(running, timeout=grace_seconds)
         for task in pending:
             task.cancel()

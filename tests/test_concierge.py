@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.concierge import ChannelBusy, Concierge, ConciergeLimits, NotAllowed, UnknownTool
+from bot.concierge import ChannelBusy, Concierge, ConciergeLimits, NotAllowed, Reply, ShuttingDown, UnknownTool
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec
 from bot.engine.errors import ModelUnavailable, ToolChoiceRefused
 from bot.engine.items import AssistantMessage, Item, UserMessage
@@ -250,3 +250,19 @@ async def test_shutdown_lets_a_running_turn_finish_and_refuses_new_ones(store: S
     assert (await running).text == "re: last one"
     with pytest.raises(Exception, match="restart"):
         await concierge.chat(THREAD, ANN, "too late")
+
+
+@pytest.mark.asyncio
+async def test_messages_still_waiting_when_shutdown_starts_are_refused_not_run(store: Store) -> None:
+    api = GatedAPI()
+    concierge = concierge_with(api, store)
+    tasks = [asyncio.create_task(concierge.chat(THREAD, ANN, f"m{n}")) for n in range(3)]
+    await api.arrivals(1)
+    stopping = asyncio.create_task(concierge.shutdown(grace_seconds=5))
+    await asyncio.sleep(0)
+    api.release.set()
+    await stopping
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[0], Reply) and results[0].text == "re: m0"
+    assert all(isinstance(result, ShuttingDown) for result in results[1:])
+    assert api.arrived == ["m0"]

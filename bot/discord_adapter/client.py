@@ -20,11 +20,10 @@ from bot.discord_adapter.commands import (
     TEXT_CHANNEL_TYPES,
     THREAD_ARCHIVE_MINUTES,
     THREAD_CHANNEL_TYPES,
-    converse,
+    converse_while_typing,
     deliver,
     install_commands,
     thread_failure_note,
-    typing_in,
 )
 from bot.discord_adapter.render import (
     GENERIC_FAILURE,
@@ -143,8 +142,9 @@ class Conversations:
         if destination.register:
             await self.concierge.start_conversation(thread=place, starter=caller)
         notes = (destination.note,) if destination.note else ()
-        async with typing_in(destination.channel):
-            outgoing = await converse(self.concierge, place=place, caller=caller, text=text, notes=notes)
+        outgoing = await converse_while_typing(
+            destination.channel, self.concierge, place=place, caller=caller, text=text, notes=notes
+        )
         if destination.channel is message.channel:
             await deliver(reply_to_message, outgoing[:1], asker_id=asker)
             await deliver(message.channel.send, outgoing[1:], asker_id=asker)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -84,6 +85,14 @@ async def deliver(send: Send, outgoing: Sequence[Outgoing], *, asker_id: int, **
     for message in outgoing:
         extra = {"embed": message.embed} if message.embed is not None else {}
         await send(message.content, allowed_mentions=mentions, **extra, **options)
+
+
+async def converse_while_typing(channel: discord.abc.Messageable, concierge: Concierge, **turn: Any) -> list[Outgoing]:
+    """Run `converse` with the typing indicator on; the turn starts first, so waiting on Discord to show the
+    indicator can never let a later message of the same channel overtake this one."""
+    running = asyncio.create_task(converse(concierge, **turn))
+    async with typing_in(channel):
+        return await running
 
 
 @asynccontextmanager
@@ -186,8 +195,9 @@ class CommandHandlers:
             await thread.send(chunk, allowed_mentions=mentions)
         place = place_of(thread, interaction.guild)
         await self.concierge.start_conversation(thread=place, starter=caller)
-        async with typing_in(thread):
-            outgoing = await converse(self.concierge, place=place, caller=caller, text=prompt, tool_choice=tool_choice)
+        outgoing = await converse_while_typing(
+            thread, self.concierge, place=place, caller=caller, text=prompt, tool_choice=tool_choice
+        )
         await deliver(thread.send, outgoing, asker_id=asker)
 
     async def ask_tool_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

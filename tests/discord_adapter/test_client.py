@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import discord
 import pytest
@@ -337,3 +341,32 @@ async def test_a_bare_mention_gets_a_hint_and_no_model_call() -> None:
     assert concierge.chats == []
     assert message.threads_created == []
     assert [sent.content for sent in message.channel.sent] == ["Hi! Mention me with a question, or use `/ask`."]
+
+
+@pytest.mark.asyncio
+async def test_a_slow_typing_indicator_never_lets_a_later_message_overtake() -> None:
+    concierge = FakeConcierge(conversations={"50"})
+    first, second = thread_message("the question"), thread_message("a follow-up")
+    indicator_shown = asyncio.Event()
+    typing_requests: list[int] = []
+
+    class SlowTypingChannel(FakeChannel):
+        def typing(self) -> Any:
+            @asynccontextmanager
+            async def slow() -> AsyncIterator[None]:
+                typing_requests.append(1)
+                if len(typing_requests) == 1:
+                    await indicator_shown.wait()  # Discord is slow to answer the first POST /typing only
+                yield
+
+            return slow()
+
+    slow_channel = SlowTypingChannel(id=50, name="a thread", type=discord.ChannelType.public_thread)
+    first.channel = second.channel = slow_channel
+    conversations = Conversations(concierge)  # type: ignore[arg-type]
+    handling = [asyncio.create_task(conversations.handle(message, me=ME)) for message in (first, second)]  # type: ignore[arg-type]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    indicator_shown.set()
+    await asyncio.gather(*handling)
+    assert [chat.text for chat in concierge.chats] == ["the question", "a follow-up"]
