@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def tool(
             description=description,
             function=function,
             arguments=(model := _arguments_model(function)),
-            parameters=_without_defaults(to_strict_json_schema(model)),
+            parameters=strict_compatible(to_strict_json_schema(model)),
             side_effects=side_effects,
             restricted=restricted,
             timeout=timeout,
@@ -130,13 +131,47 @@ def _arguments_model(function: Callable[..., Any]) -> type[BaseModel]:
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
 
 
-def _without_defaults(schema: Any) -> Any:
-    """Drop `default` keywords: OpenAI strict mode rejects them (every property is required anyway)."""
-    if isinstance(schema, dict):
-        return {key: _without_defaults(value) for key, value in schema.items() if key != "default"}
+# Keywords OpenAI's strict mode refuses. `default` is dropped (every property is required anyway); the others are
+# said in the description instead, and the argument model still enforces them when a call is validated.
+STRICT_UNSUPPORTED_KEYWORDS = frozenset(
+    {
+        "default",
+        "minLength",
+        "maxLength",
+        "minProperties",
+        "maxProperties",
+        "uniqueItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "patternProperties",
+        "propertyNames",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+    }
+)
+_NAME_MAPS = frozenset({"properties", "$defs", "definitions"})  # their keys are names, not keywords
+
+
+def strict_compatible(schema: Any) -> Any:
+    """The schema without keywords strict mode refuses; their constraints move into the description."""
     if isinstance(schema, list):
-        return [_without_defaults(value) for value in schema]
-    return schema
+        return [strict_compatible(value) for value in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result: dict[str, Any] = {}
+    moved: list[str] = []
+    for key, value in schema.items():
+        if key in _NAME_MAPS and isinstance(value, dict):
+            result[key] = {name: strict_compatible(entry) for name, entry in value.items()}
+        elif key in STRICT_UNSUPPORTED_KEYWORDS:
+            if key != "default":
+                moved.append(f"{key} {json.dumps(value)}")
+        else:
+            result[key] = strict_compatible(value)
+    if moved:
+        result["description"] = f"{result.get('description', '')} ({', '.join(moved)})".strip()
+    return result
 
 
 class Registry:

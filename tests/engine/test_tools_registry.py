@@ -88,3 +88,40 @@ def test_schemas_carry_no_default_keyword_which_strict_mode_rejects() -> None:
 
     assert "default" not in str(convert.parameters)
     assert convert.parameters["required"] == ["unit", "digits"]
+
+
+def test_keywords_strict_mode_refuses_move_into_the_description_and_are_still_enforced() -> None:
+    @tool()
+    async def greet(
+        context: ToolContext,
+        name: Annotated[str, Field(description="Who to greet", min_length=1, max_length=5)],
+        default: Annotated[int, Field(description="A property that happens to be called default", ge=0)] = 0,
+    ) -> dict[str, str]:
+        """Greet someone."""
+        return {}
+
+    name_schema = greet.parameters["properties"]["name"]
+    assert "minLength" not in name_schema and "maxLength" not in name_schema
+    assert name_schema["description"] == "Who to greet (minLength 1, maxLength 5)"
+    assert list(greet.parameters["properties"]) == ["name", "default"]  # a property name is not a keyword
+    assert greet.parameters["properties"]["default"]["minimum"] == 0
+    with pytest.raises(ValueError):
+        greet.arguments.model_validate({"name": "much too long", "default": 1})
+
+
+def test_shipped_tools_use_only_keywords_strict_mode_accepts() -> None:
+    import tools
+    from bot.engine.tools import STRICT_UNSUPPORTED_KEYWORDS
+
+    def keywords(schema: object, *, names: bool = False) -> set[str]:
+        if isinstance(schema, list):
+            return set().union(*(keywords(value) for value in schema))
+        if not isinstance(schema, dict):
+            return set()
+        found = set() if names else set(schema)
+        for key, value in schema.items():
+            found |= keywords(value, names=key in ("properties", "$defs"))
+        return found
+
+    for shipped in Registry.from_package(tools):
+        assert not keywords(shipped.parameters) & STRICT_UNSUPPORTED_KEYWORDS, shipped.name
