@@ -102,7 +102,7 @@ def test_keywords_strict_mode_refuses_move_into_the_description_and_are_still_en
 
     name_schema = greet.parameters["properties"]["name"]
     assert "minLength" not in name_schema and "maxLength" not in name_schema
-    assert name_schema["description"] == "Who to greet (minLength 1, maxLength 5)"
+    assert name_schema["description"] == "Who to greet (maxLength 5, minLength 1)"
     assert list(greet.parameters["properties"]) == ["name", "default"]  # a property name is not a keyword
     assert greet.parameters["properties"]["default"]["minimum"] == 0
     with pytest.raises(ValueError):
