@@ -63,7 +63,7 @@ def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
     limit = settings.MAX_OUTPUT_TOKENS
     if settings.OPENAI_API == "chat":
-        on_openai = settings.OPENAI_BASE_URL is None
+        on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
         return ChatAPI(
             client,
             model=settings.OPENAI_MODEL,

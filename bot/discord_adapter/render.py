@@ -249,9 +249,10 @@ def render_reply(reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = 
     notes = [*extra_notes, *reply.notes]
     if reply.cut_short:
         notes.append(CUT_SHORT_NOTE)
-    if reply.failed:
+    if reply.failed:  # one sentence, with the trace of any tools that ran before the failure
         sentence = reply.text.strip() or GENERIC_FAILURE
-        return [Outgoing(content=_shorten(" ".join([sentence, *extra_notes]), limit))]
+        content = _shorten(" ".join([sentence, *extra_notes]), limit)
+        return [Outgoing(content=content, embed=trace_embed(reply.trace, reply.notes))]
     chunks = split_message(reply.text, limit=limit)
     embed = trace_embed(reply.trace, notes)
     return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]

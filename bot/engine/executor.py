@@ -118,7 +118,7 @@ class ToolExecutor:
                 "turn; use the result you already have",
             }
         context = ToolContext(caller=self.caller, place=self.place, services=self.services, now=self.now)
-        timeout = tool.timeout or self.default_timeout
+        timeout = min(tool.timeout, self.default_timeout) if tool.timeout else self.default_timeout
         try:
             async with asyncio.timeout(timeout):
                 return "ok", await tool.invoke(context, arguments)

@@ -147,11 +147,13 @@ def test_long_reply_puts_the_trace_only_under_the_last_chunk() -> None:
     assert messages[1].embed is not None
 
 
-def test_failed_reply_is_one_short_sentence_without_trace() -> None:
+def test_failed_reply_is_one_short_sentence_that_still_shows_the_tools_that_ran() -> None:
     reply = Reply(text="The model server is busy. Please try again.", trace=(entry("x", "{}"),), failed=True)
-    assert [(m.content, m.embed) for m in render_reply(reply)] == [
-        ("The model server is busy. Please try again.", None)
-    ]
+    [message] = render_reply(reply)
+    assert message.content == "The model server is busy. Please try again."
+    assert message.embed is not None and "x" in (message.embed.description or "")
+    [bare] = render_reply(Reply(text="The model server is busy.", failed=True))
+    assert bare.embed is None
 
 
 def test_error_sentences_come_from_the_error_tree_or_are_generic() -> None:

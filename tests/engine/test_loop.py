@@ -330,3 +330,17 @@ async def test_required_with_a_single_offered_tool_is_sent_as_that_tool() -> Non
     assert api.requests[0].tools == ("add",)
     assert [request.tool_choice for request in api.requests] == ["add", "auto"]
     assert result.notes == ()
+
+
+@pytest.mark.asyncio
+async def test_the_tool_timeout_setting_caps_a_tools_own_timeout() -> None:
+    @tool(timeout=10)
+    async def dawdle(context: ToolContext) -> dict[str, str]:
+        """Take a long time."""
+        await asyncio.sleep(1)
+        return {}
+
+    executor = ToolExecutor(registry=Registry([dawdle]), caller=MEMBER, place=GUILD, policies={}, default_timeout=0.05)
+    output, entry = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
+    assert entry.outcome == "timeout"
+    assert json.loads(output.output)["timeout_seconds"] == 0.05
