@@ -28,6 +28,14 @@ class SystemPrompt:
         return Template(self.template).safe_substitute(
             today=now.date().isoformat(),
             weekday=now.strftime("%A"),
-            server=place.guild_name or "(direct messages)",
-            channel=place.channel_name or ("a direct message" if place.is_dm else "this channel"),
+            server=_quoted_name(place.guild_name) or "(direct messages)",
+            channel=_quoted_name(place.channel_name) or ("a direct message" if place.is_dm else "this channel"),
         )
+
+
+def _quoted_name(name: str | None, *, limit: int = 80) -> str:
+    """A server or channel name made safe to quote in the prompt: a thread's name is a member's words."""
+    if not name:
+        return ""
+    flat = " ".join(name.replace('"', "'").replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
