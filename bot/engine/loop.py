@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
 from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, Item, UserMessage, make_valid
+from bot.engine.items import AssistantMessage, Item, ToolCall, UserMessage, make_valid
 from bot.engine.permissions import Denied
 from bot.engine.tools import Tool
 
@@ -68,6 +68,7 @@ async def run_turn(
         tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
     past = make_valid(history)
     new: list[Item] = [user_message]
+    taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
     notes: list[str] = []
 
@@ -85,8 +86,9 @@ async def run_turn(
                 new.append(AssistantMessage(text=reply.text))
             if not reply.calls:
                 return Turn(answer=reply.text, items=tuple(new), trace=tuple(trace), notes=tuple(notes))
-            new.extend(reply.calls)
-            results = await asyncio.gather(*(executor.execute(call) for call in reply.calls))
+            calls = _with_unique_ids(reply.calls, taken_ids)
+            new.extend(calls)
+            results = await asyncio.gather(*(executor.execute(call) for call in calls))
             new.extend(output for output, _ in results)
             trace.extend(entry for _, entry in results)
         final = await ask("none")
@@ -115,6 +117,20 @@ async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[str]) -
     reply = await ask("auto")
     notes.append(f"This model server could not force `{tool_choice}`, so the model chose its tools freely.")
     return reply
+
+
+def _with_unique_ids(calls: Sequence[ToolCall], taken: set[str]) -> list[ToolCall]:
+    """The calls with ids unique in the conversation: some servers reuse ids like "0" every round, and a reused id
+    would pair an output with the wrong call on replay."""
+    unique = []
+    for call in calls:
+        call_id, n = call.call_id, 1
+        while call_id in taken:
+            n += 1
+            call_id = f"{call.call_id}_{n}"
+        taken.add(call_id)
+        unique.append(call if call_id == call.call_id else call.model_copy(update={"call_id": call_id}))
+    return unique
 
 
 def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[str]) -> None:

@@ -10,9 +10,10 @@ from typing import Annotated
 import pytest
 from pydantic import Field
 
+from bot.engine.api import ModelReply
 from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
 from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage
+from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, make_valid
 from bot.engine.loop import run_turn
 from bot.engine.permissions import Caller, Place, ToolPolicy
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
@@ -344,3 +345,32 @@ async def test_the_tool_timeout_setting_caps_a_tools_own_timeout() -> None:
     output, entry = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
     assert entry.outcome == "timeout"
     assert json.loads(output.output)["timeout_seconds"] == 0.05
+
+
+@pytest.mark.asyncio
+async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_their_calls() -> None:
+    earlier = [
+        UserMessage(text="before"),
+        ToolCall(call_id="0", name="add", arguments='{"a": 0, "b": 0}'),
+        ToolOutput(call_id="0", output='{"sum": 0}'),
+    ]
+    api = ScriptedAPI()
+    api.script.append(
+        ModelReply(
+            text="",
+            calls=(
+                ToolCall(call_id="0", name="add", arguments='{"a": 1, "b": 1}'),
+                ToolCall(call_id="0", name="add", arguments='{"a": 2, "b": 2}'),
+            ),
+        )
+    )
+    api.text("done")
+    result = await run_turn(
+        api=api, executor=executor_for(Spy()), instructions="x", history=earlier, user_message=HELLO
+    )
+    ids = [item.call_id for item in result.items if isinstance(item, ToolCall)]
+    assert len(set(ids)) == 2 and "0" not in ids
+    outputs_by_id = {item.call_id: json.loads(item.output) for item in result.items if isinstance(item, ToolOutput)}
+    assert [outputs_by_id[call_id] for call_id in ids] == [{"sum": 2}, {"sum": 4}]
+    replay = api.requests[1].items
+    assert list(replay) == make_valid(replay)  # nothing had to be repaired or dropped
