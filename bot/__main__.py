@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in (None, "run", "check"):
+            settings.openai_key()
         if args.command in (None, "run"):
             settings.discord_token()
     except SettingsError as error:

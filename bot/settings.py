@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 
 class SettingsError(Exception):
@@ -60,12 +60,6 @@ class Settings(BaseModel):
             raise ValueError("must look like sqlite:///path/to/file.db")
         return value
 
-    @model_validator(mode="after")
-    def _key_for_openai(self) -> Settings:
-        if self.OPENAI_API_KEY is None and self.OPENAI_BASE_URL is None:
-            raise ValueError("OPENAI_API_KEY is required (or set OPENAI_BASE_URL to a server that needs none)")
-        return self
-
     @property
     def database_path(self) -> Path:
         """The SQLite file named by DATABASE_URL."""
@@ -78,8 +72,14 @@ class Settings(BaseModel):
         return self.DISCORD_TOKEN.get_secret_value()
 
     def openai_key(self) -> str:
-        """The API key; local servers that need none get a placeholder the SDK accepts."""
-        return self.OPENAI_API_KEY.get_secret_value() if self.OPENAI_API_KEY else "no-key-needed"
+        """The API key, or a SettingsError naming OPENAI_API_KEY; a local server that needs none gets a placeholder."""
+        if self.OPENAI_API_KEY is not None:
+            return self.OPENAI_API_KEY.get_secret_value()
+        if self.OPENAI_BASE_URL is None:
+            raise SettingsError(
+                "OPENAI_API_KEY is missing: set it in .env (or set OPENAI_BASE_URL to a server that needs none)"
+            )
+        return "no-key-needed"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:

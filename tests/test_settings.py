@@ -28,7 +28,6 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
-        ({}, "OPENAI_API_KEY"),
         ({"OPENAI_API_KEY": "k", "OPENAI_API": "soap"}, "OPENAI_API"),
         ({"OPENAI_API_KEY": "k", "MAX_TOOL_ROUNDS": "many"}, "MAX_TOOL_ROUNDS"),
         ({"OPENAI_API_KEY": "k", "TOOL_TIMEOUT_SECONDS": "-1"}, "TOOL_TIMEOUT_SECONDS"),
@@ -40,6 +39,11 @@ def test_a_bad_setting_is_one_line_naming_the_variable(environ: dict[str, str], 
         load_settings(environ, env_file=None)
     message = str(raised.value)
     assert named in message and "\n" not in message
+
+
+def test_the_api_key_is_required_only_when_talking_to_openai() -> None:
+    with pytest.raises(SettingsError, match="OPENAI_API_KEY"):
+        load_settings({}, env_file=None).openai_key()
 
 
 def test_a_local_server_needs_no_api_key_and_the_token_is_only_required_to_run() -> None:
