@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 ANSWERED_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 EMPTY_MENTION_HINT = "Hi! Mention me with a question, or use `/ask`."
+NO_TEXT_HINT = "I can only read text for now: please say in words what you'd like."
 
 
 class Route(enum.Enum):
@@ -134,7 +135,9 @@ class Conversations:
         asker = message.author.id
         reply_to_message = partial(message.channel.send, reference=message.to_reference(fail_if_not_exists=False))
         if not text:
-            await reply_to_message(EMPTY_MENTION_HINT, allowed_mentions=allowed_mentions(asker))
+            attached = getattr(message, "attachments", None) or getattr(message, "stickers", None)
+            hint = NO_TEXT_HINT if attached else EMPTY_MENTION_HINT
+            await reply_to_message(hint, allowed_mentions=allowed_mentions(asker))
             return
         caller = caller_of(message.author)
         destination = await self.open_thread(message, text) if open_thread else Destination(channel=message.channel)

@@ -370,3 +370,15 @@ async def test_a_slow_typing_indicator_never_lets_a_later_message_overtake() -> 
     indicator_shown.set()
     await asyncio.gather(*handling)
     assert [chat.text for chat in concierge.chats] == ["the question", "a follow-up"]
+
+
+@pytest.mark.asyncio
+async def test_an_attachment_without_text_in_a_conversation_gets_a_text_only_hint() -> None:
+    concierge = FakeConcierge(conversations={"50"})
+    message = thread_message("")
+    message.attachments = ["photo.png"]  # type: ignore[attr-defined]
+    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    assert concierge.chats == []
+    assert [sent.content for sent in message.channel.sent] == [
+        "I can only read text for now: please say in words what you'd like."
+    ]
