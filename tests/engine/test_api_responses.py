@@ -7,28 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.engine.api import ToolSpec
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage
+from tests.engine.sample_specs import ADD, WEATHER
 from tests.fake_openai import FakeOpenAI
-
-ADD = ToolSpec(
-    name="add",
-    description="Add two integers.",
-    parameters={
-        "type": "object",
-        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-        "required": ["a", "b"],
-        "additionalProperties": False,
-    },
-)
-WEATHER = ToolSpec(name="weather", description="Weather for a city.", parameters={"type": "object", "properties": {}})
-
-
-@pytest_asyncio.fixture
-async def server() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
 
 
 @pytest_asyncio.fixture
