@@ -9,17 +9,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.confirmations import AuditedConfirmer
 from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.engine.confirm import Confirmer, NoConfirmer
 from bot.engine.errors import ConciergeError, ToolChoiceRefused
-from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, ToolExecutor, TraceEntry
+from bot.engine.gate import AsGiven, Gate, MemberDirectory
 from bot.engine.items import ToolCall, UserMessage
 from bot.engine.loop import check_tool_choice, run_turn
-from bot.engine.permissions import Allowed, Caller, Place, ToolPolicy
-from bot.engine.tools import Registry, utc_now
+from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
+from bot.engine.tools import Registry, Tool, utc_now
+from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
-from bot.store.audit import AuditEntry, AuditLog, ToolCallRecord
+from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
 from bot.store.conversations import ConversationStore
-from bot.store.history import HistoryStore
+from bot.store.history import HistoryStore, TurnSaver
 from bot.store.policies import PolicyStore
 
 __all__ = [
@@ -29,6 +33,8 @@ __all__ = [
     "ConciergeLimits",
     "NotAllowed",
     "Reply",
+    "ShuttingDown",
+    "SlowDown",
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
@@ -55,20 +61,18 @@ class UnknownTool(ConciergeError):
         self.valid = valid
 
 
-class ChannelBusy(ConciergeError):
-    """Too many messages already wait in this channel."""
-
-    def __init__(self, waiting: int) -> None:
-        super().__init__(
-            f"{waiting} messages waiting",
-            user_message="I'm still working through earlier messages here. Please wait a moment and send it again.",
-        )
-
-
 class ShuttingDown(ConciergeError):
     """The bot is stopping and takes no new turns."""
 
     user_message = "I'm restarting right now. Please send that again in a minute."
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSurface:
+    """What the chat platform lends one turn: a way to ask the member, and a live view of members' roles."""
+
+    confirmer: Confirmer
+    members: MemberDirectory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ class ToolStatus:
     reason: str | None
     restricted: bool
     allowed_role_ids: frozenset[str]
+    confirm: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,32 +109,8 @@ class ConciergeLimits:
     history_max_turns: int = 20
     history_max_tokens: int = 6000
     max_waiting_per_channel: int = 10
-
-
-class ChannelQueues:
-    """One turn at a time per channel, first come first served, with a bounded number waiting."""
-
-    def __init__(self, *, max_waiting: int) -> None:
-        self._max_waiting = max_waiting
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._counts: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def turn(self, channel_id: str) -> AsyncIterator[None]:
-        """Wait for this channel's turn (FIFO: asyncio.Lock wakes waiters in order) or raise ChannelBusy."""
-        count = self._counts.get(channel_id, 0)
-        if count > self._max_waiting:  # one running plus max_waiting queued
-            raise ChannelBusy(count - 1)
-        lock = self._locks.setdefault(channel_id, asyncio.Lock())
-        self._counts[channel_id] = count + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._counts[channel_id] -= 1
-            if not self._counts[channel_id]:
-                del self._counts[channel_id]
-                del self._locks[channel_id]
+    max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
+    member_turns_per_minute: int = 6
 
 
 class Concierge:
@@ -160,30 +141,34 @@ class Concierge:
         self._limits = limits
         self._now = now
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
-        self._turns: set[asyncio.Task[object]] = set()  # running or waiting in a channel queue
+        self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
+        self._busy: set[asyncio.Task[object]] = set()  # handlers using the store: turns, commands
         self._closing = False
 
-    async def chat(self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto") -> Reply:
+    async def chat(
+        self,
+        place: Place,
+        caller: Caller,
+        text: str,
+        *,
+        tool_choice: str = "auto",
+        surface: TurnSurface | None = None,
+    ) -> Reply:
         """Run one member message through the model and tools, in order within its channel.
 
         The message takes its place in the channel's queue before the first await, so the order of calls is the
-        order of answers; a message still waiting when shutdown starts is refused, not run.
+        order of answers; a message still waiting when shutdown starts is refused, not run. `surface` is how to
+        ask this member to confirm side effects and where to read their current roles (without it, side effects
+        that need a yes are not done, and the roles given in `caller` are trusted).
         """
-        if self._closing:
-            raise ShuttingDown()
-        task = asyncio.current_task()
-        if task is not None:
-            self._turns.add(task)
-        try:
+        async with self._in_use():
+            self._member_turns.admit(caller.user_id)
             async with self._queues.turn(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
-                executor = await self._executor(place, caller)
+                executor = await self._executor(place, caller, surface or TurnSurface(NoConfirmer()))
                 check_tool_choice(executor, tool_choice)
                 return await self._turn(executor, place, caller, text, tool_choice)
-        finally:
-            if task is not None:
-                self._turns.discard(task)
 
     async def _turn(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
         history = await self._history.load_window(
@@ -191,6 +176,7 @@ class Concierge:
             max_turns=self._limits.history_max_turns,
             max_tokens=self._limits.history_max_tokens,
         )
+        saved = TurnSaver(self._history, place.channel_id)
         turn = await run_turn(
             api=self._api,
             executor=executor,
@@ -199,11 +185,12 @@ class Concierge:
             user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
+            checkpoint=saved.save,
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
         if turn.error is None or any(isinstance(item, ToolCall) for item in turn.items):
             try:
-                await self._history.append_turn(place.channel_id, turn.items)
+                await saved.save(turn.items)
             except Exception:
                 log.exception("could not save the turn in channel %s", place.channel_id)
         return Reply(
@@ -218,11 +205,13 @@ class Concierge:
         """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here."""
         if tool_choice not in TOOL_CHOICE_MODES:
             self._require_tool(tool_choice)
-        check_tool_choice(await self._executor(place, caller), tool_choice)
+        async with self._in_use():
+            check_tool_choice(await self._executor(place, caller, TurnSurface(NoConfirmer())), tool_choice)
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
-        """Every tool with whether it is enabled here and whether this member may use it."""
-        policies = await self._policies_for(place)
+        """Every tool with whether it is enabled here, whether this member may use it, and whether it asks first."""
+        async with self._in_use():
+            policies = await self._policies_for(place)
         statuses = []
         for tool in self._registry:
             policy = policies.get(tool.name) or ToolPolicy(tool=tool.name)
@@ -236,6 +225,7 @@ class Concierge:
                     reason=None if isinstance(decision, Allowed) else decision.reason,
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
+                    confirm=needs_confirmation(side_effects=tool.side_effects, policy=policy),
                 )
             )
         return statuses
@@ -252,64 +242,116 @@ class Concierge:
         """Enable or disable a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
-        await self._policies.set_enabled(guild_id, tool, enabled, actor_id=caller.user_id, actor_name=caller.name)
+        async with self._in_use():
+            await self._policies.set_enabled(guild_id, tool, enabled, actor_id=caller.user_id, actor_name=caller.name)
         return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: ConfirmMode) -> str:
+        """Choose whether this tool's calls wait for the member's yes in this server (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        known = self._require_tool(tool)
+        default: ConfirmMode = "always" if known.side_effects else "never"
+        async with self._in_use():
+            await self._policies.set_confirm(
+                guild_id, tool, mode, default=default, actor_id=caller.user_id, actor_name=caller.name
+            )
+        if mode == "always":
+            return f"`{tool}` now asks the member to confirm every call before it runs."
+        return f"`{tool}` now runs without asking the member to confirm."
 
     async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
         """Let a role use a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
-        await self._policies.allow_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
+        async with self._in_use():
+            await self._policies.allow_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
         return f"Members with the role {role_name} may now use `{tool}`."
 
     async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
         """Take a role off a tool's allow-list in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
-        await self._policies.revoke_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
+        async with self._in_use():
+            await self._policies.revoke_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
         return f"The role {role_name} is no longer on the allow-list of `{tool}`."
 
     async def audit(
         self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
     ) -> list[AuditEntry]:
-        """Recent tool calls and policy changes in this server, newest first (admins only)."""
+        """Recent tool calls, confirmations and policy changes in this server, newest first (admins only)."""
         guild_id = self._require_admin(place, caller)
         if tool is not None:
             self._require_tool(tool)
-        return await self._audit.query(guild_id=guild_id, tool=tool, user_id=user_id, limit=limit)
+        async with self._in_use():
+            return await self._audit.query(guild_id=guild_id, tool=tool, user_id=user_id, limit=limit)
+
+    async def record_expired_press(self, place: Place, presser: Caller, *, tool: str) -> None:
+        """Audit a press on a confirmation this process no longer waits for (it restarted, or the wait is over)."""
+        async with self._in_use():
+            await self._audit.record_confirmation(
+                ConfirmationRecord(
+                    guild_id=place.guild_id,
+                    channel_id=place.channel_id,
+                    user_id=presser.user_id,
+                    user_name=presser.name,
+                    tool=tool,
+                    arguments="",
+                    outcome="expired",
+                    summary="a button was pressed on a confirmation that is no longer waiting",
+                )
+            )
 
     async def clear_history(self, place: Place, caller: Caller) -> int:
         """Forget this channel's conversation (its starter, an admin, or the member in their DM)."""
-        if not (place.is_dm or caller.is_admin):
-            starter = await self._conversations.starter_of(place.channel_id)
-            if starter != caller.user_id:
-                raise NotAllowed("Only the member who started this conversation or a server admin can clear it.")
-        return await self._history.clear(place.channel_id)
+        async with self._in_use():
+            if not (place.is_dm or caller.is_admin):
+                starter = await self._conversations.starter_of(place.channel_id)
+                if starter != caller.user_id:
+                    raise NotAllowed("Only the member who started this conversation or a server admin can clear it.")
+            return await self._history.clear(place.channel_id)
 
     async def start_conversation(self, *, thread: Place, starter: Caller) -> None:
         """Remember a thread the bot opened, and who opened the conversation."""
-        await self._conversations.register(
-            channel_id=thread.channel_id, guild_id=thread.guild_id, starter_id=starter.user_id
-        )
+        async with self._in_use():
+            await self._conversations.register(
+                channel_id=thread.channel_id, guild_id=thread.guild_id, starter_id=starter.user_id
+            )
 
     async def is_conversation(self, channel_id: str) -> bool:
         """Whether the bot started this thread (later messages there need no mention)."""
-        return await self._conversations.starter_of(channel_id) is not None
+        async with self._in_use():
+            return await self._conversations.starter_of(channel_id) is not None
 
     async def shutdown(self, *, grace_seconds: float = 10.0) -> None:
-        """Take no new turns; let running turns finish for a while, then cancel them (nothing half-written)."""
+        """Take no new work; let running turns and commands finish for a while, then cancel them (nothing
+        half-written). Once this returns, nothing of the facade touches the store again."""
         self._closing = True
-        running = set(self._turns)
+        running = set(self._busy)
         if not running:
             return
-        log.info("waiting up to %.0f s for %d turns", grace_seconds, len(running))
+        log.info("waiting up to %.0f s for %d turns and commands", grace_seconds, len(running))
         _, pending = await asyncio.wait(running, timeout=grace_seconds)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5)
 
-    async def _executor(self, place: Place, caller: Caller) -> ToolExecutor:
+    @asynccontextmanager
+    async def _in_use(self) -> AsyncIterator[None]:
+        """Count the current task as using the store until the block ends; refuse new work once closing."""
+        if self._closing:
+            raise ShuttingDown()
+        task = asyncio.current_task()
+        if task is None or task in self._busy:  # nested use within one task is already counted
+            yield
+            return
+        self._busy.add(task)
+        try:
+            yield
+        finally:
+            self._busy.discard(task)
+
+    async def _executor(self, place: Place, caller: Caller, surface: TurnSurface) -> ToolExecutor:
         async def record(entry: TraceEntry) -> None:
             await self._audit.record_tool_call(
                 ToolCallRecord(
@@ -334,6 +376,9 @@ class Concierge:
             services=self._services,
             now=self._now,
             record=record,
+            gate=Gate(policies=self._policies, members=surface.members or AsGiven(caller)),
+            confirmer=AuditedConfirmer(surface.confirmer, self._audit, place),
+            max_calls_per_round=self._limits.max_calls_per_round,
         )
 
     async def _policies_for(self, place: Place) -> dict[str, ToolPolicy]:
@@ -346,6 +391,8 @@ class Concierge:
             raise NotAllowed("Only server admins (Administrator or Manage Server) can do that.")
         return place.guild_id
 
-    def _require_tool(self, name: str) -> None:
-        if self._registry.get(name) is None:
+    def _require_tool(self, name: str) -> Tool:
+        known = self._registry.get(name)
+        if known is None:
             raise UnknownTool(name, self._registry.names())
+        return known

@@ -7,22 +7,25 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from bot.engine.confirm import ConfirmationRequest, Confirmer, NoConfirmer, not_confirmed_result
+from bot.engine.gate import AsGiven, Authorization, FixedPolicies, Gate
 from bot.engine.items import ToolCall, ToolOutput
-from bot.engine.permissions import Caller, Denied, Place, ToolPolicy
-from bot.engine.tools import Registry, ToolContext, ToolError, utc_now
+from bot.engine.permissions import Caller, Decision, Denied, Place, ToolPolicy, needs_confirmation
+from bot.engine.tools import Registry, Tool, ToolContext, ToolError, utc_now
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["ok", "invalid", "denied", "error", "timeout", "skipped"]
+Outcome = Literal["ok", "invalid", "denied", "error", "timeout", "skipped", "declined"]
 MAX_OUTPUT_CHARS = 16_000
 SUMMARY_CHARS = 160
+DEFAULT_MAX_CALLS_PER_ROUND = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +41,17 @@ class TraceEntry:
 
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+_Result = tuple[Outcome, dict[str, Any]]
 
 
 @dataclass
 class ToolExecutor:
-    """Executes the calls of one turn for one caller; remembers repeats across the turn's rounds."""
+    """Executes the calls of one turn for one caller; remembers repeats across the turn's rounds.
+
+    `policies` is the snapshot taken when the turn started (what the model is offered); right before a call runs,
+    `gate` decides again on the current policies and the member's current roles (by default on the snapshot).
+    A call that needs the member's yes is previewed, then put to `confirmer`, then authorized once more.
+    """
 
     registry: Registry
     caller: Caller
@@ -52,63 +61,73 @@ class ToolExecutor:
     services: Mapping[type, object] = field(default_factory=dict)
     now: Callable[[], datetime] = utc_now
     record: RecordCall | None = None
+    gate: Gate | None = None
+    confirmer: Confirmer = field(default_factory=NoConfirmer)
+    max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
     max_repeats: int = 2
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.gate is None:
+            self.gate = Gate(policies=FixedPolicies(self.policies), members=AsGiven(self.caller))
+
+    async def execute_round(self, calls: Sequence[ToolCall]) -> list[tuple[ToolOutput, TraceEntry]]:
+        """Run one reply's calls concurrently, in call order; calls past `max_calls_per_round` are not run."""
+        allowed, extra = calls[: self.max_calls_per_round], calls[self.max_calls_per_round :]
+        results = list(await asyncio.gather(*(self.execute(call) for call in allowed)))
+        for call in extra:
+            refusal: dict[str, Any] = {
+                "error": "too many calls in one reply; this one was not run",
+                "tool": call.name,
+                "detail": f"at most {self.max_calls_per_round} calls are run per reply; "
+                "ask for the rest in your next reply if they are still needed",
+            }
+            results.append(await self._finish(call, time.perf_counter(), ("skipped", refusal)))
+        return results
 
     async def execute(self, call: ToolCall) -> tuple[ToolOutput, TraceEntry]:
         """Run one call; never raises: every failure becomes an output the model can act on."""
         started = time.perf_counter()
-        outcome, result = await self._run(call)
+        try:
+            result = await self._run(call)
+        except Exception:  # a failure in the checks themselves must not take the other calls down
+            log.exception("preparing the call to %s failed", call.name)
+            result = "error", {"error": "the call could not be run; try again later or another way", "tool": call.name}
+        return await self._finish(call, started, result)
+
+    async def _finish(self, call: ToolCall, started: float, result: _Result) -> tuple[ToolOutput, TraceEntry]:
+        outcome, body = result
         entry = TraceEntry(
             call_id=call.call_id,
             tool=call.name,
             arguments=call.arguments,
             outcome=outcome,
             duration_ms=(time.perf_counter() - started) * 1000,
-            summary=_summary(result),
+            summary=_summary(body),
         )
         if self.record is not None:
             try:
                 await self.record(entry)
             except Exception:
                 log.exception("could not record the call to %s in the audit log", call.name)
-        return ToolOutput(call_id=call.call_id, output=_to_json(result)), entry
+        return ToolOutput(call_id=call.call_id, output=_to_json(body)), entry
 
-    async def _run(self, call: ToolCall) -> tuple[Outcome, dict[str, Any]]:
+    async def _run(self, call: ToolCall) -> _Result:
         tool = self.registry.get(call.name)
         if tool is None:
+            visible = self.registry.visible_to(caller=self.caller, place=self.place, policies=self.policies)
             return "invalid", {
                 "error": "unknown tool",
                 "tool": call.name,
-                "available_tools": [
-                    name
-                    for name in self.registry.names()
-                    if self.registry.decide(name, caller=self.caller, place=self.place, policies=self.policies)
-                ],
+                "available_tools": [item.name for item in visible],
             }
-        decision = self.registry.decide(tool.name, caller=self.caller, place=self.place, policies=self.policies)
-        if isinstance(decision, Denied):
-            return "denied", {"error": "permission denied", "tool": tool.name, "reason": decision.reason}
-        try:
-            raw = json.loads(call.arguments) if call.arguments.strip() else {}
-        except json.JSONDecodeError as error:
-            return "invalid", {
-                "error": "arguments are not valid JSON",
-                "tool": tool.name,
-                "detail": f"{error.msg} at position {error.pos}",
-                "hint": "send the arguments as one JSON object matching the tool's schema",
-            }
-        if not isinstance(raw, dict):
-            return "invalid", {"error": "arguments must be a JSON object", "tool": tool.name}
-        try:
-            arguments = tool.arguments.model_validate(raw)
-        except ValidationError as error:
-            return "invalid", {
-                "error": "invalid arguments",
-                "tool": tool.name,
-                "problems": [_field_problem(problem) for problem in error.errors(include_url=False)],
-            }
-        key = (tool.name, json.dumps(raw, sort_keys=True, ensure_ascii=False))
+        parsed = _parse_arguments(tool, call.arguments)
+        if not isinstance(parsed, BaseModel):
+            return "invalid", parsed
+        authorization = await self._authorize(tool)
+        if isinstance(authorization.decision, Denied):
+            return "denied", _denial(tool, authorization.decision)
+        key = (tool.name, parsed.model_dump_json())
         self._seen[key] += 1
         if self._seen[key] > self.max_repeats:
             return "skipped", {
@@ -117,18 +136,91 @@ class ToolExecutor:
                 "detail": f"you already called {tool.name} with these arguments {self.max_repeats} times in this "
                 "turn; use the result you already have",
             }
-        context = ToolContext(caller=self.caller, place=self.place, services=self.services, now=self.now)
         timeout = min(tool.timeout, self.default_timeout) if tool.timeout else self.default_timeout
-        try:
-            async with asyncio.timeout(timeout):
-                return "ok", await tool.invoke(context, arguments)
-        except ToolError as error:
-            return "error", error.as_result()
-        except TimeoutError:
-            return "timeout", {"error": "the tool timed out", "tool": tool.name, "timeout_seconds": timeout}
-        except Exception:
-            log.exception("tool %s failed", tool.name)
-            return "error", {"error": "the tool failed unexpectedly; try again later or another way", "tool": tool.name}
+        if needs_confirmation(side_effects=tool.side_effects, policy=authorization.policy):
+            preview = await _bounded(tool, timeout, tool.describe(self._context(tool, authorization.caller), parsed))
+            if isinstance(preview, tuple):
+                return preview
+            outcome = await self.confirmer.confirm(
+                ConfirmationRequest(
+                    call_id=call.call_id, tool=tool.name, arguments=call.arguments, summary=preview, asker=self.caller
+                )
+            )
+            if not outcome.confirmed:
+                return "declined", not_confirmed_result(tool.name, outcome)
+            authorization = await self._authorize(tool)
+            if isinstance(authorization.decision, Denied):
+                return "denied", _denial(tool, authorization.decision)
+        result = await _bounded(tool, timeout, tool.invoke(self._context(tool, authorization.caller), parsed))
+        return result if isinstance(result, tuple) else ("ok", result)
+
+    async def _authorize(self, tool: Tool, place: Place | None = None) -> Authorization:
+        assert self.gate is not None
+        return await self.gate.authorize(
+            tool=tool.name, restricted=tool.restricted, caller=self.caller, place=place or self.place
+        )
+
+    def _context(self, tool: Tool, caller: Caller) -> ToolContext:
+        async def permission_in(guild_id: str) -> Decision:
+            elsewhere = Place(channel_id=self.place.channel_id, guild_id=guild_id)
+            return (await self._authorize(tool, elsewhere)).decision
+
+        return ToolContext(
+            caller=caller, place=self.place, services=self.services, now=self.now, permission_in=permission_in
+        )
+
+
+T = TypeVar("T")
+
+
+async def _bounded(tool: Tool, seconds: float, work: Awaitable[T]) -> T | _Result:
+    """Await a tool's preview or run within its timeout; a ToolError, timeout or crash becomes an error result."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await work
+    except ToolError as error:
+        return "error", error.as_result()
+    except TimeoutError:
+        return "timeout", {"error": "the tool timed out", "tool": tool.name, "timeout_seconds": seconds}
+    except Exception:
+        log.exception("tool %s failed", tool.name)
+        return "error", {"error": "the tool failed unexpectedly; try again later or another way", "tool": tool.name}
+
+
+def _parse_arguments(tool: Tool, text: str) -> BaseModel | dict[str, Any]:
+    """The validated arguments, or the problem with them as a result the model can correct itself from."""
+    try:
+        raw = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as error:
+        return {
+            "error": "arguments are not valid JSON",
+            "tool": tool.name,
+            "detail": f"{error.msg} at position {error.pos}",
+            "hint": "send the arguments as one JSON object matching the tool's schema",
+        }
+    except (ValueError, RecursionError):  # an integer of thousands of digits, nesting thousands deep
+        return {
+            "error": "arguments are not valid JSON",
+            "tool": tool.name,
+            "detail": "a number is too long or the nesting is too deep to read",
+            "hint": "send the arguments as one small JSON object matching the tool's schema",
+        }
+    if not isinstance(raw, dict):
+        return {"error": "arguments must be a JSON object", "tool": tool.name}
+    try:
+        return tool.arguments.model_validate(raw)
+    except ValidationError as error:
+        return {
+            "error": "invalid arguments",
+            "tool": tool.name,
+            "problems": [_field_problem(problem) for problem in error.errors(include_url=False)],
+        }
+    except (ValueError, RecursionError):
+        return {"error": "invalid arguments", "tool": tool.name, "detail": "the arguments are too deeply nested"}
+
+
+def _denial(tool: Tool, denied: Denied) -> dict[str, Any]:
+    return {"error": "permission denied", "tool": tool.name, "reason": denied.reason}
 
 
 def _field_problem(problem: Mapping[str, Any]) -> dict[str, Any]:

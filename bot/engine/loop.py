@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from bot.engine.tools import Tool
 log = logging.getLogger(__name__)
 
 _Ask = Callable[[ToolChoice], Awaitable[ModelReply]]
+Checkpoint = Callable[[Sequence[Item]], Awaitable[None]]
+"""Saves the turn so far (user message first): a process that dies mid-turn keeps what already happened."""
 CUT_SHORT_FALLBACK = "I ran out of tool-call rounds before I could finish; here is as far as I got."
 
 
@@ -60,8 +61,13 @@ async def run_turn(
     user_message: UserMessage,
     tool_choice: ToolChoice = "auto",
     max_rounds: int = 8,
+    checkpoint: Checkpoint | None = None,
 ) -> Turn:
-    """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds."""
+    """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds.
+
+    With `checkpoint`, the turn is saved before its calls run and again once they have: a call left pending by a
+    crash is closed as interrupted on the next load, and a committed side effect is never missing from history.
+    """
     check_tool_choice(executor, tool_choice)
     specs = [ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in offered_tools(executor)]
     if tool_choice == "required" and len(specs) == 1:
@@ -88,9 +94,11 @@ async def run_turn(
                 return Turn(answer=reply.text, items=tuple(new), trace=tuple(trace), notes=tuple(notes))
             calls = _with_unique_ids(reply.calls, taken_ids)
             new.extend(calls)
-            results = await asyncio.gather(*(executor.execute(call) for call in calls))
+            await _save(checkpoint, new)
+            results = await executor.execute_round(calls)
             new.extend(output for output, _ in results)
             trace.extend(entry for _, entry in results)
+            await _save(checkpoint, new)
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
@@ -100,6 +108,16 @@ async def run_turn(
     answer = final.text or CUT_SHORT_FALLBACK
     new.append(AssistantMessage(text=answer))
     return Turn(answer=answer, items=tuple(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+
+
+async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
+    """Checkpoint the turn; a storage failure is logged, never the end of the turn."""
+    if checkpoint is None:
+        return
+    try:
+        await checkpoint(tuple(items))
+    except Exception:
+        log.exception("could not checkpoint the turn")
 
 
 async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[str]) -> ModelReply:

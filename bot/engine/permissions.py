@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+ConfirmMode = Literal["always", "never"]
+CONFIRM_MODES: tuple[ConfirmMode, ...] = ("always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +36,15 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class ToolPolicy:
-    """A server's settings for one tool: enabled or not, and which roles may use it."""
+    """A server's settings for one tool: enabled or not, which roles may use it, and whether calls need a yes.
+
+    `confirm` None means the tool's default: "always" for a tool with side effects, "never" for the others.
+    """
 
     tool: str
     enabled: bool = True
     allowed_role_ids: frozenset[str] = field(default_factory=frozenset)
+    confirm: ConfirmMode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +86,10 @@ def decide(*, tool: str, restricted: bool, caller: Caller, place: Place, policy:
     if allowed_roles:
         return Denied(f"the tool '{tool}' is limited to certain roles in this server, and you have none of them")
     return Denied(f"the tool '{tool}' is restricted to server admins until an admin allows a role")
+
+
+def needs_confirmation(*, side_effects: bool, policy: ToolPolicy | None) -> bool:
+    """Whether a call must wait for the member's yes: the server's choice, else yes exactly for side effects."""
+    if policy is not None and policy.confirm is not None:
+        return policy.confirm == "always"
+    return side_effects

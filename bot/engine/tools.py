@@ -16,7 +16,7 @@ from typing import Any, TypeVar, get_type_hints
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, ConfigDict, create_model
 
-from bot.engine.permissions import Caller, Decision, Place, ToolPolicy, decide
+from bot.engine.permissions import Allowed, Caller, Decision, Place, ToolPolicy, decide
 
 T = TypeVar("T")
 
@@ -26,14 +26,27 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+PermissionIn = Callable[[str], Awaitable[Decision]]
+"""Whether the caller may use the running tool in another server (by guild id), decided now."""
+
+
+async def _allowed_anywhere(guild_id: str) -> Decision:
+    return Allowed()
+
+
 @dataclass(frozen=True)
 class ToolContext:
-    """What a running tool may know and use: who asked, where, and the services the app lends it."""
+    """What a running tool may know and use: who asked, where, the services the app lends it, and the clock.
+
+    `permission_in` lets a tool that acts on another server's data (a booking made there, looked at from a DM)
+    follow that server's policies; the executor provides a live decision, the default allows.
+    """
 
     caller: Caller
     place: Place
     services: Mapping[type, object] = field(default_factory=dict)
     now: Callable[[], datetime] = utc_now
+    permission_in: PermissionIn = _allowed_anywhere
 
     def service(self, kind: type[T]) -> T:
         """Return the app's instance of `kind` (a store, an HTTP session, a tool's config)."""
@@ -74,10 +87,11 @@ class Tool:
     side_effects: bool = False
     restricted: bool = False
     timeout: float | None = None
+    preview: Callable[..., Awaitable[str]] | None = None
 
     async def invoke(self, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
         """Run the function with validated arguments and return its result as a JSON-ready object."""
-        kwargs = {name: getattr(arguments, name) for name in type(arguments).model_fields}
+        kwargs = _keywords(arguments)
         if inspect.iscoroutinefunction(self.function):
             result = await self.function(context, **kwargs)
         else:  # a plain function must not block the event loop
@@ -86,6 +100,19 @@ class Tool:
             return result.model_dump(mode="json")
         return dict(result)
 
+    async def describe(self, context: ToolContext, arguments: BaseModel) -> str:
+        """What a call would do, in plain words, for the member to confirm; raises ToolError if it would fail."""
+        if self.preview is not None:
+            return await self.preview(context, **_keywords(arguments))
+        values = arguments.model_dump(mode="json").items()
+        shown = ", ".join(f"{name}: {json.dumps(value, ensure_ascii=False)}" for name, value in values)
+        return f"Run {self.name}" + (f" with {shown}." if shown else ".")
+
+
+def _keywords(arguments: BaseModel) -> dict[str, Any]:
+    """A validated argument model as the keyword arguments of the tool's function."""
+    return {name: getattr(arguments, name) for name in type(arguments).model_fields}
+
 
 def tool(
     *,
@@ -93,8 +120,13 @@ def tool(
     side_effects: bool = False,
     restricted: bool = False,
     timeout: float | None = None,
+    preview: Callable[..., Awaitable[str]] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]:
-    """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt."""
+    """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt.
+
+    `preview(context, **typed_args) -> str` says in plain words what a call would do, for the member to confirm,
+    and raises ToolError when the call would fail anyway (so nobody is asked to confirm the impossible).
+    """
 
     def wrap(function: Callable[..., Any]) -> Tool:
         description = inspect.getdoc(function)
@@ -109,6 +141,7 @@ def tool(
             side_effects=side_effects,
             restricted=restricted,
             timeout=timeout,
+            preview=preview,
         )
 
     return wrap

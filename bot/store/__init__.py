@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from typing import Self
 
-from bot.store.audit import AuditEntry, AuditLog, ToolCallRecord
+from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
 from bot.store.bookings import BookingStore
 from bot.store.conversations import ConversationStore
 from bot.store.db import Database, SchemaTooNew, sqlite_path
@@ -17,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "BookingStore",
+    "ConfirmationRecord",
     "ConversationStore",
     "Database",
     "HistoryStore",

@@ -15,7 +15,7 @@ MAX_TEXT_CHARS = 500
 MAX_QUERY_LIMIT = 1000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-AuditKind = Literal["tool_call", "policy"]
+AuditKind = Literal["tool_call", "policy", "confirmation"]
 Clock = Callable[[], datetime]
 
 
@@ -53,6 +53,20 @@ class ToolCallRecord:
     arguments: str
     outcome: str
     duration_ms: float
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationRecord:
+    """A confirmation asked of a member ("requested"), or its outcome and who pressed (confirmed, declined, ...)."""
+
+    guild_id: str | None
+    channel_id: str
+    user_id: str
+    user_name: str
+    tool: str
+    arguments: str
+    outcome: str
     summary: str
 
 
@@ -118,11 +132,20 @@ class AuditLog:
 
     async def record_tool_call(self, record: ToolCallRecord) -> None:
         """Store one tool call; long arguments and summaries are truncated."""
+        await self._record("tool_call", record, duration_ms=record.duration_ms)
+
+    async def record_confirmation(self, record: ConfirmationRecord) -> None:
+        """Store a confirmation request or outcome."""
+        await self._record("confirmation", record, duration_ms=None)
+
+    async def _record(
+        self, kind: AuditKind, record: ToolCallRecord | ConfirmationRecord, *, duration_ms: float | None
+    ) -> None:
         async with self._db.write() as conn:
             await insert_entry(
                 conn,
                 at=self._clock(),
-                kind="tool_call",
+                kind=kind,
                 guild_id=record.guild_id,
                 channel_id=record.channel_id,
                 user_id=record.user_id,
@@ -130,7 +153,7 @@ class AuditLog:
                 tool=record.tool,
                 arguments=record.arguments,
                 outcome=record.outcome,
-                duration_ms=record.duration_ms,
+                duration_ms=duration_ms,
                 summary=record.summary,
             )
 

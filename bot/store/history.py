@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from bot.engine.items import (
     make_valid,
 )
 from bot.store.db import Database
+
+log = logging.getLogger(__name__)
 
 ITEM_OVERHEAD_TOKENS = 4
 _CJK = re.compile(
@@ -59,29 +62,42 @@ class HistoryStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._unreadable: set[int] = set()
 
-    async def append_turn(self, channel_id: str, items: Sequence[Item]) -> None:
-        """Store one turn (user message, its calls, outputs and answer) in one transaction, after the channel's last."""
+    async def append_turn(self, channel_id: str, items: Sequence[Item]) -> int:
+        """Store one turn (user message, its calls, outputs and answer) in one transaction, after the channel's last;
+        returns its turn number."""
+        return await self.save_turn(channel_id, items)
+
+    async def save_turn(self, channel_id: str, items: Sequence[Item], *, turn: int | None = None) -> int:
+        """Store a turn as a whole, in one transaction: a new one after the channel's last (`turn` None), or the
+        items of turn `turn` replaced by `items` (a turn saved again as it grows); returns the turn number."""
         if not items or not isinstance(items[0], UserMessage):
             raise ValueError("a turn must start with the user message that opened it")
         rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
         total = sum(tokens for _, _, tokens, _ in rows)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         async with self._db.write() as conn:
-            # The turn number is taken inside the write transaction, so concurrent appends never share one.
-            async with conn.execute(
-                "SELECT coalesce(max(turn), 0) + 1 FROM history_turns WHERE channel_id = ?", (channel_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            turn = int(row[0]) if row else 1
+            if turn is None:
+                # The turn number is taken inside the write transaction, so concurrent appends never share one.
+                async with conn.execute(
+                    "SELECT coalesce(max(turn), 0) + 1 FROM history_turns WHERE channel_id = ?", (channel_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                turn = int(row[0]) if row else 1
+            else:
+                await conn.execute("DELETE FROM history_items WHERE channel_id = ? AND turn = ?", (channel_id, turn))
             await conn.execute(
-                "INSERT INTO history_turns (channel_id, turn, item_count, tokens, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO history_turns (channel_id, turn, item_count, tokens, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel_id, turn) DO UPDATE SET item_count = excluded.item_count,"
+                " tokens = excluded.tokens",
                 (channel_id, turn, len(rows), total, now),
             )
             await conn.executemany(
                 "INSERT INTO history_items (channel_id, turn, position, kind, tokens, body) VALUES (?, ?, ?, ?, ?, ?)",
                 [(channel_id, turn, position, kind, tokens, body) for position, kind, tokens, body in rows],
             )
+        return turn
 
     async def load_window(self, channel_id: str, *, max_turns: int, max_tokens: int) -> list[Item]:
         """The most recent whole turns within both budgets, oldest first, valid for either API.
@@ -110,11 +126,22 @@ class HistoryStore:
         if oldest is None:
             return []
         async with self._db.conn.execute(
-            "SELECT body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ? ORDER BY turn, position",
+            "SELECT rowid, body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ?"
+            " ORDER BY turn, position",
             (channel_id, oldest, newest),
         ) as cursor:
-            items = [item_from_json(body) for (body,) in await cursor.fetchall()]
-        return make_valid(items)
+            rows = await cursor.fetchall()
+        return make_valid([item for row_id, body in rows if (item := self._readable(int(row_id), body)) is not None])
+
+    def _readable(self, row_id: int, body: str | bytes) -> Item | None:
+        """The item stored in a row, or None for a row this version cannot read (logged once per row)."""
+        try:
+            return item_from_json(body)
+        except (ValueError, RecursionError) as error:  # pydantic's ValidationError is a ValueError
+            if row_id not in self._unreadable:
+                self._unreadable.add(row_id)
+                log.warning("history row %d is unreadable and is skipped: %s", row_id, str(error).splitlines()[0])
+            return None
 
     async def clear(self, channel_id: str) -> int:
         """Delete this channel's history (and nothing else); returns how many items were deleted."""
@@ -124,3 +151,16 @@ class HistoryStore:
             await cursor.close()
             await conn.execute("DELETE FROM history_turns WHERE channel_id = ?", (channel_id,))
         return deleted
+
+
+class TurnSaver:
+    """Saves one turn as it grows: the first save appends it to the channel, later saves replace it."""
+
+    def __init__(self, history: HistoryStore, channel_id: str) -> None:
+        self._history = history
+        self._channel_id = channel_id
+        self._turn: int | None = None
+
+    async def save(self, items: Sequence[Item]) -> None:
+        """Store the turn's items so far (all of them, in order)."""
+        self._turn = await self._history.save_turn(self._channel_id, items, turn=self._turn)

@@ -6,7 +6,7 @@ import json
 
 import aiosqlite
 
-from bot.engine.permissions import ToolPolicy
+from bot.engine.permissions import ConfirmMode, ToolPolicy
 from bot.store.audit import Clock, insert_entry, utc_now
 from bot.store.db import Database
 
@@ -21,21 +21,25 @@ class PolicyStore:
     async def policies_for(self, guild_id: str) -> dict[str, ToolPolicy]:
         """The server's policies by tool name; a tool without an entry has the defaults (enabled, no allow-list)."""
         async with self._db.conn.execute(
-            "SELECT p.tool, p.enabled, r.role_id FROM tool_policies AS p"
+            "SELECT p.tool, p.enabled, p.confirm, r.role_id FROM tool_policies AS p"
             " LEFT JOIN tool_policy_roles AS r ON r.guild_id = p.guild_id AND r.tool = p.tool"
             " WHERE p.guild_id = ?",
             (guild_id,),
         ) as cursor:
             rows = await cursor.fetchall()
         enabled: dict[str, bool] = {}
+        confirm: dict[str, ConfirmMode | None] = {}
         roles: dict[str, set[str]] = {}
-        for tool, is_enabled, role_id in rows:
+        for tool, is_enabled, mode, role_id in rows:
             enabled[tool] = bool(is_enabled)
+            confirm[tool] = "always" if mode == "always" else "never" if mode == "never" else None
             tool_roles = roles.setdefault(tool, set())
             if role_id is not None:
                 tool_roles.add(role_id)
         return {
-            tool: ToolPolicy(tool=tool, enabled=enabled[tool], allowed_role_ids=frozenset(roles[tool]))
+            tool: ToolPolicy(
+                tool=tool, enabled=enabled[tool], allowed_role_ids=frozenset(roles[tool]), confirm=confirm[tool]
+            )
             for tool in enabled
         }
 
@@ -61,6 +65,32 @@ class PolicyStore:
                 arguments={"enabled": enabled},
                 changed=was_enabled != enabled,
                 summary=f"{'enabled' if enabled else 'disabled'} {tool}",
+            )
+
+    async def set_confirm(
+        self, guild_id: str, tool: str, mode: ConfirmMode, *, default: ConfirmMode, actor_id: str, actor_name: str
+    ) -> None:
+        """Choose whether a tool's calls wait for the member's yes in a server (`default`: the tool's own)."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT confirm FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
+            ) as cursor:
+                row = await cursor.fetchone()
+            was = default if row is None or row[0] is None else str(row[0])
+            await conn.execute(
+                "INSERT INTO tool_policies (guild_id, tool, confirm) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id, tool) DO UPDATE SET confirm = excluded.confirm",
+                (guild_id, tool, mode),
+            )
+            await self._audit(
+                conn,
+                guild_id=guild_id,
+                tool=tool,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                arguments={"confirm": mode},
+                changed=was != mode,
+                summary=f"set confirmation of {tool} to {mode}",
             )
 
     async def allow_role(self, guild_id: str, tool: str, role_id: str, *, actor_id: str, actor_name: str) -> None:
