@@ -124,6 +124,8 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
                     history_max_turns=settings.HISTORY_MAX_TURNS,
                     history_max_tokens=settings.HISTORY_MAX_TOKENS,
+                    max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
+                    member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
                 ),
             )
             app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
@@ -146,7 +148,11 @@ async def run_bot(settings: Settings) -> int:
     from bot.discord_adapter.runner import run_bot as run_discord
 
     async with open_app(settings) as app:
-        bot = ConciergeBot(app.concierge, commands_hash_file=settings.database_path.parent / "commands.sha256")
+        bot = ConciergeBot(
+            app.concierge,
+            commands_hash_file=settings.database_path.parent / "commands.sha256",
+            confirm_timeout=settings.CONFIRM_TIMEOUT_SECONDS,
+        )
         try:
             await run_discord(bot, settings.discord_token())
         except discord.LoginFailure:

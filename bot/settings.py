@@ -30,6 +30,9 @@ class Settings(BaseModel):
     DATABASE_URL: str = "sqlite:///data/concierge.db"
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
+    MAX_CALLS_PER_ROUND: int = Field(default=8, ge=1, le=128)
+    CONFIRM_TIMEOUT_SECONDS: float = Field(default=120.0, ge=5, le=3600)
+    MEMBER_TURNS_PER_MINUTE: int = Field(default=6, ge=0)
     HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
     HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
     SYSTEM_PROMPT_FILE: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import json
@@ -25,6 +26,7 @@ from bot.discord_adapter.commands import (
     install_commands,
     thread_failure_note,
 )
+from bot.discord_adapter.confirm import Confirmations
 from bot.discord_adapter.render import (
     GENERIC_FAILURE,
     allowed_mentions,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 ANSWERED_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 EMPTY_MENTION_HINT = "Hi! Mention me with a question, or use `/ask`."
 NO_TEXT_HINT = "I can only read text for now: please say in words what you'd like."
+HANDLER_GRACE_SECONDS = 15.0
 
 
 class Route(enum.Enum):
@@ -89,8 +92,9 @@ class Destination:
 class Conversations:
     """Answers messages: routes them, opens threads, runs the turn with a typing indicator, sends the reply."""
 
-    def __init__(self, concierge: Concierge) -> None:
+    def __init__(self, concierge: Concierge, confirmations: Confirmations | None = None) -> None:
         self.concierge = concierge
+        self.confirmations = confirmations
 
     async def facts(self, message: discord.Message, *, me: discord.abc.User) -> MessageFacts:
         """The routing facts for `message`, as seen by the bot user `me`."""
@@ -145,8 +149,11 @@ class Conversations:
         if destination.register:
             await self.concierge.start_conversation(thread=place, starter=caller)
         notes = (destination.note,) if destination.note else ()
+        surface = None
+        if self.confirmations is not None:
+            surface = self.confirmations.surface(destination.channel, asker_id=asker)
         outgoing = await converse_while_typing(
-            destination.channel, self.concierge, place=place, caller=caller, text=text, notes=notes
+            destination.channel, self.concierge, place=place, caller=caller, text=text, notes=notes, surface=surface
         )
         if destination.channel is message.channel:
             await deliver(reply_to_message, outgoing[:1], asker_id=asker)
@@ -220,15 +227,18 @@ def _write_fingerprint(path: Path, fingerprint: str) -> None:
 class ConciergeBot(discord.Client):
     """The Discord client: routes messages to the Concierge, registers slash commands on start-up."""
 
-    def __init__(self, concierge: Concierge, *, commands_hash_file: Path) -> None:
+    def __init__(self, concierge: Concierge, *, commands_hash_file: Path, confirm_timeout: float = 120.0) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
         self.concierge = concierge
         self.commands_hash_file = commands_hash_file
+        self.confirmations = Confirmations(self, timeout=confirm_timeout)
         self.tree: app_commands.CommandTree[ConciergeBot] = app_commands.CommandTree(self)
-        self.commands = install_commands(self.tree, concierge)
-        self.conversations = Conversations(concierge)
+        self.commands = install_commands(self.tree, concierge, self.confirmations)
+        self.conversations = Conversations(concierge, self.confirmations)
+        self._handlers: set[asyncio.Task[object]] = set()
+        self._closing = False
 
     async def setup_hook(self) -> None:
         """Register the slash commands, syncing only when they changed."""
@@ -242,15 +252,32 @@ class ConciergeBot(discord.Client):
         log.info("connected as %s (id %s) to %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
     async def close(self) -> None:
-        """Let running turns finish (and answer) while still connected, then disconnect."""
+        """Stop taking messages, let running turns and handlers finish (and answer) while still connected, then
+        disconnect; the store is closed only after this returns."""
+        self._closing = True
         await self.concierge.shutdown()
+        if self._handlers:
+            await asyncio.wait(set(self._handlers), timeout=HANDLER_GRACE_SECONDS)
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
         """Answer a message meant for the bot; one bad message never stops the bot."""
-        if self.user is None:
+        if self.user is None or self._closing:
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             await self.conversations.handle(message, me=self.user)
         except Exception:
             log.exception("routing message %s in channel %s failed", message.id, message.channel.id)
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a press on confirmation buttons from before a restart (live ones are handled by their view)."""
+        try:
+            await self.confirmations.answer_stale_press(interaction, self.concierge)
+        except Exception:
+            log.exception("answering interaction %s failed", interaction.id)

@@ -23,12 +23,14 @@ from bot.discord_adapter.render import (
     thread_name,
 )
 from bot.engine.errors import ConciergeError
-from bot.engine.permissions import Caller, Place
+from bot.engine.permissions import Caller, ConfirmMode, Place
+from bot.pacing import SlowDown
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from bot.concierge import AuditEntry, Concierge, ToolStatus
+    from bot.concierge import AuditEntry, Concierge, ToolStatus, TurnSurface
+    from bot.discord_adapter.confirm import Confirmations
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +68,17 @@ async def converse(
     text: str,
     tool_choice: str = "auto",
     notes: Sequence[str] = (),
+    surface: TurnSurface | None = None,
 ) -> list[Outgoing]:
-    """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology."""
+    """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology.
+
+    A repeated refusal of a member over their turn rate is answered by silence (an empty list).
+    """
     try:
-        reply = await concierge.chat(place, caller, text, tool_choice=tool_choice)
+        reply = await concierge.chat(place, caller, text, tool_choice=tool_choice, surface=surface)
+    except SlowDown as error:
+        log.info("turn refused for user %s: %s", caller.user_id, error)
+        return [Outgoing(content=error.user_message)] if error.first else []
     except ConciergeError as error:
         log.info("turn refused in channel %s: %s", place.channel_id, error)
         return [Outgoing(content=" ".join([error.user_message, *notes]))]
@@ -115,6 +124,8 @@ def format_tool_status(status: ToolStatus) -> str:
         details.append("disabled in this server")
     elif not status.usable:
         details.append(f"not for you: {status.reason}" if status.reason else "not for you")
+    if status.confirm:
+        details.append("asks the member to confirm each call")
     if status.allowed_role_ids:
         details.append("roles: " + ", ".join(f"<@&{role}>" for role in sorted(status.allowed_role_ids, key=int)))
     elif status.restricted:
@@ -128,6 +139,10 @@ def format_audit_entry(entry: AuditEntry) -> str:
     head = f"`#{entry.id}` <t:{int(entry.at.timestamp())}:R> **{entry.user_name}**"
     if entry.kind == "policy":
         return f"{head} ⚙ `{entry.tool}`: {entry.summary}"
+    if entry.kind == "confirmation":
+        return f"{head} ☐ `{entry.tool}` confirmation {entry.outcome.replace('_', ' ')}" + (
+            f" — {entry.summary}" if entry.summary else ""
+        )
     line = call_line(tool=entry.tool, arguments=entry.arguments, outcome=entry.outcome, duration_ms=entry.duration_ms)
     return f"{head} {line}" + (f" — {entry.summary}" if entry.summary else "")
 
@@ -135,8 +150,15 @@ def format_audit_entry(entry: AuditEntry) -> str:
 class CommandHandlers:
     """What each slash command does; the app_commands definitions below only forward to these methods."""
 
-    def __init__(self, concierge: Concierge) -> None:
+    def __init__(self, concierge: Concierge, confirmations: Confirmations | None = None) -> None:
         self.concierge = concierge
+        self.confirmations = confirmations
+
+    def _surface(self, channel: discord.abc.Messageable | None, asker_id: int) -> TurnSurface | None:
+        """How a turn answered in `channel` asks its member to confirm (None: nothing can be confirmed)."""
+        if self.confirmations is None or channel is None:
+            return None
+        return self.confirmations.surface(channel, asker_id=asker_id)
 
     # -- /ask ------------------------------------------------------------------------------------------------
 
@@ -181,7 +203,13 @@ class CommandHandlers:
                 await self._answer_in_new_thread(interaction, thread, caller, prompt=prompt, tool_choice=tool_choice)
                 return
         outgoing = await converse(
-            self.concierge, place=place, caller=caller, text=prompt, tool_choice=tool_choice, notes=notes
+            self.concierge,
+            place=place,
+            caller=caller,
+            text=prompt,
+            tool_choice=tool_choice,
+            notes=notes,
+            surface=self._surface(channel, asker),  # type: ignore[arg-type]
         )
         await deliver(interaction.followup.send, outgoing, asker_id=asker)
 
@@ -196,7 +224,13 @@ class CommandHandlers:
         place = place_of(thread, interaction.guild)
         await self.concierge.start_conversation(thread=place, starter=caller)
         outgoing = await converse_while_typing(
-            thread, self.concierge, place=place, caller=caller, text=prompt, tool_choice=tool_choice
+            thread,
+            self.concierge,
+            place=place,
+            caller=caller,
+            text=prompt,
+            tool_choice=tool_choice,
+            surface=self._surface(thread, asker),
         )
         await deliver(thread.send, outgoing, asker_id=asker)
 
@@ -233,6 +267,11 @@ class CommandHandlers:
         """/tooladmin enable|disable."""
         place, caller = self._who(interaction)
         await self._ephemeral(interaction, lambda: self.concierge.set_enabled(place, caller, tool, enabled))
+
+    async def set_confirm(self, interaction: discord.Interaction, *, tool: str, mode: ConfirmMode) -> None:
+        """/tooladmin confirm."""
+        place, caller = self._who(interaction)
+        await self._ephemeral(interaction, lambda: self.concierge.set_confirm(place, caller, tool, mode))
 
     async def allow_role(self, interaction: discord.Interaction, *, tool: str, role: discord.Role) -> None:
         """/tooladmin allow."""
@@ -344,7 +383,14 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
     async def revoke(interaction: discord.Interaction, tool: str, role: discord.Role) -> None:
         await handlers.revoke_role(interaction, tool=tool, role=role)
 
-    for command in (enable, disable, allow, revoke):
+    @admin.command(name="confirm", description="Whether members must confirm each call of a tool before it runs")
+    @app_commands.describe(
+        tool="The tool", mode="always: ask with buttons first (default for tools with side effects); never: just run"
+    )
+    async def confirm(interaction: discord.Interaction, tool: str, mode: ConfirmMode) -> None:
+        await handlers.set_confirm(interaction, tool=tool, mode=mode)
+
+    for command in (enable, disable, allow, revoke, confirm):
         command.autocomplete("tool")(handlers.tool_name_choices)
 
     @app_commands.command(name="audit", description="Recent tool calls and policy changes (admins)")
@@ -367,9 +413,11 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
     return [ask, tools, admin, audit, history]
 
 
-def install_commands(tree: app_commands.CommandTree[Any], concierge: Concierge) -> CommandHandlers:
+def install_commands(
+    tree: app_commands.CommandTree[Any], concierge: Concierge, confirmations: Confirmations | None = None
+) -> CommandHandlers:
     """Add every slash command to `tree`; returns the handlers they forward to."""
-    handlers = CommandHandlers(concierge)
+    handlers = CommandHandlers(concierge, confirmations)
     for command in build_commands(handlers):
         tree.add_command(command)
     return handlers

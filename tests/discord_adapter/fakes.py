@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.concierge import AuditEntry, NotAllowed, Reply, ToolStatus, UnknownTool
+from bot.concierge import AuditEntry, NotAllowed, Reply, ToolStatus, TurnSurface, UnknownTool
 from bot.engine.permissions import Caller, Place
 
 TOOLS = ["book_table", "calculate", "get_weather"]
@@ -23,6 +23,7 @@ class ChatCall:
     text: str
     tool_choice: str
     typing_active: bool
+    surface: TurnSurface | None = None
 
 
 class FakeConcierge:
@@ -40,9 +41,11 @@ class FakeConcierge:
         self.usable = ["calculate", "get_weather"]
         self.typing_probe: FakeChannel | None = None
 
-    async def chat(self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto") -> Reply:
+    async def chat(
+        self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto", surface: TurnSurface | None = None
+    ) -> Reply:
         typing = self.typing_probe is not None and self.typing_probe.typing_active
-        self.chats.append(ChatCall(place, caller, text, tool_choice, typing))
+        self.chats.append(ChatCall(place, caller, text, tool_choice, typing, surface))
         outcome = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(outcome, Exception):
             raise outcome
@@ -84,6 +87,13 @@ class FakeConcierge:
     async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
         self._admin_action(caller, tool, "enabled" if enabled else "disabled")
         return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> str:
+        self._admin_action(caller, tool, "confirm", mode)
+        return f"`{tool}` confirmation: {mode}."
+
+    async def record_expired_press(self, place: Place, presser: Caller, *, tool: str) -> None:
+        self.changes.append(("expired", tool, presser.user_id))
 
     async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
         self._admin_action(caller, tool, "allow", role_id)

@@ -206,7 +206,8 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
         "Tools in **Cafe**:\n"
         "✓ `get_weather` — Weather for a city.\n"
         "✗ `book_table` — Book a table.\n"
-        "    not for you: the tool 'book_table' is limited to certain roles · roles: <@&3>, <@&20>\n"
+        "    not for you: the tool 'book_table' is limited to certain roles · asks the member to confirm each call"
+        " · roles: <@&3>, <@&20>\n"
         "⏸ `web_search` — Search the web.\n"
         "    disabled in this server"
     ]
@@ -269,7 +270,13 @@ def test_admin_commands_are_hidden_by_default_permissions_and_server_only() -> N
     for name in ("tooladmin", "audit"):
         assert payload[name]["default_member_permissions"] == manage_guild
         assert payload[name]["contexts"] == [0]
-    assert [option["name"] for option in payload["tooladmin"]["options"]] == ["enable", "disable", "allow", "revoke"]
+    assert [option["name"] for option in payload["tooladmin"]["options"]] == [
+        "enable",
+        "disable",
+        "allow",
+        "revoke",
+        "confirm",
+    ]
     assert payload["ask"]["default_member_permissions"] is None
     assert [(o["name"], o["required"], o.get("autocomplete", False)) for o in payload["ask"]["options"]] == [
         ("prompt", True, False),

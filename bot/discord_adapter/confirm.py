@@ -1,0 +1,212 @@
+"""Confirmation buttons: the Discord side of the engine's Confirmer, live member lookups, and stale presses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.concierge import TurnSurface
+from bot.discord_adapter.render import allowed_mentions, caller_of, place_of
+from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
+from bot.engine.permissions import Caller
+
+if TYPE_CHECKING:
+    from bot.concierge import Concierge
+
+log = logging.getLogger(__name__)
+
+CUSTOM_ID_PREFIX = "concierge:c:"
+EXPIRED_PRESS = "This request has expired, please ask again."
+EXPIRED_LINE = "⌛ Expired: I restarted before an answer, so nothing was done."
+OUTCOME_LINES: dict[Verdict, str] = {
+    "confirmed": "✅ Confirmed by {name}.",
+    "declined": "✖ Cancelled by {name}: nothing was done.",
+    "timed_out": "⌛ No answer in time: nothing was done.",
+    "unavailable": "⏹ Not asked: nothing was done.",
+}
+INTERRUPTED_LINE = "⏹ I'm restarting, so nothing was done. Please ask again in a minute."
+
+
+def confirm_custom_id(nonce: str, choice: str, tool: str) -> str:
+    """The button's custom id: it names the request and the tool, so a press can be understood after a restart."""
+    return f"{CUSTOM_ID_PREFIX}{nonce}:{choice}:{tool}"[:100]
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A press on one of our confirmation buttons, read from its custom id."""
+
+    nonce: str
+    choice: str
+    tool: str
+
+
+def read_custom_id(custom_id: str) -> Press | None:
+    """The press a custom id encodes, or None if it is not one of our confirmation buttons."""
+    if not custom_id.startswith(CUSTOM_ID_PREFIX):
+        return None
+    nonce, _, rest = custom_id.removeprefix(CUSTOM_ID_PREFIX).partition(":")
+    choice, _, tool = rest.partition(":")
+    return Press(nonce, choice, tool) if nonce and choice in ("yes", "no") else None
+
+
+def request_text(request: ConfirmationRequest, *, asker_id: int, expires_at: int) -> str:
+    """The question as posted: who must answer, exactly what will happen, and when it expires."""
+    return (
+        f"<@{asker_id}>, please confirm before I do this:\n"
+        f"> {request.summary}\n"
+        f"Only {request.asker.name} can answer. The buttons expire <t:{expires_at}:R>."
+    )
+
+
+def outcome_text(request: ConfirmationRequest, line: str) -> str:
+    """The question once answered: what was asked, and how it ended."""
+    return f"> {request.summary}\n{line}"
+
+
+class ConfirmationView(discord.ui.View):
+    """Confirm and Cancel for one request; only the asker's press counts."""
+
+    def __init__(self, *, nonce: str, request: ConfirmationRequest, asker_id: int) -> None:
+        super().__init__(timeout=None)  # the confirmer owns the timeout, so a test can drive it
+        self.request = request
+        self.asker_id = asker_id
+        self.answer: asyncio.Future[ConfirmationOutcome] = asyncio.get_running_loop().create_future()
+        for label, style, choice, verdict in (
+            ("Confirm", discord.ButtonStyle.success, "yes", "confirmed"),
+            ("Cancel", discord.ButtonStyle.secondary, "no", "declined"),
+        ):
+            button: discord.ui.Button[ConfirmationView] = discord.ui.Button(
+                label=label, style=style, custom_id=confirm_custom_id(nonce, choice, request.tool)
+            )
+            button.callback = self._answer_with(verdict)  # type: ignore[method-assign]
+            self.add_item(button)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        """Only the member whose turn it is may answer; anyone else is told so, privately."""
+        if interaction.user.id == self.asker_id:
+            return True
+        await interaction.response.send_message(f"Only {self.request.asker.name} can confirm this.", ephemeral=True)
+        return False
+
+    def _answer_with(self, verdict: Verdict) -> Any:
+        async def answer(interaction: discord.Interaction[Any]) -> None:
+            if self.answer.done():  # a second press while the first is being handled
+                await interaction.response.defer()
+                return
+            presser = caller_of(interaction.user)
+            outcome = ConfirmationOutcome(verdict, by_id=presser.user_id, by_name=presser.name)
+            self.answer.set_result(outcome)
+            self.stop()
+            line = OUTCOME_LINES[verdict].format(name=presser.name)
+            try:
+                await interaction.response.edit_message(content=outcome_text(self.request, line), view=None)
+            except discord.HTTPException as error:
+                log.warning("could not show the confirmation outcome: %s", error)
+
+        return answer
+
+
+class DiscordConfirmer:
+    """Asks in a channel with buttons and waits up to `timeout` seconds for the asker's answer."""
+
+    def __init__(self, channel: discord.abc.Messageable, *, asker_id: int, timeout: float, waiting: set[str]) -> None:
+        self._channel = channel
+        self._asker_id = asker_id
+        self._timeout = timeout
+        self._waiting = waiting
+
+    async def confirm(self, request: ConfirmationRequest) -> ConfirmationOutcome:
+        """Post the question, wait for a press or the timeout, and leave the message showing how it ended."""
+        nonce = secrets.token_hex(8)
+        view = ConfirmationView(nonce=nonce, request=request, asker_id=self._asker_id)
+        expires_at = int(discord.utils.utcnow().timestamp() + self._timeout)
+        try:
+            message = await self._channel.send(
+                request_text(request, asker_id=self._asker_id, expires_at=expires_at),
+                view=view,
+                allowed_mentions=allowed_mentions(self._asker_id),
+            )
+        except discord.HTTPException as error:
+            log.warning("could not ask for a confirmation of %s: %s", request.tool, error)
+            return ConfirmationOutcome("unavailable")
+        self._waiting.add(nonce)
+        try:
+            return await asyncio.wait_for(asyncio.shield(view.answer), self._timeout)
+        except TimeoutError:
+            view.stop()
+            await _edit_quietly(message, outcome_text(request, OUTCOME_LINES["timed_out"]))
+            return ConfirmationOutcome("timed_out")
+        except asyncio.CancelledError:  # the bot is stopping: say so instead of leaving live-looking buttons
+            view.stop()
+            await asyncio.shield(_edit_quietly(message, outcome_text(request, INTERRUPTED_LINE)))
+            raise
+        finally:
+            self._waiting.discard(nonce)
+
+
+async def _edit_quietly(message: discord.Message, content: str) -> None:
+    """Edit a confirmation message and drop its buttons; a failure is only logged."""
+    try:
+        await message.edit(content=content, view=None)
+    except discord.HTTPException as error:
+        log.warning("could not update a confirmation message: %s", error)
+
+
+class LiveMembers:
+    """Members as Discord reports them now (fetched, not cached: the cache is stale without the members intent)."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    async def member(self, guild_id: str, user_id: str) -> Caller | None:
+        """The member's current roles and rights, or None if they (or the bot) are no longer in that server."""
+        guild = self._client.get_guild(int(guild_id))
+        if guild is None:
+            return None
+        try:
+            member = await guild.fetch_member(int(user_id))
+        except discord.NotFound:
+            return None
+        return caller_of(member)
+
+
+class Confirmations:
+    """The confirmations this process waits for, how turns ask for them, and what an old button press gets."""
+
+    def __init__(self, client: discord.Client, *, timeout: float) -> None:
+        self._members = LiveMembers(client)
+        self._timeout = timeout
+        self._waiting: set[str] = set()
+
+    def surface(self, channel: discord.abc.Messageable, *, asker_id: int) -> TurnSurface:
+        """What a turn in `channel` for this asker needs: buttons posted there, and live member lookups."""
+        confirmer = DiscordConfirmer(channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting)
+        return TurnSurface(confirmer=confirmer, members=self._members)
+
+    async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
+        """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if
+        it was one. Acknowledged first, within Discord's 3 seconds, then the old buttons are removed and audited."""
+        if interaction.type is not discord.InteractionType.component or interaction.data is None:
+            return False
+        press = read_custom_id(str(interaction.data.get("custom_id", "")))
+        if press is None or press.nonce in self._waiting:
+            return False
+        with suppress(discord.HTTPException):
+            await interaction.response.send_message(EXPIRED_PRESS, ephemeral=True)
+        message = interaction.message
+        if message is not None and message.components:
+            with suppress(discord.HTTPException):
+                await message.edit(content=f"{message.content}\n{EXPIRED_LINE}", view=None)
+        place = place_of(interaction.channel or discord.Object(id=interaction.channel_id or 0), interaction.guild)
+        try:
+            await concierge.record_expired_press(place, caller_of(interaction.user), tool=press.tool)
+        except Exception:
+            log.exception("could not audit a press on an expired confirmation")
+        return True
