@@ -233,3 +233,36 @@ def test_token_estimate_counts_ascii_by_four_and_cjk_by_one(text: str, tokens: i
 def test_item_estimate_adds_a_per_item_overhead_and_counts_the_speaker() -> None:
     message = UserMessage(text="abcd" * 10, author_name="Ann")  # "[Ann] " + 40 chars = 46 chars
     assert item_tokens(message) == 12 + ITEM_OVERHEAD_TOKENS
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_row_in_the_middle_of_a_window_is_skipped_and_logged_once(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    history = HistoryStore(db)
+    for label in ("a", "b", "c"):
+        await history.append_turn("ch", turn(label))
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE history_items SET body = ? WHERE channel_id = 'ch' AND turn = 2 AND position = 1",
+            ('{"kind": "assistant", "text": "from a newer version", "voice": "alto"}',),
+        )
+    with caplog.at_level("WARNING", logger="bot.store.history"):
+        first = await history.load_window("ch", max_turns=20, max_tokens=BIG)
+        second = await history.load_window("ch", max_turns=20, max_tokens=BIG)
+    assert first == second
+    assert turn_labels(first) == ["a", "b", "c"]
+    assert AssistantMessage(text="answer b") not in first and AssistantMessage(text="answer c") in first
+    assert_well_formed(first)
+    assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_turn_saved_again_as_it_grows_replaces_itself(db: Database) -> None:
+    history = HistoryStore(db)
+    await history.append_turn("ch", turn("a"))
+    partial = turn("b", calls=1)[:2]
+    number = await history.save_turn("ch", partial)
+    assert await history.save_turn("ch", turn("b", calls=1), turn=number) == number
+    window = await history.load_window("ch", max_turns=20, max_tokens=BIG)
+    assert window == turn("a") + turn("b", calls=1)
