@@ -32,6 +32,8 @@ class Settings(BaseModel):
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
     HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
+    BOOKING_HORIZON_DAYS: int = Field(default=90, ge=1, le=3650)
+    MAX_ACTIVE_BOOKINGS_PER_MEMBER: int = Field(default=5, ge=1, le=1000)
     SYSTEM_PROMPT_FILE: Path | None = None
     OPEN_METEO_URL: str = "https://api.open-meteo.com"
     OPEN_METEO_GEOCODING_URL: str = "https://geocoding-api.open-meteo.com"
