@@ -21,6 +21,7 @@ from bot.engine.tools import Registry
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
+from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
 
@@ -118,6 +119,10 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     WebSearchConfig: WebSearchConfig(searxng_url=settings.SEARXNG_URL),
                     RestaurantStore: store.restaurants,
                     BookingStore: store.bookings,
+                    BookingLimits: BookingLimits(
+                        horizon_days=settings.BOOKING_HORIZON_DAYS,
+                        max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER,
+                    ),
                 },
                 limits=ConciergeLimits(
                     max_rounds=settings.MAX_TOOL_ROUNDS,

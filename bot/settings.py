@@ -35,6 +35,8 @@ class Settings(BaseModel):
     MEMBER_TURNS_PER_MINUTE: int = Field(default=6, ge=0)
     HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
     HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
+    BOOKING_HORIZON_DAYS: int = Field(default=90, ge=1, le=3650)
+    MAX_ACTIVE_BOOKINGS_PER_MEMBER: int = Field(default=5, ge=1, le=1000)
     SYSTEM_PROMPT_FILE: Path | None = None
     OPEN_METEO_URL: str = "https://api.open-meteo.com"
     OPEN_METEO_GEOCODING_URL: str = "https://geocoding-api.open-meteo.com"

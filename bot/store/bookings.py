@@ -1,9 +1,10 @@
 """Table bookings: one idempotent, capacity-checked write per booking, and the reads and cancellations around it.
 
 A booking occupies one 30-minute slot of its restaurant (see bot.store.restaurants); the active bookings of a slot
-seat at most the restaurant's `seats_per_slot` guests. The same member asking twice for the same restaurant, date,
-time and party size (in the same server) gets the first booking back: the check, the capacity count and the insert
-share one write transaction, and a partial unique index over active rows is the final guard.
+seat at most the restaurant's `seats_per_slot` guests, and a member may hold a limited number of upcoming bookings.
+The same member asking twice for the same restaurant, date, time and party size (in the same server) gets the first
+booking back: the check, the member's count, the capacity count and the insert share one write transaction, and a
+partial unique index over active rows is the final guard.
 """
 
 from __future__ import annotations
@@ -79,7 +80,15 @@ class SlotFull:
         return max(self.seats_per_slot - self.seats_taken, 0)
 
 
-BookingOutcome = Booked | SlotFull
+@dataclass(frozen=True, slots=True)
+class TooManyBookings:
+    """The member already holds `active` upcoming active bookings, and `limit` is the most they may hold."""
+
+    active: int
+    limit: int
+
+
+BookingOutcome = Booked | SlotFull | TooManyBookings
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,49 +111,25 @@ class BookingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def book(self, request: BookingRequest) -> BookingOutcome:
-        """Book the slot if it has room, or return the member's identical active booking; one transaction."""
+    async def book(self, request: BookingRequest, *, max_active: int | None = None) -> BookingOutcome:
+        """Book the slot if it has room and the member holds fewer than `max_active` upcoming bookings (None: no
+        limit), or return the member's identical active booking; one transaction."""
         try:
             async with self._db.write() as conn:
-                existing = await _find_same(conn, request)
-                if existing is not None:
-                    return Booked(existing, existing=True)
-                async with conn.execute(
-                    "SELECT seats_per_slot FROM restaurants WHERE id = ?", (request.restaurant_id,)
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    raise LookupError(f"no restaurant {request.restaurant_id!r} in the catalog")
-                seats = int(row[0])
-                taken = await _seats_taken(conn, request.restaurant_id, request.date, request.time)
-                if taken + request.party_size > seats:
-                    return SlotFull(seats_per_slot=seats, seats_taken=taken)
-                async with conn.execute(
-                    f"""INSERT INTO bookings ({_COLUMNS})
-                        VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, NULL) RETURNING {_COLUMNS}""",
-                    (
-                        request.restaurant_id,
-                        request.guild_id,
-                        request.channel_id,
-                        request.user_id,
-                        request.user_name,
-                        request.date,
-                        request.time,
-                        request.party_size,
-                        _utc_text(request.starts_at),
-                        _utc_text(request.created_at),
-                    ),
-                ) as cursor:
-                    inserted = await cursor.fetchone()
-                if inserted is None:
-                    raise RuntimeError("INSERT ... RETURNING gave no row")
-                return Booked(_booking(inserted), existing=False)
+                settled = await _settled_without_insert(conn, request, max_active)
+                if settled is not None:
+                    return settled
+                return Booked(await _insert(conn, request), existing=False)
         except sqlite3.IntegrityError:
             # The unique index met a duplicate the check above did not see; the duplicate is the answer.
             existing = await _find_same(self._db.conn, request)
             if existing is None:
                 raise
             return Booked(existing, existing=True)
+
+    async def check(self, request: BookingRequest, *, max_active: int | None = None) -> BookingOutcome | None:
+        """What `book` would answer now, without writing: None means it would make a new booking."""
+        return await _settled_without_insert(self._db.conn, request, max_active)
 
     async def get(self, booking_id: int) -> Booking | None:
         """The booking with this id, or None."""
@@ -190,6 +175,62 @@ class BookingStore:
         if row is None:
             return None
         return Cancellation(_booking(row), already_cancelled=changed == 0)
+
+
+async def _settled_without_insert(
+    conn: aiosqlite.Connection, request: BookingRequest, max_active: int | None
+) -> BookingOutcome | None:
+    """The answer to `request` that needs no insert (the identical booking, the member's limit, a full slot), or None."""
+    existing = await _find_same(conn, request)
+    if existing is not None:
+        return Booked(existing, existing=True)
+    if max_active is not None:
+        active = await _upcoming_count(conn, request.user_id, after=request.created_at)
+        if active >= max_active:
+            return TooManyBookings(active=active, limit=max_active)
+    async with conn.execute("SELECT seats_per_slot FROM restaurants WHERE id = ?", (request.restaurant_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no restaurant {request.restaurant_id!r} in the catalog")
+    seats = int(row[0])
+    taken = await _seats_taken(conn, request.restaurant_id, request.date, request.time)
+    if taken + request.party_size > seats:
+        return SlotFull(seats_per_slot=seats, seats_taken=taken)
+    return None
+
+
+async def _insert(conn: aiosqlite.Connection, request: BookingRequest) -> Booking:
+    """Insert `request` as an active booking inside the caller's transaction."""
+    async with conn.execute(
+        f"""INSERT INTO bookings ({_COLUMNS})
+            VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, NULL) RETURNING {_COLUMNS}""",
+        (
+            request.restaurant_id,
+            request.guild_id,
+            request.channel_id,
+            request.user_id,
+            request.user_name,
+            request.date,
+            request.time,
+            request.party_size,
+            _utc_text(request.starts_at),
+            _utc_text(request.created_at),
+        ),
+    ) as cursor:
+        inserted = await cursor.fetchone()
+    if inserted is None:
+        raise RuntimeError("INSERT ... RETURNING gave no row")
+    return _booking(inserted)
+
+
+async def _upcoming_count(conn: aiosqlite.Connection, user_id: str, *, after: datetime) -> int:
+    """How many active bookings the member holds that start after `after`, in every server and direct message."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = 'active' AND starts_at > ?",
+        (user_id, _utc_text(after)),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _find_same(conn: aiosqlite.Connection, request: BookingRequest) -> Booking | None:

@@ -1,4 +1,4 @@
-"""BookingStore over real SQLite: idempotent booking, slot capacity, scoping of upcoming bookings, cancellation."""
+"""BookingStore over real SQLite: idempotent booking, slot capacity, the member limit, upcoming bookings, cancelling."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull
+from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull, TooManyBookings
 from bot.store.db import Database
 from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
 
@@ -33,6 +33,12 @@ def request(**overrides: Any) -> BookingRequest:
         created_at=NOW,
     )
     return dataclasses.replace(base, **overrides)
+
+
+def slot(n: int, **overrides: Any) -> BookingRequest:
+    """The same booking moved to the n-th half-hour slot from 12:00 on 2026-06-02 (London, UTC+1)."""
+    starts_at = datetime(2026, 6, 2, 11, 0, tzinfo=UTC) + timedelta(minutes=30 * n)
+    return request(time=f"{12 + n // 2:02d}:{30 * (n % 2):02d}", starts_at=starts_at, **overrides)
 
 
 @pytest_asyncio.fixture
@@ -167,3 +173,56 @@ async def test_upcoming_bookings_are_the_members_future_active_ones_in_scope(sto
     everywhere = await store.upcoming_for("u-1", guild_id=None, after=NOW)
     assert [booking.id for booking in here] == [soon_id, later_id]
     assert [booking.id for booking in everywhere] == [soon_id, dm_id, later_id, elsewhere_id]
+
+
+@pytest.mark.asyncio
+async def test_a_member_at_the_limit_is_refused_with_their_count(store: BookingStore, db: Database) -> None:
+    for n in range(5):
+        assert isinstance(await store.book(slot(n), max_active=5), Booked)
+    assert await store.book(slot(5), max_active=5) == TooManyBookings(active=5, limit=5)
+    assert await active_rows(db) == 5
+
+
+@pytest.mark.asyncio
+async def test_the_limit_counts_the_members_bookings_in_every_server_and_direct_messages(store: BookingStore) -> None:
+    assert isinstance(await store.book(slot(0, guild_id="g-1"), max_active=2), Booked)
+    assert isinstance(await store.book(slot(1, guild_id=None), max_active=2), Booked)
+    assert await store.book(slot(2, guild_id="g-2"), max_active=2) == TooManyBookings(active=2, limit=2)
+    assert isinstance(await store.book(slot(2, user_id="u-2"), max_active=2), Booked)
+
+
+@pytest.mark.asyncio
+async def test_past_and_cancelled_bookings_do_not_count_toward_the_limit(store: BookingStore) -> None:
+    past = request(date="2026-05-30", starts_at=datetime(2026, 5, 30, 18, 0, tzinfo=UTC))
+    cancelled = await store.book(slot(0), max_active=1)
+    assert isinstance(await store.book(past), Booked) and isinstance(cancelled, Booked)
+    await store.cancel(cancelled.booking.id, by_user_id="u-1", at=NOW)
+    assert isinstance(await store.book(slot(1), max_active=1), Booked)
+
+
+@pytest.mark.asyncio
+async def test_an_identical_repeat_at_the_limit_returns_the_existing_booking(store: BookingStore) -> None:
+    first = await store.book(slot(0), max_active=1)
+    again = await store.book(slot(0, created_at=NOW + timedelta(minutes=5)), max_active=1)
+    assert isinstance(first, Booked) and isinstance(again, Booked)
+    assert again.existing and again.booking == first.booking
+
+
+@pytest.mark.asyncio
+async def test_concurrent_bookings_by_one_member_never_exceed_the_limit(store: BookingStore, db: Database) -> None:
+    outcomes = await asyncio.gather(*(store.book(slot(n), max_active=5) for n in range(20)))
+    assert sum(isinstance(outcome, Booked) for outcome in outcomes) == 5
+    assert outcomes.count(TooManyBookings(active=5, limit=5)) == 15
+    assert await active_rows(db) == 5
+
+
+@pytest.mark.asyncio
+async def test_check_answers_as_book_would_and_writes_nothing(store: BookingStore, db: Database) -> None:
+    assert await store.check(slot(0), max_active=2) is None
+    booked = await store.book(slot(0, party_size=4), max_active=2)
+    assert isinstance(booked, Booked)
+    assert await store.check(slot(0, party_size=4), max_active=2) == Booked(booked.booking, existing=True)
+    assert await store.check(slot(0, user_id="u-2", party_size=3)) == SlotFull(seats_per_slot=6, seats_taken=4)
+    await store.book(slot(1), max_active=2)
+    assert await store.check(slot(2), max_active=2) == TooManyBookings(active=2, limit=2)
+    assert await active_rows(db) == 2

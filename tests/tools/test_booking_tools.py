@@ -1,11 +1,11 @@
-"""book_restaurant, list_my_bookings and cancel_booking over real SQLite, with a fixed clock."""
+"""book_restaurant, list_my_bookings, cancel_booking and their previews over real SQLite, with a fixed clock."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,14 @@ from bot.engine.tools import Registry, Tool, ToolContext, ToolError
 from bot.store.bookings import BookingStore
 from bot.store.db import Database
 from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
-from tools.bookings import book_restaurant, cancel_booking, list_my_bookings
+from tools.bookings import (
+    BookingLimits,
+    book_restaurant,
+    cancel_booking,
+    describe_booking,
+    describe_cancellation,
+    list_my_bookings,
+)
 
 # Monday 1 June 2026: 09:00 in London (BST), 16:00 in Shanghai.
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -54,12 +61,13 @@ class World:
     db: Database
     restaurants: RestaurantStore
     bookings: BookingStore
+    limits: BookingLimits = dataclasses.field(default_factory=BookingLimits)
 
     def context(self, caller: Caller = ANA, place: Place = SERVER, now: datetime = NOW) -> ToolContext:
         return ToolContext(
             caller=caller,
             place=place,
-            services={RestaurantStore: self.restaurants, BookingStore: self.bookings},
+            services={RestaurantStore: self.restaurants, BookingStore: self.bookings, BookingLimits: self.limits},
             now=lambda: now,
         )
 
@@ -72,13 +80,15 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(tmp_path: pathlib.Path) -> AsyncIterator[World]:
-    """Two restaurants: ldn (London, closed Sundays, split shifts, 6 seats) and sha (Shanghai, 10:00-22:00 daily)."""
+    """ldn (London, closed Sundays, split shifts), sha (Shanghai) and nyc (New York), the last two 10:00-22:00 daily;
+    6 seats per slot each."""
     db = await Database.open(tmp_path / "concierge.db")
     restaurants = RestaurantStore(db)
     await restaurants.upsert_many(
         [
             _restaurant("ldn", timezone="Europe/London", hours="mon-sat 11:00-14:00,17:00-22:00", seats=6),
             _restaurant("sha", timezone="Asia/Shanghai", hours="daily 10:00-22:00", seats=6),
+            _restaurant("nyc", timezone="America/New_York", hours="daily 10:00-22:00", seats=6),
         ]
     )
     try:
@@ -318,3 +328,239 @@ async def test_cancelling_an_unknown_or_past_booking_is_refused(world: World) ->
     after_dinner = world.context(now=datetime(2026, 6, 2, 23, 0, tzinfo=UTC))
     with pytest.raises(ToolError, match="can no longer be cancelled"):
         await call(cancel_booking, after_dinner, booking_id=mine["booking_id"])
+
+
+def sha_slot(n: int) -> dict[str, Any]:
+    """The n-th half-hour slot from 10:00 at sha on Tuesday 2 June 2026 (24 slots a day)."""
+    return {"restaurant_id": "sha", "time": f"{10 + n // 2:02d}:{30 * (n % 2):02d}"}
+
+
+async def rows(world: World) -> list[tuple[object, ...]]:
+    """Every booking row, as stored."""
+    async with world.db.conn.execute("SELECT * FROM bookings ORDER BY id") as cursor:
+        return [tuple(row) for row in await cursor.fetchall()]
+
+
+@pytest.mark.asyncio
+async def test_bookings_open_up_to_ninety_days_ahead_and_the_refusal_gives_the_range(world: World) -> None:
+    assert (await book(world.context(), restaurant_id="sha", date="2026-06-02"))["status"] == "active"
+    assert (await book(world.context(), restaurant_id="sha", date="2026-08-30"))["status"] == "active"
+    error = await refusal(world.context(), restaurant_id="sha", date="2026-08-31")
+    assert error.message == (
+        "bookings can be made from today to 90 days ahead in the restaurant's time zone: 2026-06-01 to 2026-08-30"
+    )
+    assert error.as_result()["first_bookable_date"] == "2026-06-01"
+    assert error.as_result()["last_bookable_date"] == "2026-08-30"
+    assert await world.active_rows() == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("restaurant_id", ["ldn", "sha", "nyc"])
+@pytest.mark.parametrize("date", ["2999-01-01", "9999-12-31", "0001-01-01"])
+async def test_far_future_and_ancient_dates_get_the_booking_window_error(
+    world: World, restaurant_id: str, date: str
+) -> None:
+    # 9999-12-31 21:30 in New York is already year 10000 in UTC: it used to end in an OverflowError.
+    error = await refusal(world.context(), restaurant_id=restaurant_id, date=date, time="21:30")
+    assert error.message.startswith("bookings can be made from today to 90 days ahead")
+    assert await world.active_rows() == 0
+
+
+@pytest.mark.asyncio
+async def test_the_booking_window_follows_the_restaurants_own_today(world: World) -> None:
+    # 17:00 UTC on 1 June: already 01:00 on 2 June in Shanghai, still 18:00 on 1 June in London.
+    evening = world.context(now=datetime(2026, 6, 1, 17, 0, tzinfo=UTC))
+    assert (await book(evening, restaurant_id="sha", date="2026-08-31"))["status"] == "active"
+    london = await refusal(evening, restaurant_id="ldn", date="2026-08-31")
+    assert london.as_result()["last_bookable_date"] == "2026-08-30"
+    shanghai = await refusal(evening, restaurant_id="sha", date="2026-06-01", time="21:00")
+    assert shanghai.as_result()["first_bookable_date"] == "2026-06-02"
+    assert (await book(evening, restaurant_id="ldn", date="2026-06-01", time="21:00"))["status"] == "active"
+
+
+@pytest.mark.asyncio
+async def test_the_window_and_the_member_limit_come_from_the_registered_booking_limits(world: World) -> None:
+    tight = dataclasses.replace(world, limits=BookingLimits(horizon_days=7, max_active_per_member=1))
+    error = await refusal(tight.context(), restaurant_id="sha", date="2026-06-09")
+    assert error.as_result()["last_bookable_date"] == "2026-06-08"
+    await book(tight.context(), restaurant_id="sha", date="2026-06-08")
+    assert (await refusal(tight.context(), restaurant_id="sha")).as_result()["limit"] == 1
+
+
+@pytest.mark.asyncio
+async def test_without_registered_limits_the_defaults_apply(world: World) -> None:
+    bare = ToolContext(
+        caller=ANA,
+        place=SERVER,
+        services={RestaurantStore: world.restaurants, BookingStore: world.bookings},
+        now=lambda: NOW,
+    )
+    with pytest.raises(ToolError, match="from today to 90 days ahead"):
+        await book(bare, restaurant_id="sha", date="2026-08-31")
+
+
+@pytest.mark.asyncio
+async def test_a_sixth_upcoming_booking_anywhere_is_refused_with_the_members_count_and_limit(world: World) -> None:
+    for n, place in enumerate([SERVER, SERVER, OTHER_SERVER, DM, DM]):
+        await book(world.context(ANA, place), **sha_slot(n))
+    error = await refusal(world.context(ANA, SERVER), **sha_slot(5))
+    assert error.message.startswith("you already hold 5 upcoming bookings")
+    assert (error.as_result()["active_bookings"], error.as_result()["limit"]) == (5, 5)
+    assert (await book(world.context(BO, SERVER), **sha_slot(5)))["status"] == "active"
+    assert await world.active_rows() == 6
+
+
+@pytest.mark.asyncio
+async def test_after_cancelling_one_booking_at_the_limit_a_new_one_books(world: World) -> None:
+    made = [await book(world.context(), **sha_slot(n)) for n in range(5)]
+    assert (await refusal(world.context(), **sha_slot(5))).as_result()["limit"] == 5
+    await call(cancel_booking, world.context(), booking_id=made[0]["booking_id"])
+    assert (await book(world.context(), **sha_slot(5)))["status"] == "active"
+
+
+@pytest.mark.asyncio
+async def test_repeating_a_booking_at_the_limit_returns_the_existing_one(world: World) -> None:
+    made = [await book(world.context(), **sha_slot(n)) for n in range(5)]
+    assert (await refusal(world.context(), **sha_slot(5))).as_result()["limit"] == 5
+    again = await book(world.context(), **sha_slot(4))
+    assert (again["existing"], again["booking_id"]) == (True, made[4]["booking_id"])
+
+
+@pytest.mark.asyncio
+async def test_twenty_parallel_bookings_by_one_member_leave_exactly_the_limit(world: World) -> None:
+    results = await asyncio.gather(*(book(world.context(), **sha_slot(n)) for n in range(20)), return_exceptions=True)
+    refused = [result for result in results if isinstance(result, ToolError)]
+    assert sum(isinstance(result, dict) for result in results) == 5
+    assert len(refused) == 15
+    assert all(error.as_result()["active_bookings"] == 5 for error in refused)
+    assert await world.active_rows() == 5
+
+
+@pytest.mark.asyncio
+async def test_a_party_larger_than_a_slot_seats_is_refused_before_any_write(world: World) -> None:
+    error = await refusal(world.context(), party_size=7)
+    assert error.message == "Kitchen ldn seats at most 6 guests per booking"
+    assert error.as_result()["max_party_size"] == 6
+    assert await world.active_rows() == 0
+
+
+@pytest.mark.asyncio
+async def test_describe_booking_says_what_will_be_booked_and_writes_nothing(world: World) -> None:
+    sentence = await describe_booking(
+        world.context(), restaurant_id="ldn", date="2026-06-05", time="19:30", party_size=4
+    )
+    assert sentence == (
+        "Book a table for 4 at Kitchen ldn (ldn Test Street) on Friday 5 June 2026 at 19:30 (Europe/London time)."
+    )
+    assert await rows(world) == []
+
+
+@pytest.mark.asyncio
+async def test_describe_booking_of_a_booking_the_member_already_has_says_nothing_new_will_be_booked(
+    world: World,
+) -> None:
+    await book(world.context(), restaurant_id="sha", date="2026-06-02", time="19:00", party_size=2)
+    before = await rows(world)
+    sentence = await describe_booking(
+        world.context(), restaurant_id="sha", date="2026-06-02", time="19:00", party_size=2
+    )
+    assert sentence == (
+        "You already have this booking: a table for 2 at Kitchen sha (sha Test Street) on Tuesday 2 June 2026 "
+        "at 19:00 (Asia/Shanghai time); nothing new will be booked."
+    )
+    assert await rows(world) == before
+
+
+async def _nothing(world: World) -> None:
+    """No bookings before the call."""
+
+
+async def _ana_holds_five(world: World) -> None:
+    for n in range(5):
+        await book(world.context(ANA), **sha_slot(n))
+
+
+async def _slot_is_full(world: World) -> None:
+    await book(world.context(BO), party_size=6)
+
+
+BOOKING_FAILURES: dict[str, tuple[Callable[[World], Awaitable[None]], dict[str, Any]]] = {
+    "unknown restaurant": (_nothing, {"restaurant_id": "nowhere-1"}),
+    "date that does not exist": (_nothing, {"date": "2026-02-30"}),
+    "time that does not exist": (_nothing, {"time": "24:00"}),
+    "past the booking window": (_nothing, {"date": "2026-08-31"}),
+    "year 9999": (_nothing, {"restaurant_id": "nyc", "date": "9999-12-31", "time": "21:30"}),
+    "time already passed": (_nothing, {"restaurant_id": "sha", "date": "2026-06-01", "time": "15:30"}),
+    "between slots": (_nothing, {"time": "19:15"}),
+    "closed day": (_nothing, {"date": "2026-06-07"}),
+    "outside opening hours": (_nothing, {"time": "15:00"}),
+    "party over twenty": (_nothing, {"party_size": 21}),
+    "party over the seats of a slot": (_nothing, {"party_size": 7}),
+    "member at the limit": (_ana_holds_five, {"restaurant_id": "sha", "time": "19:00"}),
+    "slot full": (_slot_is_full, {}),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("case", BOOKING_FAILURES.values(), ids=BOOKING_FAILURES.keys())
+async def test_describe_booking_refuses_exactly_as_book_restaurant_would_and_writes_nothing(
+    world: World, case: tuple[Callable[[World], Awaitable[None]], dict[str, Any]]
+) -> None:
+    prepare, overrides = case
+    await prepare(world)
+    arguments = {"restaurant_id": "ldn", "date": "2026-06-02", "time": "19:00", "party_size": 2, **overrides}
+    before = await rows(world)
+    with pytest.raises(ToolError) as described:
+        await describe_booking(world.context(ANA), **arguments)
+    assert await rows(world) == before
+    with pytest.raises(ToolError) as booked:
+        await book_restaurant.function(world.context(ANA), **arguments)
+    assert described.value.as_result() == booked.value.as_result()
+    assert await rows(world) == before
+
+
+@pytest.mark.asyncio
+async def test_describe_cancellation_names_the_booking_and_writes_nothing(world: World) -> None:
+    mine = await book(world.context(), restaurant_id="sha", date="2026-06-01", time="19:00")
+    before = await rows(world)
+    sentence = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
+    assert sentence == (
+        f"Cancel booking #{mine['booking_id']}: a table for 2 at Kitchen sha on Monday 1 June 2026 at 19:00 "
+        "(Asia/Shanghai time)."
+    )
+    assert await rows(world) == before
+
+
+@pytest.mark.asyncio
+async def test_describe_cancellation_of_a_cancelled_booking_says_nothing_will_change(world: World) -> None:
+    mine = await book(world.context())
+    await call(cancel_booking, world.context(), booking_id=mine["booking_id"])
+    sentence = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
+    assert sentence.startswith(f"Booking #{mine['booking_id']} (a table for 2 at Kitchen ldn on Tuesday 2 June 2026")
+    assert sentence.endswith("is already cancelled; nothing will change.")
+
+
+CANCEL_FAILURES: dict[str, tuple[Caller, Place, datetime, bool]] = {
+    "no such booking": (BO, SERVER, NOW, True),
+    "someone else's booking": (ANA, SERVER, NOW, False),
+    "admin of another server": (ADMIN, OTHER_SERVER, NOW, False),
+    "time passed": (BO, SERVER, datetime(2026, 6, 2, 23, 0, tzinfo=UTC), False),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("case", CANCEL_FAILURES.values(), ids=CANCEL_FAILURES.keys())
+async def test_describe_cancellation_refuses_exactly_as_cancel_booking_would_and_writes_nothing(
+    world: World, case: tuple[Caller, Place, datetime, bool]
+) -> None:
+    caller, place, now, missing = case
+    theirs = await book(world.context(BO, SERVER))
+    booking_id = 404 if missing else theirs["booking_id"]
+    before = await rows(world)
+    with pytest.raises(ToolError) as described:
+        await describe_cancellation(world.context(caller, place, now), booking_id=booking_id)
+    assert await rows(world) == before
+    with pytest.raises(ToolError) as cancelled:
+        await call(cancel_booking, world.context(caller, place, now), booking_id=booking_id)
+    assert described.value.as_result() == cancelled.value.as_result()
+    assert await rows(world) == before
