@@ -6,71 +6,44 @@ that server), so they are available wherever the member can talk to the bot, inc
 list_my_bookings shows the bookings made in the current server, or, in a direct message, the member's bookings
 everywhere.
 
-Bookings are limited (BookingLimits): dates from the restaurant's today up to `horizon_days` ahead, and at most
-`max_active_per_member` upcoming active bookings per member, counted over every server and direct message together
-(a per-server count would let one member multiply the limit by joining servers). describe_booking and
-describe_cancellation run every check of the tool they preview, read-only, and say in one sentence what it would do.
+Both tools with side effects are previewed (tools/_booking_rules.py) before the member confirms them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.engine.tools import ToolContext, ToolError, tool
-from bot.store.bookings import Booked, Booking, BookingRequest, BookingStore, SlotFull, TooManyBookings
-from bot.store.restaurants import SLOT_MINUTES, Restaurant, RestaurantStore, clock_text
-
-MIN_PARTY = 1
-MAX_PARTY = 20
-MAX_LISTED = 25
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+from bot.store.bookings import Booked, Booking, BookingStore
+from bot.store.restaurants import Restaurant, RestaurantStore
+from tools._booking_rules import (
+    MAX_PARTY,
+    MIN_PARTY,
+    BookingLimits,
+    PlannedBooking,
+    booking_request,
+    cancellable,
+    check_booking,
+    describe_booking,
+    describe_cancellation,
+    limits_of,
+    refusal,
+    servers_refusing,
 )
 
+__all__ = [
+    "BookingLimits",
+    "PlannedBooking",
+    "book_restaurant",
+    "cancel_booking",
+    "describe_booking",
+    "describe_cancellation",
+    "list_my_bookings",
+]
 
-@dataclass(frozen=True, slots=True)
-class BookingLimits:
-    """How far ahead members may book, and how many upcoming bookings one member may hold across all servers."""
-
-    horizon_days: int = 90
-    max_active_per_member: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedBooking:
-    """A booking that passed every check that needs no count of bookings: what book_restaurant would write."""
-
-    restaurant: Restaurant
-    day: dt.date
-    start: int  # minutes after local midnight
-    starts_at: dt.datetime
-    party_size: int
-
-    @property
-    def date(self) -> str:
-        """The local date as YYYY-MM-DD."""
-        return self.day.isoformat()
-
-    @property
-    def time(self) -> str:
-        """The local slot start as HH:MM."""
-        return clock_text(self.start)
+MAX_LISTED = 25
 
 
 class BookingView(BaseModel):
@@ -130,184 +103,7 @@ def _view(booking: Booking, restaurant: Restaurant | None) -> BookingView:
     )
 
 
-def _limits(context: ToolContext) -> BookingLimits:
-    """The app's booking limits, or the defaults when none were registered."""
-    try:
-        return context.service(BookingLimits)
-    except LookupError:
-        return BookingLimits()
-
-
-def _real_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ToolError(f"{text} is not a real calendar date (use YYYY-MM-DD)", date=text) from None
-
-
-def _real_time(text: str) -> int:
-    """Minutes after midnight of an "HH:MM" time of day."""
-    hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2):
-        raise ToolError(f"{text} is not a real time of day (use HH:MM from 00:00 to 23:59)", time=text)
-    return int(hours) * 60 + int(minutes)
-
-
-def _shifts_text(restaurant: Restaurant, weekday: int) -> str:
-    return ", ".join(f"{opens}-{closes}" for opens, closes in restaurant.hours.shifts_on(weekday)) or "closed"
-
-
-def _long_date(day: dt.date) -> str:
-    """A date as "Friday 5 June 2026", whatever the process locale."""
-    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-async def _known_restaurant(context: ToolContext, restaurant_id: str) -> Restaurant:
-    restaurant = await context.service(RestaurantStore).get(restaurant_id)
-    if restaurant is None:
-        raise ToolError("no such restaurant; use an id from search_restaurants", restaurant_id=restaurant_id)
-    return restaurant
-
-
-def _check_window(restaurant: Restaurant, day: dt.date, now: dt.datetime, horizon_days: int) -> None:
-    """Refuse a date before the restaurant's today or more than `horizon_days` after it (dates only: no overflow)."""
-    first = now.astimezone(restaurant.zone).date()
-    last = first + dt.timedelta(days=horizon_days)
-    if not first <= day <= last:
-        raise ToolError(
-            f"bookings can be made from today to {horizon_days} days ahead in the restaurant's time zone: "
-            f"{first.isoformat()} to {last.isoformat()}",
-            date=day.isoformat(),
-            first_bookable_date=first.isoformat(),
-            last_bookable_date=last.isoformat(),
-            timezone=restaurant.timezone,
-        )
-
-
-def _check_future(restaurant: Restaurant, starts_at: dt.datetime, now: dt.datetime) -> None:
-    if starts_at <= now:
-        raise ToolError(
-            "that date and time have already passed at the restaurant",
-            restaurant_local_now=now.astimezone(restaurant.zone).strftime("%Y-%m-%d %H:%M"),
-            timezone=restaurant.timezone,
-        )
-
-
-def _check_slot(restaurant: Restaurant, day: dt.date, start: int) -> None:
-    """Refuse a time between slots, a closed day, or a slot outside that day's opening hours."""
-    date, time = day.isoformat(), clock_text(start)
-    if start % SLOT_MINUTES:
-        earlier = start - start % SLOT_MINUTES
-        raise ToolError(
-            "tables are booked in 30-minute slots starting on the hour or half hour",
-            time=time,
-            nearest_slots=[clock_text(earlier), clock_text(earlier + SLOT_MINUTES)],
-        )
-    weekday = day.weekday()
-    if not restaurant.hours.shifts_on(weekday):
-        raise ToolError(
-            f"{restaurant.name} is closed on {_DAY_NAMES[weekday]}s",
-            date=date,
-            opening_hours=restaurant.hours.compact(),
-        )
-    if not restaurant.hours.admits_slot(weekday, start):
-        raise ToolError(
-            f"{time} is outside the opening hours on {_DAY_NAMES[weekday]} {date}: the 30-minute slot must start at "
-            "or after opening and end by closing",
-            hours_that_day=_shifts_text(restaurant, weekday),
-            bookable_slots=[clock_text(slot) for slot in restaurant.hours.slots_on(weekday)],
-        )
-
-
-def _check_party(restaurant: Restaurant, party_size: int) -> None:
-    """Refuse a party outside 1 to 20 guests, or larger than one slot of the restaurant seats."""
-    largest = min(MAX_PARTY, restaurant.seats_per_slot)
-    if not MIN_PARTY <= party_size <= MAX_PARTY:
-        raise ToolError(
-            f"party size must be from {MIN_PARTY} to {MAX_PARTY} guests", party_size=party_size, max_party_size=largest
-        )
-    if party_size > largest:
-        raise ToolError(
-            f"{restaurant.name} seats at most {largest} guests per booking",
-            party_size=party_size,
-            max_party_size=largest,
-        )
-
-
-async def _check_booking(
-    context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int
-) -> PlannedBooking:
-    """Every check of a booking that needs no count of bookings, in the order the member hears about them."""
-    restaurant = await _known_restaurant(context, restaurant_id)
-    day = _real_date(date)
-    start = _real_time(time)
-    now = context.now()
-    _check_window(restaurant, day, now, _limits(context).horizon_days)
-    starts_at = dt.datetime.combine(day, dt.time(start // 60, start % 60), tzinfo=restaurant.zone)
-    _check_future(restaurant, starts_at, now)
-    _check_slot(restaurant, day, start)
-    _check_party(restaurant, party_size)
-    return PlannedBooking(restaurant=restaurant, day=day, start=start, starts_at=starts_at, party_size=party_size)
-
-
-def _request(context: ToolContext, plan: PlannedBooking) -> BookingRequest:
-    """The store's request for a planned booking by the calling member, here and now."""
-    return BookingRequest(
-        restaurant_id=plan.restaurant.id,
-        guild_id=context.place.guild_id,
-        channel_id=context.place.channel_id,
-        user_id=context.caller.user_id,
-        user_name=context.caller.name,
-        date=plan.date,
-        time=plan.time,
-        party_size=plan.party_size,
-        starts_at=plan.starts_at,
-        created_at=context.now(),
-    )
-
-
-async def _free_times_near(
-    bookings: BookingStore, restaurant: Restaurant, day: dt.date, start: int, party_size: int, now: dt.datetime
-) -> list[str]:
-    """Up to four other future slots that day, nearest first, with room for the party."""
-    taken = await bookings.seats_taken(restaurant.id, day.isoformat())
-    free = [
-        slot
-        for slot in restaurant.hours.slots_on(day.weekday())
-        if slot != start
-        and taken.get(clock_text(slot), 0) + party_size <= restaurant.seats_per_slot
-        and dt.datetime.combine(day, dt.time(slot // 60, slot % 60), tzinfo=restaurant.zone) > now
-    ]
-    free.sort(key=lambda slot: (abs(slot - start), slot))
-    return [clock_text(slot) for slot in sorted(free[:4])]
-
-
-async def _refusal(context: ToolContext, plan: PlannedBooking, outcome: SlotFull | TooManyBookings) -> ToolError:
-    """The error for a booking the store refused: the member's limit, or a full slot with other times that have room."""
-    if isinstance(outcome, TooManyBookings):
-        return ToolError(
-            f"you already hold {outcome.active} upcoming bookings (in every server and direct message together) and "
-            f"a member may hold at most {outcome.limit}; cancel one with cancel_booking before booking another",
-            active_bookings=outcome.active,
-            limit=outcome.limit,
-        )
-    bookings = context.service(BookingStore)
-    return ToolError(
-        f"the {plan.time} slot on {plan.date} is full for a party of {plan.party_size}",
-        seats_left=outcome.seats_left,
-        other_times_with_room=await _free_times_near(
-            bookings, plan.restaurant, plan.day, plan.start, plan.party_size, context.now()
-        ),
-    )
-
-
-def _occasion(party_size: int, name: str, day: dt.date, time: str, timezone: str) -> str:
-    """E.g. "a table for 2 at Kitchen sha on Monday 1 June 2026 at 19:00 (Asia/Shanghai time)"."""
-    zone = f" ({timezone} time)" if timezone else ""
-    return f"a table for {party_size} at {name} on {_long_date(day)} at {time}{zone}"
-
-
-@tool(side_effects=True, restricted=True, timeout=10)
+@tool(side_effects=True, restricted=True, timeout=10, preview=describe_booking)
 async def book_restaurant(
     context: ToolContext,
     restaurant_id: Annotated[
@@ -336,35 +132,18 @@ async def book_restaurant(
     upcoming bookings; a refusal says the limits. Repeating the same booking returns the existing one (existing: true)
     instead of booking twice. Only make a booking the member has clearly asked for, with the date, time and party size
     they gave."""
-    plan = await _check_booking(context, restaurant_id, date, time, party_size)
+    plan = await check_booking(context, restaurant_id, date, time, party_size)
     outcome = await context.service(BookingStore).book(
-        _request(context, plan), max_active=_limits(context).max_active_per_member
+        booking_request(context, plan), max_active=limits_of(context).max_active_per_member
     )
     if not isinstance(outcome, Booked):
-        raise await _refusal(context, plan, outcome)
+        raise await refusal(context, plan, outcome)
     note = (
         "The member already had exactly this booking; nothing new was booked."
         if outcome.existing
         else "Booked. The member can cancel it with cancel_booking and this booking_id."
     )
     return BookResult(**_view(outcome.booking, plan.restaurant).model_dump(), existing=outcome.existing, note=note)
-
-
-async def describe_booking(context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int) -> str:
-    """Run every check of book_restaurant without writing, and say in one sentence what the booking would do."""
-    plan = await _check_booking(context, restaurant_id, date, time, party_size)
-    outcome = await context.service(BookingStore).check(
-        _request(context, plan), max_active=_limits(context).max_active_per_member
-    )
-    if isinstance(outcome, SlotFull | TooManyBookings):
-        raise await _refusal(context, plan, outcome)
-    restaurant = plan.restaurant
-    occasion = _occasion(
-        plan.party_size, f"{restaurant.name} ({restaurant.address})", plan.day, plan.time, restaurant.timezone
-    )
-    if outcome is not None:
-        return f"You already have this booking: {occasion}; nothing new will be booked."
-    return f"Book {occasion}."
 
 
 @tool(timeout=10)
@@ -377,39 +156,28 @@ async def list_my_bookings(context: ToolContext) -> MyBookings:
     found = await bookings.upcoming_for(
         context.caller.user_id, guild_id=context.place.guild_id, after=context.now(), limit=MAX_LISTED + 1
     )
-    known = await restaurants.get_many({booking.restaurant_id for booking in found})
-    views = [_view(booking, known.get(booking.restaurant_id)) for booking in found[:MAX_LISTED]]
+    refusing = await servers_refusing(context, {booking.guild_id for booking in found})
+    shown = [booking for booking in found if booking.guild_id not in refusing]
+    known = await restaurants.get_many({booking.restaurant_id for booking in shown})
+    views = [_view(booking, known.get(booking.restaurant_id)) for booking in shown[:MAX_LISTED]]
     note = None
-    if not views:
+    if refusing:
+        note = "Bookings made in servers where you may not use list_my_bookings are not shown."
+    elif not views:
         note = "No upcoming bookings."
-    elif len(found) > MAX_LISTED:
+    elif len(shown) > MAX_LISTED:
         note = f"Only the first {MAX_LISTED} are listed."
     return MyBookings(scope="all servers" if context.place.is_dm else "this server", bookings=views, note=note)
 
 
-async def _cancellable(context: ToolContext, booking_id: int) -> Booking:
-    """The booking, if it exists, the caller may cancel it, and its time has not passed (or it is already cancelled)."""
-    booking = await context.service(BookingStore).get(booking_id)
-    if booking is None:
-        raise ToolError("no such booking", booking_id=booking_id)
-    caller, place = context.caller, context.place
-    own = booking.user_id == caller.user_id
-    admin_here = caller.is_admin and place.guild_id is not None and booking.guild_id == place.guild_id
-    if not (own or admin_here):
-        raise ToolError("you can only cancel your own bookings", booking_id=booking_id)
-    if booking.status == "active" and booking.starts_at <= context.now():
-        raise ToolError("that booking's time has passed; it can no longer be cancelled", booking_id=booking_id)
-    return booking
-
-
-@tool(side_effects=True, timeout=10)
+@tool(side_effects=True, timeout=10, preview=describe_cancellation)
 async def cancel_booking(
     context: ToolContext,
     booking_id: Annotated[int, Field(description="The booking_id from book_restaurant or list_my_bookings", ge=1)],
 ) -> CancelResult:
     """Cancel an upcoming table booking. Members can cancel their own bookings; server admins can cancel any booking
     made in their server. Cancelling a booking that is already cancelled changes nothing and says so."""
-    booking = await _cancellable(context, booking_id)
+    booking = await cancellable(context, booking_id)
     restaurant = await context.service(RestaurantStore).get(booking.restaurant_id)
     outcome = await context.service(BookingStore).cancel(
         booking_id, by_user_id=context.caller.user_id, at=context.now()
@@ -420,19 +188,3 @@ async def cancel_booking(
     return CancelResult(
         **_view(outcome.booking, restaurant).model_dump(), already_cancelled=outcome.already_cancelled, note=note
     )
-
-
-async def describe_cancellation(context: ToolContext, booking_id: int) -> str:
-    """Run every check of cancel_booking without writing, and say in one sentence what the cancellation would do."""
-    booking = await _cancellable(context, booking_id)
-    restaurant = await context.service(RestaurantStore).get(booking.restaurant_id)
-    occasion = _occasion(
-        booking.party_size,
-        restaurant.name if restaurant else booking.restaurant_id,
-        dt.date.fromisoformat(booking.date),
-        booking.time,
-        restaurant.timezone if restaurant else "",
-    )
-    if booking.status == "cancelled":
-        return f"Booking #{booking.id} ({occasion}) is already cancelled; nothing will change."
-    return f"Cancel booking #{booking.id}: {occasion}."
