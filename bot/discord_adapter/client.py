@@ -237,7 +237,7 @@ class ConciergeBot(discord.Client):
         self.tree: app_commands.CommandTree[ConciergeBot] = app_commands.CommandTree(self)
         self.commands = install_commands(self.tree, concierge, self.confirmations)
         self.conversations = Conversations(concierge, self.confirmations)
-        self._handlers: set[asyncio.Task[object]] = set()
+        self._in_flight: set[asyncio.Task[object]] = set()
         self._closing = False
 
     async def setup_hook(self) -> None:
@@ -256,8 +256,8 @@ class ConciergeBot(discord.Client):
         disconnect; the store is closed only after this returns."""
         self._closing = True
         await self.concierge.shutdown()
-        if self._handlers:
-            await asyncio.wait(set(self._handlers), timeout=HANDLER_GRACE_SECONDS)
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=HANDLER_GRACE_SECONDS)
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -266,14 +266,14 @@ class ConciergeBot(discord.Client):
             return
         task = asyncio.current_task()
         if task is not None:
-            self._handlers.add(task)
+            self._in_flight.add(task)
         try:
             await self.conversations.handle(message, me=self.user)
         except Exception:
             log.exception("routing message %s in channel %s failed", message.id, message.channel.id)
         finally:
             if task is not None:
-                self._handlers.discard(task)
+                self._in_flight.discard(task)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Answer a press on confirmation buttons from before a restart (live ones are handled by their view)."""

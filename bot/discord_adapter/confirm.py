@@ -78,10 +78,11 @@ class ConfirmationView(discord.ui.View):
         self.request = request
         self.asker_id = asker_id
         self.answer: asyncio.Future[ConfirmationOutcome] = asyncio.get_running_loop().create_future()
-        for label, style, choice, verdict in (
+        choices: tuple[tuple[str, discord.ButtonStyle, str, Verdict], ...] = (
             ("Confirm", discord.ButtonStyle.success, "yes", "confirmed"),
             ("Cancel", discord.ButtonStyle.secondary, "no", "declined"),
-        ):
+        )
+        for label, style, choice, verdict in choices:
             button: discord.ui.Button[ConfirmationView] = discord.ui.Button(
                 label=label, style=style, custom_id=confirm_custom_id(nonce, choice, request.tool)
             )
