@@ -33,6 +33,7 @@ _OUTCOME_MARKS: dict[str, tuple[str, str]] = {
     "error": ("✗", "failed"),
     "timeout": ("⏱", "timed out"),
     "skipped": ("↷", "skipped"),
+    "declined": ("✋", "not confirmed"),
 }
 _MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>")
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -11,8 +12,14 @@ import pytest
 from discord import app_commands
 from discord.webhook.async_ import async_context
 
-from bot.concierge import Reply, UnknownTool
-from bot.discord_adapter.commands import NOTE_THREAD_LIMIT, CommandHandlers, build_commands, install_commands
+from bot.concierge import AuditEntry, Reply, UnknownTool
+from bot.discord_adapter.commands import (
+    NOTE_THREAD_LIMIT,
+    CommandHandlers,
+    build_commands,
+    format_audit_entry,
+    install_commands,
+)
 from bot.discord_adapter.render import GENERIC_FAILURE
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
@@ -370,3 +377,11 @@ async def test_ask_that_breaks_after_deferring_still_follows_up_with_one_sentenc
         await CommandHandlers(concierge).ask(interaction, prompt="hello", tool="auto")  # type: ignore[arg-type]
     assert followup_texts(interaction)[-1] == GENERIC_FAILURE
     assert "store closed" in caplog.text
+
+
+def test_audit_lines_show_confirmations_and_a_call_the_member_did_not_confirm() -> None:
+    at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    asked = AuditEntry(3, at, "confirmation", "5", "6", "7", "Ann", "book_table", "{}", "timed_out", None, "Book it.")
+    call = AuditEntry(4, at, "tool_call", "5", "6", "7", "Ann", "book_table", '{"table": 4}', "declined", 5.0, "")
+    assert format_audit_entry(asked) == "`#3` <t:1735787045:R> **Ann** ☐ `book_table` confirmation timed out — Book it."
+    assert format_audit_entry(call) == "`#4` <t:1735787045:R> **Ann** ✋ book_table table=4 · not confirmed · 0.0 s"
