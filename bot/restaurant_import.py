@@ -23,6 +23,7 @@ import asyncio
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ def parse_json(text: str) -> tuple[list[Restaurant], list[str]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         return [], [f"line {error.lineno} column {error.colno}: invalid JSON: {error.msg}"]
+    except ValueError:  # the only other ValueError json raises: Python's limit on digits in an integer
+        return [], [f"cannot read the JSON: a number has more than {sys.get_int_max_str_digits()} digits"]
+    except RecursionError:
+        return [], ["cannot read the JSON: arrays or objects are nested too deeply"]
     if isinstance(document, dict):
         unknown = sorted(set(document) - {"note", "restaurants"})
         if unknown:

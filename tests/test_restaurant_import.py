@@ -173,6 +173,24 @@ async def test_malformed_files_are_refused_with_the_reason(store: RestaurantStor
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[{"id": "l-1", "seats_per_slot": ' + "9" * 5000 + "}]", r"a number has more than \d+ digits"),
+        ('{"restaurants": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ],
+    ids=["5000-digit integer", "5000-deep nesting"],
+)
+async def test_json_python_cannot_parse_is_one_line_naming_the_reason(
+    store: RestaurantStore, tmp_path: pathlib.Path, text: str, problem: str
+) -> None:
+    with pytest.raises(CatalogImportError, match=problem) as caught:
+        await import_restaurants(store, write(tmp_path, "huge.json", text))
+    assert "\n" not in str(caught.value)
+    assert await store.count() == 0
+
+
+@pytest.mark.asyncio
 async def test_importing_again_updates_restaurants_by_id(store: RestaurantStore, tmp_path: pathlib.Path) -> None:
     await import_restaurants(store, write(tmp_path, "a.json", json.dumps([json_restaurant("l-1")])))
     renamed = json_restaurant("l-1", name="Harbour Table & Bar", seats_per_slot=20)
