@@ -1,7 +1,7 @@
 """Import a restaurant catalog from a JSON or CSV file: every row is validated first, then all are written or none.
 
-JSON (*.json): the shape of data/restaurants.sample.json, {"note": "...", "restaurants": [{...}, ...]}, or just the
-list. Each restaurant has id, name, city, district, cuisine, price_range, address, timezone, hours and
+JSON (*.json): the shape of bot/resources/restaurants.sample.json, {"note": "...", "restaurants": [{...}, ...]}, or
+just the list. Each restaurant has id, name, city, district, cuisine, price_range, address, timezone, hours and
 seats_per_slot, with hours as {"mon": [["11:00", "14:00"], ["17:00", "22:00"]], ...} (weekdays left out are closed).
 Problems are reported by array index: "restaurants[3]".
 
