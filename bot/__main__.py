@@ -1,4 +1,4 @@
-"""Command line: `python -m bot` runs the bot; `check` tests the model server; `import-restaurants FILE` loads a catalog."""
+"""Command line (`concierge` or `python -m bot`): run the bot, `check` the model server, `import-restaurants FILE`."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ EXIT_BAD_SETTINGS = 2
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line: no command runs the bot."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description="Concierge: a tool-calling assistant for Discord."
-    )
+    parser = argparse.ArgumentParser(prog="concierge", description="Concierge: a tool-calling assistant for Discord.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default)")
     commands.add_parser("check", help="test the configured model server, without Discord")

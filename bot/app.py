@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import aiohttp
@@ -27,7 +28,7 @@ from tools.web_search import WebSearchConfig
 
 log = logging.getLogger(__name__)
 
-SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "data" / "restaurants.sample.json"
+SAMPLE_CATALOG = files("bot") / "resources" / "restaurants.sample.json"
 MODEL_REQUEST_RETRIES = 2
 
 

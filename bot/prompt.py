@@ -1,15 +1,17 @@
-"""The system prompt: a template from data/ (or SYSTEM_PROMPT_FILE) filled in per turn."""
+"""The system prompt: a template shipped in the package (or SYSTEM_PROMPT_FILE) filled in per turn."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
 from bot.engine.permissions import Place
 
-DEFAULT_PROMPT_FILE = Path(__file__).resolve().parent.parent / "data" / "system_prompt.md"
+DEFAULT_PROMPT_FILE: Traversable = files("bot") / "resources" / "system_prompt.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +22,9 @@ class SystemPrompt:
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> SystemPrompt:
-        """Load the template (the shipped default when no path is given)."""
-        return cls(Path(path or DEFAULT_PROMPT_FILE).read_text(encoding="utf-8"))
+        """Load the template (the default shipped in the package when no path is given)."""
+        source = DEFAULT_PROMPT_FILE if path is None else path
+        return cls(source.read_text(encoding="utf-8"))
 
     def render(self, *, place: Place, now: datetime) -> str:
         """The prompt for one turn; unknown $placeholders are left as they are."""

@@ -1,7 +1,7 @@
 """Import a restaurant catalog from a JSON or CSV file: every row is validated first, then all are written or none.
 
-JSON (*.json): the shape of data/restaurants.sample.json, {"note": "...", "restaurants": [{...}, ...]}, or just the
-list. Each restaurant has id, name, city, district, cuisine, price_range, address, timezone, hours and
+JSON (*.json): the shape of bot/resources/restaurants.sample.json, {"note": "...", "restaurants": [{...}, ...]}, or
+just the list. Each restaurant has id, name, city, district, cuisine, price_range, address, timezone, hours and
 seats_per_slot, with hours as {"mon": [["11:00", "14:00"], ["17:00", "22:00"]], ...} (weekdays left out are closed).
 Problems are reported by array index: "restaurants[3]".
 
@@ -23,6 +23,7 @@ import asyncio
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ def parse_json(text: str) -> tuple[list[Restaurant], list[str]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         return [], [f"line {error.lineno} column {error.colno}: invalid JSON: {error.msg}"]
+    except ValueError:  # the only other ValueError json raises: Python's limit on digits in an integer
+        return [], [f"cannot read the JSON: a number has more than {sys.get_int_max_str_digits()} digits"]
+    except RecursionError:
+        return [], ["cannot read the JSON: arrays or objects are nested too deeply"]
     if isinstance(document, dict):
         unknown = sorted(set(document) - {"note", "restaurants"})
         if unknown:

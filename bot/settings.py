@@ -43,11 +43,6 @@ class Settings(BaseModel):
     SEARXNG_URL: str | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("OPENAI_API", mode="before")
     @classmethod
     def _api_lowercase(cls, value: object) -> object:
@@ -88,12 +83,20 @@ class Settings(BaseModel):
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
-    """Read `.env` (if present) under the real environment and validate; raise SettingsError on the first problem."""
+    """Read `.env` (if present) under the real environment and validate; raise SettingsError on the first problem.
+
+    The environment wins over `.env`, and a blank value means the default wherever it is set: `OPENAI_MODEL=` in the
+    environment gives the default model even when `.env` names another.
+    """
     values: dict[str, str | None] = {}
     if env_file is not None and env_file.is_file():
         values.update(dotenv_values(env_file))
     values.update(os.environ if environ is None else environ)
-    known = {name: value for name, value in values.items() if name in Settings.model_fields}
+    known = {
+        name: value
+        for name, value in values.items()
+        if name in Settings.model_fields and value is not None and value.strip()
+    }
     try:
         return Settings.model_validate(known)
     except ValidationError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import pathlib
 from collections.abc import AsyncIterator
@@ -9,11 +10,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from bot.app import SAMPLE_CATALOG
 from bot.restaurant_import import CatalogImportError, import_restaurants
 from bot.store.db import Database
 from bot.store.restaurants import RestaurantStore
 
-SAMPLE = pathlib.Path(__file__).resolve().parents[1] / "data" / "restaurants.sample.json"
 HEADER = "id,name,city,district,cuisine,price_range,address,timezone,hours,seats_per_slot\n"
 GOOD_ROWS = (
     'cd-001,Red Lantern,成都,锦江区 Jinjiang,Sichuan,cheap,"8 Lantern St, Jinjiang",Asia/Shanghai,'
@@ -56,8 +57,9 @@ def json_restaurant(restaurant_id: str, **overrides: object) -> dict[str, object
 
 @pytest.mark.asyncio
 async def test_the_sample_catalog_imports_as_json(store: RestaurantStore) -> None:
-    count = await import_restaurants(store, SAMPLE)
-    assert count == await store.count() == len(json.loads(SAMPLE.read_text(encoding="utf-8"))["restaurants"])
+    with importlib.resources.as_file(SAMPLE_CATALOG) as sample:
+        count = await import_restaurants(store, sample)
+    assert count == await store.count() == len(json.loads(SAMPLE_CATALOG.read_text(encoding="utf-8"))["restaurants"])
 
 
 @pytest.mark.asyncio
@@ -169,6 +171,24 @@ async def test_malformed_files_are_refused_with_the_reason(store: RestaurantStor
     for name, (text, problem) in cases.items():
         with pytest.raises(CatalogImportError, match=problem):
             await import_restaurants(store, write(tmp_path, name, text))
+    assert await store.count() == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[{"id": "l-1", "seats_per_slot": ' + "9" * 5000 + "}]", r"a number has more than \d+ digits"),
+        ('{"restaurants": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ],
+    ids=["5000-digit integer", "5000-deep nesting"],
+)
+async def test_json_python_cannot_parse_is_one_line_naming_the_reason(
+    store: RestaurantStore, tmp_path: pathlib.Path, text: str, problem: str
+) -> None:
+    with pytest.raises(CatalogImportError, match=problem) as caught:
+        await import_restaurants(store, write(tmp_path, "huge.json", text))
+    assert "\n" not in str(caught.value)
     assert await store.count() == 0
 
 

@@ -26,6 +26,33 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "default"),
+    [
+        ("OPENAI_MODEL", "gpt-5.2"),
+        ("DATABASE_URL", "sqlite:///data/concierge.db"),
+        ("MAX_TOOL_ROUNDS", 8),
+        ("OPENAI_API", "responses"),
+        ("LOG_LEVEL", "INFO"),
+        ("OPENAI_BASE_URL", None),
+    ],
+)
+def test_a_blank_setting_in_env_file_or_environment_means_the_default(
+    tmp_path: Path, name: str, default: object
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f"OPENAI_API_KEY=k\n{name}=\n")
+    assert getattr(load_settings({}, env_file=env), name) == default
+    assert getattr(load_settings({"OPENAI_API_KEY": "k", name: "  "}, env_file=None), name) == default
+
+
+def test_a_blank_in_the_environment_overrides_env_file_with_the_default(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=k\nOPENAI_MODEL=file-model\nMAX_TOOL_ROUNDS=3\n")
+    settings = load_settings({"OPENAI_MODEL": "", "MAX_TOOL_ROUNDS": " "}, env_file=env)
+    assert settings.OPENAI_MODEL == "gpt-5.2" and settings.MAX_TOOL_ROUNDS == 8
+
+
+@pytest.mark.parametrize(
     ("environ", "named"),
     [
         ({"OPENAI_API_KEY": "k", "OPENAI_API": "soap"}, "OPENAI_API"),

@@ -205,10 +205,10 @@ def call_line(*, tool: str, arguments: str, outcome: str, duration_ms: float | N
 
 
 def key_arguments(arguments: str, *, max_pairs: int = 3, max_value: int = 24) -> str:
-    """The first few arguments as short `key=value` pairs, from the JSON text the model sent."""
+    """The first few arguments as short `key=value` pairs, from the JSON text the model sent (never raises)."""
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number of over 4,300 digits, or nesting too deep for Python
         return _shorten(" ".join(arguments.split()), max_value)
     if not isinstance(parsed, dict):
         return _shorten(json.dumps(parsed, ensure_ascii=False), max_value)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar, get_type_hints
 
-from openai.lib._pydantic import to_strict_json_schema
+from openai import pydantic_function_tool
 from pydantic import BaseModel, ConfigDict, create_model
 
 from bot.engine.permissions import Allowed, Caller, Decision, Place, ToolPolicy, decide
@@ -137,7 +137,7 @@ def tool(
             description=description,
             function=function,
             arguments=(model := _arguments_model(function)),
-            parameters=strict_compatible(to_strict_json_schema(model)),
+            parameters=strict_compatible(pydantic_function_tool(model)["function"]["parameters"]),
             side_effects=side_effects,
             restricted=restricted,
             timeout=timeout,

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -309,8 +309,8 @@ class RestaurantStore:
         async with self._db.write() as conn:
             return await _upsert(conn, list(restaurants))
 
-    async def load_sample_if_empty(self, path: Path) -> int:
-        """Load the JSON catalog at `path` if the catalog is empty; returns how many restaurants were added."""
+    async def load_sample_if_empty(self, path: Traversable) -> int:
+        """Load the JSON catalog at `path` (a file or package resource) if the catalog is empty; returns how many."""
         catalog = CatalogFile.model_validate_json(await asyncio.to_thread(path.read_bytes))
         async with self._db.write() as conn:
             async with conn.execute("SELECT EXISTS (SELECT 1 FROM restaurants)") as cursor:

@@ -117,6 +117,16 @@ def test_key_arguments_are_short_and_skip_empty_and_nested_values() -> None:
     assert key_arguments("") == ""
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"n": ' + "9" * 5000 + "}", "[" * 5000 + "]" * 5000, '{"a": ' + "[" * 5000 + "]" * 5000 + "}"],
+    ids=["5000-digit integer", "5000-deep array", "5000-deep value"],
+)
+def test_arguments_python_cannot_parse_show_as_shortened_text(arguments: str) -> None:
+    assert key_arguments(arguments) == arguments[:23] + "…"
+    assert trace_line(entry("calculate", arguments)) == f"✓ calculate {arguments[:23]}… · 0.4 s"
+
+
 def test_reply_renders_answer_with_trace_notes_and_cut_short_under_the_last_message() -> None:
     reply = Reply(
         text="It is sunny.",

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import pytest
 from pydantic import ValidationError
 
+from bot.app import SAMPLE_CATALOG
 from bot.store.db import Database
 from bot.store.restaurants import CatalogFile, OpeningHours, PlaceTerm, Restaurant, RestaurantStore
-
-SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "data" / "restaurants.sample.json"
 
 
 def restaurant(restaurant_id: str, **overrides: object) -> Restaurant:
@@ -32,7 +30,7 @@ def restaurant(restaurant_id: str, **overrides: object) -> Restaurant:
 
 
 def test_sample_catalog_is_labelled_invented_and_covers_the_promised_cities() -> None:
-    raw = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    raw = json.loads(SAMPLE_CATALOG.read_text(encoding="utf-8"))
     catalog = CatalogFile.model_validate(raw)
     assert "invented" in raw["note"] and "not real" in raw["note"]
     assert 50 <= len(catalog.restaurants) <= 70
@@ -45,9 +43,9 @@ def test_sample_catalog_is_labelled_invented_and_covers_the_promised_cities() ->
 @pytest.mark.asyncio
 async def test_sample_loads_into_an_empty_catalog_and_only_then(db: Database) -> None:
     store = RestaurantStore(db)
-    added = await store.load_sample_if_empty(SAMPLE)
+    added = await store.load_sample_if_empty(SAMPLE_CATALOG)
     assert added == await store.count() >= 50
-    assert await store.load_sample_if_empty(SAMPLE) == 0
+    assert await store.load_sample_if_empty(SAMPLE_CATALOG) == 0
     assert await store.count() == added
 
 
@@ -55,7 +53,7 @@ async def test_sample_loads_into_an_empty_catalog_and_only_then(db: Database) ->
 async def test_sample_is_not_loaded_over_a_catalog_someone_imported(db: Database) -> None:
     store = RestaurantStore(db)
     await store.upsert_many([restaurant("own-1")])
-    assert await store.load_sample_if_empty(SAMPLE) == 0
+    assert await store.load_sample_if_empty(SAMPLE_CATALOG) == 0
     assert await store.count() == 1
 
 

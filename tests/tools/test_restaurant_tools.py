@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.app import SAMPLE_CATALOG
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import ToolContext
 from bot.store.db import Database
 from bot.store.restaurants import RestaurantStore
 from tools.restaurants import search_restaurants
-
-SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "data" / "restaurants.sample.json"
 
 
 @pytest_asyncio.fixture
@@ -24,7 +23,7 @@ async def context(tmp_path: pathlib.Path) -> AsyncIterator[ToolContext]:
     """A tool context whose RestaurantStore holds the sample catalog."""
     db = await Database.open(tmp_path / "concierge.db")
     store = RestaurantStore(db)
-    await store.load_sample_if_empty(SAMPLE)
+    await store.load_sample_if_empty(SAMPLE_CATALOG)
     try:
         yield ToolContext(
             caller=Caller(user_id="u-1", name="Ana"),
