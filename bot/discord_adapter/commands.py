@@ -191,7 +191,7 @@ class CommandHandlers:
         channel = interaction.channel
         if channel is not None and interaction.guild is not None and channel.type in TEXT_CHANNEL_TYPES:
             try:
-                thread = await channel.create_thread(  # type: ignore[union-attr]
+                thread = await channel.create_thread(  # type: ignore[union-attr, call-overload]
                     name=thread_name(prompt, fallback=f"Question from {caller.name}"),
                     type=discord.ChannelType.public_thread,
                     auto_archive_duration=THREAD_ARCHIVE_MINUTES,
@@ -390,7 +390,8 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
     async def confirm(interaction: discord.Interaction, tool: str, mode: ConfirmMode) -> None:
         await handlers.set_confirm(interaction, tool=tool, mode=mode)
 
-    for command in (enable, disable, allow, revoke, confirm):
+    tool_commands: tuple[app_commands.Command[Any, ..., Any], ...] = (enable, disable, allow, revoke, confirm)
+    for command in tool_commands:
         command.autocomplete("tool")(handlers.tool_name_choices)
 
     @app_commands.command(name="audit", description="Recent tool calls and policy changes (admins)")

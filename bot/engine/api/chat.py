@@ -56,7 +56,7 @@ class ChatAPI:
         try:
             completion = await self._client.chat.completions.create(
                 model=self._model,
-                messages=[{"role": "system", "content": instructions}, *_messages(items)],
+                messages=[{"role": "system", "content": instructions}, *_messages(items)],  # type: ignore[list-item]
                 **options,
             )
         except openai.OpenAIError as error:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, assert_never
 
 import openai
+from openai.types.responses import ResponseInputItemParam
 
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec
 from bot.engine.api.failures import map_openai_error
@@ -47,7 +48,7 @@ class ResponsesAPI:
         return _reply(response.output)
 
 
-def _input_item(item: Item) -> dict[str, str]:
+def _input_item(item: Item) -> ResponseInputItemParam:
     """One history item as a Responses input item; calls go without item ids (see bot.engine.items)."""
     match item:
         case UserMessage():
