@@ -168,7 +168,7 @@ def _run_add(arguments: str) -> tuple[str, str]:
     try:
         values = json.loads(arguments)
         total = int(values["a"]) + int(values["b"])
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
         message = f"invalid arguments {arguments[:80]!r}"
         return json.dumps({"error": f"{message}: {type(error).__name__}"}), message
     return json.dumps({"sum": total}), f"add({values['a']}, {values['b']}) = {total}"
