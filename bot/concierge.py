@@ -18,6 +18,7 @@ from bot.engine.gate import AsGiven, Gate, MemberDirectory
 from bot.engine.items import ToolCall, UserMessage
 from bot.engine.loop import check_tool_choice, run_turn
 from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
+from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import Registry, Tool, utc_now
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
@@ -69,10 +70,12 @@ class ShuttingDown(ConciergeError):
 
 @dataclass(frozen=True, slots=True)
 class TurnSurface:
-    """What the chat platform lends one turn: a way to ask the member, and a live view of members' roles."""
+    """What the chat platform lends one turn: a way to ask the member, a live view of members' roles, and where
+    to show the turn's progress."""
 
     confirmer: Confirmer
     members: MemberDirectory | None = None
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +381,7 @@ class Concierge:
             record=record,
             gate=Gate(policies=self._policies, members=surface.members or AsGiven(caller)),
             confirmer=AuditedConfirmer(surface.confirmer, self._audit, place),
+            progress=surface.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )
 

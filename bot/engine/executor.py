@@ -18,6 +18,7 @@ from bot.engine.confirm import ConfirmationRequest, Confirmer, NoConfirmer, not_
 from bot.engine.gate import AsGiven, Authorization, FixedPolicies, Gate
 from bot.engine.items import ToolCall, ToolOutput
 from bot.engine.permissions import Caller, Decision, Denied, Place, ToolPolicy, needs_confirmation
+from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import Registry, Tool, ToolContext, ToolError, utc_now
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class TraceEntry:
 
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+T = TypeVar("T")
 _Result = tuple[Outcome, dict[str, Any]]
 
 
@@ -63,6 +65,7 @@ class ToolExecutor:
     record: RecordCall | None = None
     gate: Gate | None = None
     confirmer: Confirmer = field(default_factory=NoConfirmer)
+    progress: Progress = field(default_factory=NoProgress)
     max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
     max_repeats: int = 2
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
@@ -76,6 +79,7 @@ class ToolExecutor:
         allowed, extra = calls[: self.max_calls_per_round], calls[self.max_calls_per_round :]
         results = list(await asyncio.gather(*(self.execute(call) for call in allowed)))
         for call in extra:
+            self._tell(self.progress.tool_started, call)
             refusal: dict[str, Any] = {
                 "error": "too many calls in one reply; this one was not run",
                 "tool": call.name,
@@ -88,6 +92,7 @@ class ToolExecutor:
     async def execute(self, call: ToolCall) -> tuple[ToolOutput, TraceEntry]:
         """Run one call; never raises: every failure becomes an output the model can act on."""
         started = time.perf_counter()
+        self._tell(self.progress.tool_started, call)
         try:
             result = await self._run(call)
         except Exception:  # a failure in the checks themselves must not take the other calls down
@@ -105,6 +110,7 @@ class ToolExecutor:
             duration_ms=(time.perf_counter() - started) * 1000,
             summary=_summary(body),
         )
+        self._tell(self.progress.tool_finished, entry)
         if self.record is not None:
             try:
                 await self.record(entry)
@@ -141,6 +147,7 @@ class ToolExecutor:
             preview = await _bounded(tool, timeout, tool.describe(self._context(tool, authorization.caller), parsed))
             if isinstance(preview, tuple):
                 return preview
+            self._tell(self.progress.tool_waiting, call)
             outcome = await self.confirmer.confirm(
                 ConfirmationRequest(
                     call_id=call.call_id, tool=tool.name, arguments=call.arguments, summary=preview, asker=self.caller
@@ -153,6 +160,14 @@ class ToolExecutor:
                 return "denied", _denial(tool, authorization.decision)
         result = await _bounded(tool, timeout, tool.invoke(self._context(tool, authorization.caller), parsed))
         return result if isinstance(result, tuple) else ("ok", result)
+
+    @staticmethod
+    def _tell(report: Callable[[T], None], news: T) -> None:
+        """Report progress; a failing reporter is logged, never the end of a call."""
+        try:
+            report(news)
+        except Exception:
+            log.exception("reporting progress failed")
 
     async def _authorize(self, tool: Tool, place: Place | None = None) -> Authorization:
         assert self.gate is not None
@@ -168,9 +183,6 @@ class ToolExecutor:
         return ToolContext(
             caller=caller, place=self.place, services=self.services, now=self.now, permission_in=permission_in
         )
-
-
-T = TypeVar("T")
 
 
 async def _bounded(tool: Tool, seconds: float, work: Awaitable[T]) -> T | _Result:

@@ -3,12 +3,12 @@
 -- NULL means the tool's default: 'always' for a tool with side effects, 'never' for the others.
 ALTER TABLE tool_policies ADD COLUMN confirm TEXT CHECK (confirm IN ('always', 'never'));
 
--- The audit log gains the kind 'confirmation' (a request to the member and its outcome). SQLite cannot change a
--- CHECK constraint in place, so the table is rebuilt with its rows and indexes.
+-- The audit log gains the kinds 'confirmation' (a request to the member and its outcome) and 'quota' (an admin's
+-- change of a token quota). SQLite cannot change a CHECK constraint in place, so the table is rebuilt.
 CREATE TABLE audit_log_new (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('tool_call', 'policy', 'confirmation')),
+    kind TEXT NOT NULL CHECK (kind IN ('tool_call', 'policy', 'confirmation', 'quota')),
     guild_id TEXT,
     channel_id TEXT,
     user_id TEXT NOT NULL,
