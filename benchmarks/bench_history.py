@@ -15,8 +15,8 @@ import tempfile
 import time
 
 from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
-from bot.store.db import Database
 from bot.store.history import HistoryStore
+from bot.store.sqlite import SqliteDatabase
 
 ITEMS_PER_TURN = 10  # user message, 4 calls, 4 outputs, answer
 
@@ -68,7 +68,7 @@ async def time_loads(history: HistoryStore, channel_id: str, loads: int) -> list
 async def main(*, items: int, loads: int, appends: int) -> None:
     """Seed two channels, then time loads from each and appends to a third."""
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(pathlib.Path(folder) / "bench.db")
+        db = await SqliteDatabase.open(pathlib.Path(folder) / "bench.db")
         history = HistoryStore(db)
         try:
             seconds = await seed(history, "short", 100)

@@ -78,7 +78,7 @@ def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
 async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
-        return await Store.open(settings.database_path)
+        return await Store.open(settings.DATABASE_URL)
     except SchemaTooNew as error:
         raise StartupError(str(error)) from None
 
@@ -156,7 +156,7 @@ async def run_bot(settings: Settings) -> int:
     async with open_app(settings) as app:
         bot = ConciergeBot(
             app.concierge,
-            commands_hash_file=settings.database_path.parent / "commands.sha256",
+            commands_hash_file=settings.data_dir / "commands.sha256",
             confirm_timeout=settings.CONFIRM_TIMEOUT_SECONDS,
         )
         try:

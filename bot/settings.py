@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 
 class SettingsError(Exception):
@@ -41,6 +41,8 @@ class Settings(BaseModel):
     OPEN_METEO_URL: str = "https://api.open-meteo.com"
     OPEN_METEO_GEOCODING_URL: str = "https://geocoding-api.open-meteo.com"
     SEARXNG_URL: str | None = None
+    SHARD_COUNT: int | None = Field(default=None, ge=1)
+    SHARD_IDS: tuple[int, ...] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("OPENAI_API", mode="before")
@@ -55,15 +57,57 @@ class Settings(BaseModel):
 
     @field_validator("DATABASE_URL")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("must look like sqlite:///path/to/file.db")
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must look like sqlite:///path/to/file.db or postgresql://user@host:5432/dbname")
         return value
 
+    @field_validator("SHARD_IDS", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return tuple(int(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError("must be shard numbers separated by commas, e.g. 0,1") from None
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.SHARD_IDS is None:
+            return self
+        if self.SHARD_COUNT is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT, the number of shards over all processes")
+        if not self.SHARD_IDS or len(set(self.SHARD_IDS)) != len(self.SHARD_IDS):
+            raise ValueError("SHARD_IDS must name each shard once, e.g. 0,1")
+        if any(not 0 <= shard < self.SHARD_COUNT for shard in self.SHARD_IDS):
+            raise ValueError(
+                f"SHARD_IDS must be between 0 and {self.SHARD_COUNT - 1} (SHARD_COUNT is {self.SHARD_COUNT})"
+            )
+        if len(self.SHARD_IDS) < self.SHARD_COUNT and self.DATABASE_URL.startswith("sqlite:"):
+            raise ValueError(
+                "SHARD_IDS leaves shards to other processes, and processes cannot share a SQLite file: "
+                "set DATABASE_URL to a PostgreSQL database"
+            )
+        return self
+
     @property
-    def database_path(self) -> Path:
-        """The SQLite file named by DATABASE_URL."""
+    def database_path(self) -> Path | None:
+        """The SQLite file named by DATABASE_URL; None for PostgreSQL."""
+        if not self.DATABASE_URL.startswith("sqlite:///"):
+            return None
         return Path(self.DATABASE_URL.removeprefix("sqlite:///"))
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the bot keeps its own files: the SQLite file's folder, or data/ with PostgreSQL."""
+        path = self.database_path
+        return Path("data") if path is None else path.parent
+
+    @property
+    def syncs_commands(self) -> bool:
+        """True if this process registers the slash commands: the one that runs shard 0 (or the only process)."""
+        return self.SHARD_IDS is None or 0 in self.SHARD_IDS
 
     def discord_token(self) -> str:
         """The bot token, or a SettingsError naming DISCORD_TOKEN."""

@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from bot.app import SAMPLE_CATALOG
 from bot.restaurant_import import CatalogImportError, import_restaurants
-from bot.store.db import Database
 from bot.store.restaurants import RestaurantStore
+from bot.store.sqlite import SqliteDatabase
 
 HEADER = "id,name,city,district,cuisine,price_range,address,timezone,hours,seats_per_slot\n"
 GOOD_ROWS = (
@@ -26,7 +26,7 @@ GOOD_ROWS = (
 @pytest_asyncio.fixture
 async def store(tmp_path: pathlib.Path) -> AsyncIterator[RestaurantStore]:
     """A RestaurantStore over a fresh database."""
-    db = await Database.open(tmp_path / "concierge.db")
+    db = await SqliteDatabase.open(tmp_path / "concierge.db")
     try:
         yield RestaurantStore(db)
     finally:

@@ -58,7 +58,7 @@ def test_a_blank_in_the_environment_overrides_env_file_with_the_default(tmp_path
         ({"OPENAI_API_KEY": "k", "OPENAI_API": "soap"}, "OPENAI_API"),
         ({"OPENAI_API_KEY": "k", "MAX_TOOL_ROUNDS": "many"}, "MAX_TOOL_ROUNDS"),
         ({"OPENAI_API_KEY": "k", "TOOL_TIMEOUT_SECONDS": "-1"}, "TOOL_TIMEOUT_SECONDS"),
-        ({"OPENAI_API_KEY": "k", "DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+        ({"OPENAI_API_KEY": "k", "DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(environ: dict[str, str], named: str) -> None:

@@ -8,7 +8,7 @@ from typing import Self
 from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
 from bot.store.bookings import BookingStore
 from bot.store.conversations import ConversationStore
-from bot.store.db import Database, SchemaTooNew, sqlite_path
+from bot.store.db import Database, SchemaTooNew, open_database
 from bot.store.history import HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.restaurants import RestaurantStore
@@ -26,7 +26,7 @@ __all__ = [
     "SchemaTooNew",
     "Store",
     "ToolCallRecord",
-    "sqlite_path",
+    "open_database",
 ]
 
 
@@ -44,9 +44,11 @@ class Store:
         self.bookings = BookingStore(db)
 
     @classmethod
-    async def open(cls, path: pathlib.Path) -> Self:
-        """Open (creating and migrating if needed) the database at `path` and build the stores over it."""
-        return cls(await Database.open(path))
+    async def open(cls, target: str | pathlib.Path) -> Self:
+        """Open (creating and migrating if needed) the database a DATABASE_URL (or a SQLite file path) names and build
+        the stores over it."""
+        url = target if isinstance(target, str) else f"sqlite:///{target}"
+        return cls(await open_database(url))
 
     async def close(self) -> None:
         """Close the database after any write in progress."""

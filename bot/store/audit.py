@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Connection, Database
 
 MAX_TEXT_CHARS = 500
 MAX_QUERY_LIMIT = 1000
@@ -89,7 +87,7 @@ class AuditEntry:
 
 
 async def insert_entry(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     at: datetime,
     kind: AuditKind,
@@ -185,8 +183,7 @@ class AuditLog:
             "SELECT id, at, kind, guild_id, channel_id, user_id, user_name, tool, arguments, outcome, duration_ms,"
             f" summary FROM audit_log WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT ?"
         )
-        async with self._db.conn.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.fetch(sql, params)
         return [
             AuditEntry(
                 id=int(row[0]),

@@ -3,21 +3,19 @@
 A booking occupies one 30-minute slot of its restaurant (see bot.store.restaurants); the active bookings of a slot
 seat at most the restaurant's `seats_per_slot` guests, and a member may hold a limited number of upcoming bookings.
 The same member asking twice for the same restaurant, date, time and party size (in the same server) gets the first
-booking back: the check, the member's count, the capacity count and the insert share one write transaction, and a
-partial unique index over active rows is the final guard.
+booking back: the check, the member's count, the capacity count and the insert share one write transaction, taken
+after the member's and the slot's locks (so two processes booking at once wait for each other), and a partial
+unique index over active rows is the final guard.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import aiosqlite
-
-from bot.store.db import Database
+from bot.store.db import Connection, Database, IntegrityError, Reader
 
 BookingStatus = Literal["active", "cancelled"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -116,25 +114,27 @@ class BookingStore:
         limit), or return the member's identical active booking; one transaction."""
         try:
             async with self._db.write() as conn:
+                # Always the member first, then the slot: two bookings never wait for each other in a circle.
+                await conn.lock("booking-member", request.user_id)
+                await conn.lock("booking-slot", request.restaurant_id, request.date, request.time)
                 settled = await _settled_without_insert(conn, request, max_active)
                 if settled is not None:
                     return settled
                 return Booked(await _insert(conn, request), existing=False)
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             # The unique index met a duplicate the check above did not see; the duplicate is the answer.
-            existing = await _find_same(self._db.conn, request)
+            existing = await _find_same(self._db, request)
             if existing is None:
                 raise
             return Booked(existing, existing=True)
 
     async def check(self, request: BookingRequest, *, max_active: int | None = None) -> BookingOutcome | None:
         """What `book` would answer now, without writing: None means it would make a new booking."""
-        return await _settled_without_insert(self._db.conn, request, max_active)
+        return await _settled_without_insert(self._db, request, max_active)
 
     async def get(self, booking_id: int) -> Booking | None:
         """The booking with this id, or None."""
-        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,))
         return _booking(row) if row else None
 
     async def upcoming_for(
@@ -147,38 +147,33 @@ class BookingStore:
             sql += " AND guild_id = ?"
             params.append(guild_id)
         sql += " ORDER BY starts_at, id LIMIT ?"
-        async with self._db.conn.execute(sql, [*params, limit]) as cursor:
-            rows = await cursor.fetchall()
-        return [_booking(row) for row in rows]
+        return [_booking(row) for row in await self._db.fetch(sql, [*params, limit])]
 
     async def seats_taken(self, restaurant_id: str, date: str) -> Mapping[str, int]:
         """Seats taken by active bookings on a local date, by slot start "HH:MM" (slots with none are left out)."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetch(
             """SELECT time, SUM(party_size) FROM bookings
                WHERE restaurant_id = ? AND date = ? AND status = 'active' GROUP BY time""",
             (restaurant_id, date),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return {str(row[0]): int(row[1]) for row in rows}
 
     async def cancel(self, booking_id: int, *, by_user_id: str, at: datetime) -> Cancellation | None:
         """Cancel a booking (a second cancel changes nothing); None if there is no such booking."""
         async with self._db.write() as conn:
-            async with conn.execute(
+            changed = await conn.execute(
                 "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ? "
                 "WHERE id = ? AND status = 'active'",
                 (_utc_text(at), by_user_id, booking_id),
-            ) as cursor:
-                changed = cursor.rowcount
-            async with conn.execute(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,)) as cursor:
-                row = await cursor.fetchone()
+            )
+            row = await conn.fetchone(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,))
         if row is None:
             return None
         return Cancellation(_booking(row), already_cancelled=changed == 0)
 
 
 async def _settled_without_insert(
-    conn: aiosqlite.Connection, request: BookingRequest, max_active: int | None
+    conn: Reader, request: BookingRequest, max_active: int | None
 ) -> BookingOutcome | None:
     """The answer to `request` that needs no insert (the identical booking, the member's limit, a full slot), or None."""
     existing = await _find_same(conn, request)
@@ -188,8 +183,7 @@ async def _settled_without_insert(
         active = await _upcoming_count(conn, request.user_id, after=request.created_at)
         if active >= max_active:
             return TooManyBookings(active=active, limit=max_active)
-    async with conn.execute("SELECT seats_per_slot FROM restaurants WHERE id = ?", (request.restaurant_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await conn.fetchone("SELECT seats_per_slot FROM restaurants WHERE id = ?", (request.restaurant_id,))
     if row is None:
         raise LookupError(f"no restaurant {request.restaurant_id!r} in the catalog")
     seats = int(row[0])
@@ -199,11 +193,12 @@ async def _settled_without_insert(
     return None
 
 
-async def _insert(conn: aiosqlite.Connection, request: BookingRequest) -> Booking:
+async def _insert(conn: Connection, request: BookingRequest) -> Booking:
     """Insert `request` as an active booking inside the caller's transaction."""
-    async with conn.execute(
-        f"""INSERT INTO bookings ({_COLUMNS})
-            VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, NULL, NULL) RETURNING {_COLUMNS}""",
+    inserted = await conn.fetchone(
+        f"""INSERT INTO bookings (restaurant_id, guild_id, channel_id, user_id, user_name, date, time, party_size,
+                                  starts_at, status, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?) RETURNING {_COLUMNS}""",
         (
             request.restaurant_id,
             request.guild_id,
@@ -216,26 +211,24 @@ async def _insert(conn: aiosqlite.Connection, request: BookingRequest) -> Bookin
             _utc_text(request.starts_at),
             _utc_text(request.created_at),
         ),
-    ) as cursor:
-        inserted = await cursor.fetchone()
+    )
     if inserted is None:
         raise RuntimeError("INSERT ... RETURNING gave no row")
     return _booking(inserted)
 
 
-async def _upcoming_count(conn: aiosqlite.Connection, user_id: str, *, after: datetime) -> int:
+async def _upcoming_count(conn: Reader, user_id: str, *, after: datetime) -> int:
     """How many active bookings the member holds that start after `after`, in every server and direct message."""
-    async with conn.execute(
+    row = await conn.fetchone(
         "SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = 'active' AND starts_at > ?",
         (user_id, _utc_text(after)),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
-async def _find_same(conn: aiosqlite.Connection, request: BookingRequest) -> Booking | None:
+async def _find_same(conn: Reader, request: BookingRequest) -> Booking | None:
     """The member's active booking identical to `request`, if any."""
-    async with conn.execute(
+    row = await conn.fetchone(
         f"""SELECT {_COLUMNS} FROM bookings
             WHERE COALESCE(guild_id, '') = ? AND user_id = ? AND restaurant_id = ? AND date = ? AND time = ?
               AND party_size = ? AND status = 'active'""",
@@ -247,19 +240,17 @@ async def _find_same(conn: aiosqlite.Connection, request: BookingRequest) -> Boo
             request.time,
             request.party_size,
         ),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return _booking(row) if row else None
 
 
-async def _seats_taken(conn: aiosqlite.Connection, restaurant_id: str, date: str, time: str) -> int:
+async def _seats_taken(conn: Reader, restaurant_id: str, date: str, time: str) -> int:
     """Seats taken by the active bookings of one slot."""
-    async with conn.execute(
+    row = await conn.fetchone(
         "SELECT COALESCE(SUM(party_size), 0) FROM bookings "
         "WHERE restaurant_id = ? AND date = ? AND time = ? AND status = 'active'",
         (restaurant_id, date, time),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return int(row[0]) if row else 0
 
 

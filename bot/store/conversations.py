@@ -24,8 +24,5 @@ class ConversationStore:
 
     async def starter_of(self, channel_id: str) -> str | None:
         """Who started this conversation; None if the bot did not start it."""
-        async with self._db.conn.execute(
-            "SELECT starter_id FROM conversations WHERE channel_id = ?", (channel_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone("SELECT starter_id FROM conversations WHERE channel_id = ?", (channel_id,))
         return None if row is None else str(row[0])

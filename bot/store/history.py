@@ -62,7 +62,7 @@ class HistoryStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._unreadable: set[int] = set()
+        self._unreadable: set[tuple[str, int, int]] = set()
 
     async def append_turn(self, channel_id: str, items: Sequence[Item]) -> int:
         """Store one turn (user message, its calls, outputs and answer) in one transaction, after the channel's last;
@@ -78,12 +78,12 @@ class HistoryStore:
         total = sum(tokens for _, _, tokens, _ in rows)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         async with self._db.write() as conn:
+            # One writer per channel at a time, in every process: turn numbers follow the order of the writes.
+            await conn.lock("history", channel_id)
             if turn is None:
-                # The turn number is taken inside the write transaction, so concurrent appends never share one.
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT coalesce(max(turn), 0) + 1 FROM history_turns WHERE channel_id = ?", (channel_id,)
-                ) as cursor:
-                    row = await cursor.fetchone()
+                )
                 turn = int(row[0]) if row else 1
             else:
                 await conn.execute("DELETE FROM history_items WHERE channel_id = ? AND turn = ?", (channel_id, turn))
@@ -109,11 +109,11 @@ class HistoryStore:
         """
         if max_turns < 1:
             return []
-        async with self._db.conn.execute(
+        rows = await self._db.fetch(
             "SELECT turn, tokens FROM history_turns WHERE channel_id = ? ORDER BY turn DESC LIMIT ?",
             (channel_id, max_turns),
-        ) as cursor:
-            recent = [(int(turn), int(tokens)) for turn, tokens in await cursor.fetchall()]
+        )
+        recent = [(int(turn), int(tokens)) for turn, tokens in rows]
         if not recent:
             return []
         newest = recent[0][0]
@@ -125,30 +125,40 @@ class HistoryStore:
             oldest = turn
         if oldest is None:
             return []
-        async with self._db.conn.execute(
-            "SELECT rowid, body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ?"
+        items = await self._db.fetch(
+            "SELECT turn, position, body FROM history_items WHERE channel_id = ? AND turn BETWEEN ? AND ?"
             " ORDER BY turn, position",
             (channel_id, oldest, newest),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return make_valid([item for row_id, body in rows if (item := self._readable(int(row_id), body)) is not None])
+        )
+        return make_valid(
+            [
+                item
+                for turn, position, body in items
+                if (item := self._readable((channel_id, int(turn), int(position)), body)) is not None
+            ]
+        )
 
-    def _readable(self, row_id: int, body: str | bytes) -> Item | None:
+    def _readable(self, key: tuple[str, int, int], body: str | bytes) -> Item | None:
         """The item stored in a row, or None for a row this version cannot read (logged once per row)."""
         try:
             return item_from_json(body)
         except (ValueError, RecursionError) as error:  # pydantic's ValidationError is a ValueError
-            if row_id not in self._unreadable:
-                self._unreadable.add(row_id)
-                log.warning("history row %d is unreadable and is skipped: %s", row_id, str(error).splitlines()[0])
+            if key not in self._unreadable:
+                self._unreadable.add(key)
+                channel_id, turn, position = key
+                log.warning(
+                    "history item %d of turn %d in channel %s is unreadable and is skipped: %s",
+                    position,
+                    turn,
+                    channel_id,
+                    str(error).splitlines()[0],
+                )
             return None
 
     async def clear(self, channel_id: str) -> int:
         """Delete this channel's history (and nothing else); returns how many items were deleted."""
         async with self._db.write() as conn:
-            cursor = await conn.execute("DELETE FROM history_items WHERE channel_id = ?", (channel_id,))
-            deleted = cursor.rowcount
-            await cursor.close()
+            deleted = await conn.execute("DELETE FROM history_items WHERE channel_id = ?", (channel_id,))
             await conn.execute("DELETE FROM history_turns WHERE channel_id = ?", (channel_id,))
         return deleted
 

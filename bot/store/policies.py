@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import aiosqlite
-
 from bot.engine.permissions import ConfirmMode, ToolPolicy
 from bot.store.audit import Clock, insert_entry, utc_now
-from bot.store.db import Database
+from bot.store.db import Connection, Database
 
 
 class PolicyStore:
@@ -20,13 +18,12 @@ class PolicyStore:
 
     async def policies_for(self, guild_id: str) -> dict[str, ToolPolicy]:
         """The server's policies by tool name; a tool without an entry has the defaults (enabled, no allow-list)."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetch(
             "SELECT p.tool, p.enabled, p.confirm, r.role_id FROM tool_policies AS p"
             " LEFT JOIN tool_policy_roles AS r ON r.guild_id = p.guild_id AND r.tool = p.tool"
             " WHERE p.guild_id = ?",
             (guild_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         enabled: dict[str, bool] = {}
         confirm: dict[str, ConfirmMode | None] = {}
         roles: dict[str, set[str]] = {}
@@ -46,10 +43,9 @@ class PolicyStore:
     async def set_enabled(self, guild_id: str, tool: str, enabled: bool, *, actor_id: str, actor_name: str) -> None:
         """Enable or disable a tool in a server."""
         async with self._db.write() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT enabled FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             was_enabled = True if row is None else bool(row[0])
             await conn.execute(
                 "INSERT INTO tool_policies (guild_id, tool, enabled) VALUES (?, ?, ?)"
@@ -72,10 +68,9 @@ class PolicyStore:
     ) -> None:
         """Choose whether a tool's calls wait for the member's yes in a server (`default`: the tool's own)."""
         async with self._db.write() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT confirm FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             was = default if row is None or row[0] is None else str(row[0])
             await conn.execute(
                 "INSERT INTO tool_policies (guild_id, tool, confirm) VALUES (?, ?, ?)"
@@ -100,13 +95,14 @@ class PolicyStore:
                 "INSERT INTO tool_policies (guild_id, tool) VALUES (?, ?) ON CONFLICT (guild_id, tool) DO NOTHING",
                 (guild_id, tool),
             )
-            cursor = await conn.execute(
-                "INSERT INTO tool_policy_roles (guild_id, tool, role_id) VALUES (?, ?, ?)"
-                " ON CONFLICT (guild_id, tool, role_id) DO NOTHING",
-                (guild_id, tool, role_id),
+            changed = (
+                await conn.execute(
+                    "INSERT INTO tool_policy_roles (guild_id, tool, role_id) VALUES (?, ?, ?)"
+                    " ON CONFLICT (guild_id, tool, role_id) DO NOTHING",
+                    (guild_id, tool, role_id),
+                )
+                > 0
             )
-            changed = cursor.rowcount > 0
-            await cursor.close()
             await self._audit(
                 conn,
                 guild_id=guild_id,
@@ -121,12 +117,13 @@ class PolicyStore:
     async def revoke_role(self, guild_id: str, tool: str, role_id: str, *, actor_id: str, actor_name: str) -> None:
         """Remove a role from a tool's allow-list in a server."""
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM tool_policy_roles WHERE guild_id = ? AND tool = ? AND role_id = ?",
-                (guild_id, tool, role_id),
+            changed = (
+                await conn.execute(
+                    "DELETE FROM tool_policy_roles WHERE guild_id = ? AND tool = ? AND role_id = ?",
+                    (guild_id, tool, role_id),
+                )
+                > 0
             )
-            changed = cursor.rowcount > 0
-            await cursor.close()
             await self._audit(
                 conn,
                 guild_id=guild_id,
@@ -140,7 +137,7 @@ class PolicyStore:
 
     async def _audit(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         *,
         guild_id: str,
         tool: str,

@@ -20,10 +20,9 @@ from importlib.resources.abc import Traversable
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import aiosqlite
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from bot.store.db import Database
+from bot.store.db import Connection, Database
 
 PriceRange = Literal["cheap", "moderate", "expensive"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
@@ -241,14 +240,12 @@ class RestaurantStore:
 
     async def count(self) -> int:
         """How many restaurants the catalog holds."""
-        async with self._db.conn.execute("SELECT COUNT(*) FROM restaurants") as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetchone("SELECT COUNT(*) FROM restaurants")
         return int(row[0]) if row else 0
 
     async def get(self, restaurant_id: str) -> Restaurant | None:
         """The restaurant with this id, or None."""
-        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM restaurants WHERE id = ?", (restaurant_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM restaurants WHERE id = ?", (restaurant_id,))
         return _restaurant(row) if row else None
 
     async def get_many(self, restaurant_ids: Collection[str]) -> Mapping[str, Restaurant]:
@@ -257,14 +254,12 @@ class RestaurantStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        async with self._db.conn.execute(f"SELECT {_COLUMNS} FROM restaurants WHERE id IN ({marks})", ids) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.fetch(f"SELECT {_COLUMNS} FROM restaurants WHERE id IN ({marks})", ids)
         return {restaurant.id: restaurant for restaurant in map(_restaurant, rows)}
 
     async def cities(self) -> list[str]:
         """The cities the catalog covers, as written in it."""
-        async with self._db.conn.execute("SELECT DISTINCT city FROM restaurants ORDER BY city_key") as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.fetch("SELECT city FROM restaurants GROUP BY city, city_key ORDER BY city_key, city")
         return [str(row[0]) for row in rows]
 
     async def search(
@@ -288,7 +283,7 @@ class RestaurantStore:
             for district in sorted({search_key(district) for district in place.districts} - {""}):
                 alternatives.append("instr(district_key, ?) > 0")
                 params.append(district)
-            clauses.append("(" + (" OR ".join(alternatives) or "0") + ")")
+            clauses.append("(" + (" OR ".join(alternatives) or "FALSE") + ")")
         cuisine_keys = sorted({search_key(cuisine) for cuisine in cuisines} - {""})
         if cuisine_keys:
             clauses.append(
@@ -300,9 +295,7 @@ class RestaurantStore:
             params.append(price_range)
         where = " AND ".join(clauses) or "1 = 1"
         sql = f"SELECT {_COLUMNS} FROM restaurants WHERE {where} ORDER BY city_key, district_key, name_key, id LIMIT ?"
-        async with self._db.conn.execute(sql, [*params, limit]) as cursor:
-            rows = await cursor.fetchall()
-        return [_restaurant(row) for row in rows]
+        return [_restaurant(row) for row in await self._db.fetch(sql, [*params, limit])]
 
     async def upsert_many(self, restaurants: Iterable[Restaurant]) -> int:
         """Insert or update (by id) all restaurants in one transaction; returns how many were written."""
@@ -313,14 +306,14 @@ class RestaurantStore:
         """Load the JSON catalog at `path` (a file or package resource) if the catalog is empty; returns how many."""
         catalog = CatalogFile.model_validate_json(await asyncio.to_thread(path.read_bytes))
         async with self._db.write() as conn:
-            async with conn.execute("SELECT EXISTS (SELECT 1 FROM restaurants)") as cursor:
-                row = await cursor.fetchone()
+            await conn.lock("restaurants", "sample")  # processes starting together load it once
+            row = await conn.fetchone("SELECT EXISTS (SELECT 1 FROM restaurants)")
             if row and row[0]:
                 return 0
             return await _upsert(conn, catalog.restaurants)
 
 
-async def _upsert(conn: aiosqlite.Connection, restaurants: Sequence[Restaurant]) -> int:
+async def _upsert(conn: Connection, restaurants: Sequence[Restaurant]) -> int:
     """Write restaurants by id inside the caller's transaction (existing bookings keep pointing at them)."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     await conn.executemany(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull, TooManyBookings
-from bot.store.db import Database
+from bot.store.db import Database, IntegrityError
 from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -64,8 +63,7 @@ async def store(db: Database) -> BookingStore:
 
 
 async def active_rows(db: Database) -> int:
-    async with db.conn.execute("SELECT COUNT(*) FROM bookings WHERE status = 'active'") as cursor:
-        row = await cursor.fetchone()
+    row = await db.fetchone("SELECT COUNT(*) FROM bookings WHERE status = 'active'")
     assert row is not None
     return int(row[0])
 
@@ -130,7 +128,7 @@ async def test_a_cancelled_booking_frees_its_seats_and_can_be_made_again(store: 
 async def test_the_unique_index_refuses_a_second_identical_active_row(store: BookingStore, db: Database) -> None:
     booked = await store.book(request())
     assert isinstance(booked, Booked)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.write() as conn:
             await conn.execute(
                 "INSERT INTO bookings (restaurant_id, guild_id, channel_id, user_id, user_name, date, time, "

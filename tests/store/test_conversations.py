@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
 from bot.store.conversations import ConversationStore
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 
 
 @pytest.mark.asyncio
@@ -25,12 +23,11 @@ async def test_registering_twice_keeps_the_first_starter(db: Database) -> None:
 
 
 @pytest.mark.asyncio
-async def test_conversations_survive_reopening_including_dms(tmp_path: pathlib.Path) -> None:
-    path = tmp_path / "c.db"
-    db = await Database.open(path)
+async def test_conversations_survive_reopening_including_dms(database_url: str) -> None:
+    db = await open_database(database_url)
     await ConversationStore(db).register(channel_id="dm1", guild_id=None, starter_id="u9")
     await db.close()
-    db = await Database.open(path)
+    db = await open_database(database_url)
     try:
         assert await ConversationStore(db).starter_of("dm1") == "u9"
     finally:

@@ -1,4 +1,4 @@
-"""The database layer: pragmas, migrations, and the serialized writer."""
+"""The SQLite backend: pragmas, migrations, and the serialized writer."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import sqlite3
 import pytest
 
 from bot.engine.items import AssistantMessage, UserMessage
-from bot.store.db import Database, Migration, SchemaTooNew, bundled_migrations, split_statements, sqlite_path
+from bot.store.db import Migration, SchemaTooNew, bundled_migrations
 from bot.store.history import HistoryStore
+from bot.store.sqlite import SqliteDatabase as Database
+from bot.store.sqlite import split_statements, sqlite_path
 
 NOTES_V1 = Migration(version=1, name="001_notes.sql", sql="CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
 NOTES_V2 = Migration(
@@ -37,7 +39,7 @@ async def test_open_creates_folder_and_file_with_durable_pragmas(tmp_path: pathl
         assert await _scalar(db, "PRAGMA foreign_keys") == 1
         assert await _scalar(db, "PRAGMA synchronous") == 2  # FULL
         assert await _scalar(db, "PRAGMA busy_timeout") == 5000
-        assert await db.user_version() == max(m.version for m in bundled_migrations())
+        assert await db.schema_version() == max(m.version for m in bundled_migrations())
     finally:
         await db.close()
 
@@ -59,7 +61,7 @@ async def test_reopening_keeps_written_data(tmp_path: pathlib.Path) -> None:
     db = await Database.open(path, migrations=[NOTES_V1])
     try:
         assert await _scalar(db, "SELECT text FROM notes") == "kept"
-        assert await db.user_version() == 1
+        assert await db.schema_version() == 1
     finally:
         await db.close()
 
@@ -76,7 +78,7 @@ async def test_old_database_is_upgraded_without_losing_data(tmp_path: pathlib.Pa
     try:
         async with db.conn.execute("SELECT text, author FROM notes") as cursor:
             assert list(map(tuple, await cursor.fetchall())) == [("from version 1", "unknown")]
-        assert await db.user_version() == 2
+        assert await db.schema_version() == 2
     finally:
         await db.close()
 
@@ -95,7 +97,7 @@ async def test_unversioned_database_with_foreign_data_gets_our_schema_and_keeps_
     try:
         assert await _scalar(db, "SELECT value FROM legacy") == "still here"
         assert await _scalar(db, "SELECT count(*) FROM history_items") == 0
-        assert await db.user_version() >= 1
+        assert await db.schema_version() >= 1
     finally:
         await db.close()
 
@@ -127,7 +129,7 @@ async def test_failing_migration_leaves_no_trace_and_keeps_the_old_version(tmp_p
 
     db = await Database.open(path, migrations=[NOTES_V1])
     try:
-        assert await db.user_version() == 1
+        assert await db.schema_version() == 1
         assert await _scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'") == 0
     finally:
         await db.close()
@@ -242,7 +244,7 @@ async def test_database_at_the_first_bundled_version_upgrades_to_the_latest_keep
 
     db = await Database.open(path)
     try:
-        assert await db.user_version() == bundled_migrations()[-1].version
+        assert await db.schema_version() == bundled_migrations()[-1].version
         assert await HistoryStore(db).load_window("c1", max_turns=20, max_tokens=6000) == turn
     finally:
         await db.close()

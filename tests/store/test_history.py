@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import pathlib
 
 import pytest
 
 from bot.engine.items import INTERRUPTED_OUTPUT, AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
-from bot.store.db import Database
+from bot.store.db import Database, open_database
 from bot.store.history import ITEM_OVERHEAD_TOKENS, HistoryStore, estimate_tokens, item_tokens
 
 BIG = 10**9
@@ -147,20 +146,37 @@ async def test_turn_that_does_not_start_with_a_user_message_is_refused(db: Datab
 @pytest.mark.asyncio
 async def test_concurrent_appenders_on_one_channel_keep_turn_order_and_whole_turns(db: Database) -> None:
     history = HistoryStore(db)
-    turns = {str(n): turn(str(n), calls=1 + n % 3) for n in range(30)}
-    other = [turn(f"other{n}") for n in range(10)]
+    channels = {
+        "c1": {str(n): turn(str(n), calls=1 + n % 3) for n in range(30)},
+        "c2": {f"other{n}": turn(f"other{n}") for n in range(10)},
+    }
 
-    await asyncio.gather(
-        *(history.append_turn("c1", items) for items in turns.values()),
-        *(history.append_turn("c2", items) for items in other),
+    numbers = await asyncio.gather(
+        *(history.append_turn(channel, items) for channel, turns in channels.items() for items in turns.values())
     )
 
-    window = await history.load_window("c1", max_turns=100, max_tokens=BIG)
-    assert turn_labels(window) == list(turns)  # the order the appends were made
-    assert window == [item for items in turns.values() for item in items]
-    assert turn_labels(await history.load_window("c2", max_turns=100, max_tokens=BIG)) == [
-        f"other{n}" for n in range(10)
-    ]
+    given = iter(numbers)
+    for channel, turns in channels.items():
+        numbered = {next(given): label for label in turns}
+        assert sorted(numbered) == list(range(1, len(turns) + 1))  # one number per append, none skipped
+        in_number_order = [numbered[number] for number in sorted(numbered)]
+        window = await history.load_window(channel, max_turns=100, max_tokens=BIG)
+        assert turn_labels(window) == in_number_order
+        assert window == [item for label in in_number_order for item in turns[label]]
+        if db.dialect == "sqlite":  # one FIFO writer: the numbers also follow the order the appends were made
+            assert in_number_order == list(turns)
+
+
+CRASH_ON_THIRD_ITEM = {
+    "sqlite": [
+        "CREATE TRIGGER crash BEFORE INSERT ON history_items WHEN NEW.position = 2 "
+        "BEGIN SELECT RAISE(ABORT, 'simulated crash'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RAISE EXCEPTION ''simulated crash''; END'",
+        "CREATE TRIGGER crash BEFORE INSERT ON history_items FOR EACH ROW WHEN (NEW.position = 2) EXECUTE FUNCTION crash()",
+    ],
+}
 
 
 @pytest.mark.asyncio
@@ -169,28 +185,25 @@ async def test_crash_between_items_of_a_turn_writes_nothing_of_that_turn(db: Dat
     await history.append_turn("c1", turn("before", calls=1))
     # Make the database fail while the third item of the next turn (after the first call) is being written.
     async with db.write() as conn:
-        await conn.execute(
-            "CREATE TRIGGER crash BEFORE INSERT ON history_items WHEN NEW.position = 2 "
-            "BEGIN SELECT RAISE(ABORT, 'simulated crash'); END"
-        )
+        for statement in CRASH_ON_THIRD_ITEM[db.dialect]:
+            await conn.execute(statement)
 
     with pytest.raises(Exception, match="simulated crash"):
         await history.append_turn("c1", turn("crashed", calls=2))
 
     async with db.write() as conn:
-        await conn.execute("DROP TRIGGER crash")
+        await conn.execute("DROP TRIGGER crash" + (" ON history_items" if db.dialect == "postgres" else ""))
     await history.append_turn("c1", turn("after", calls=1))
     window = await history.load_window("c1", max_turns=20, max_tokens=BIG)
     assert window == turn("before", calls=1) + turn("after", calls=1)
 
 
 @pytest.mark.asyncio
-async def test_history_survives_reopening_the_database(tmp_path: pathlib.Path) -> None:
-    path = tmp_path / "c.db"
-    db = await Database.open(path)
+async def test_history_survives_reopening_the_database(database_url: str) -> None:
+    db = await open_database(database_url)
     await HistoryStore(db).append_turn("c1", turn("a", calls=1))
     await db.close()
-    db = await Database.open(path)
+    db = await open_database(database_url)
     try:
         assert await HistoryStore(db).load_window("c1", max_turns=20, max_tokens=BIG) == turn("a", calls=1)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
 from datetime import datetime
 
 import pytest
@@ -22,15 +21,14 @@ async def test_server_without_changes_has_no_policies(db: Database) -> None:
 
 
 @pytest.mark.asyncio
-async def test_policy_changes_survive_reopening_the_database(tmp_path: pathlib.Path) -> None:
-    path = tmp_path / "c.db"
-    store = await Store.open(path)
+async def test_policy_changes_survive_reopening_the_database(database_url: str) -> None:
+    store = await Store.open(database_url)
     await store.policies.set_enabled("g1", "search", False, **ADMIN)
     await store.policies.allow_role("g1", "restaurants", "r-staff", **ADMIN)
     await store.policies.allow_role("g1", "restaurants", "r-vip", **ADMIN)
     await store.close()
 
-    store = await Store.open(path)
+    store = await Store.open(database_url)
     try:
         assert await store.policies.policies_for("g1") == {
             "search": ToolPolicy(tool="search", enabled=False),
@@ -62,8 +60,8 @@ async def test_reenabling_and_revoking_restore_the_defaults(db: Database) -> Non
 
 
 @pytest.mark.asyncio
-async def test_every_policy_change_writes_an_audit_row_with_who_made_it(tmp_path: pathlib.Path) -> None:
-    store = await Store.open(tmp_path / "c.db")
+async def test_every_policy_change_writes_an_audit_row_with_who_made_it(database_url: str) -> None:
+    store = await Store.open(database_url)
     try:
         await store.policies.set_enabled("g1", "search", False, **ADMIN)
         await store.policies.allow_role("g1", "search", "r1", **ADMIN)
@@ -95,9 +93,7 @@ async def test_failed_policy_change_writes_neither_policy_nor_audit_row(db: Data
     with pytest.raises(RuntimeError, match="clock"):
         await store_clock_fails.set_enabled("g1", "search", False, **ADMIN)
     assert await PolicyStore(db).policies_for("g1") == {}
-    async with db.conn.execute("SELECT count(*) FROM audit_log") as cursor:
-        row = await cursor.fetchone()
-    assert row is not None and row[0] == 0
+    assert await db.fetchone("SELECT count(*) FROM audit_log") == (0,)
 
 
 def _broken_clock() -> datetime:

@@ -1,10 +1,9 @@
-"""book_restaurant, list_my_bookings, cancel_booking and their previews over real SQLite, with a fixed clock."""
+"""book_restaurant, list_my_bookings, cancel_booking and their previews over both backends, with a fixed clock."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import pathlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -72,17 +71,15 @@ class World:
         )
 
     async def active_rows(self) -> int:
-        async with self.db.conn.execute("SELECT COUNT(*) FROM bookings WHERE status = 'active'") as cursor:
-            row = await cursor.fetchone()
+        row = await self.db.fetchone("SELECT COUNT(*) FROM bookings WHERE status = 'active'")
         assert row is not None
         return int(row[0])
 
 
 @pytest_asyncio.fixture
-async def world(tmp_path: pathlib.Path) -> AsyncIterator[World]:
+async def world(db: Database) -> AsyncIterator[World]:
     """ldn (London, closed Sundays, split shifts), sha (Shanghai) and nyc (New York), the last two 10:00-22:00 daily;
     6 seats per slot each."""
-    db = await Database.open(tmp_path / "concierge.db")
     restaurants = RestaurantStore(db)
     await restaurants.upsert_many(
         [
@@ -91,10 +88,7 @@ async def world(tmp_path: pathlib.Path) -> AsyncIterator[World]:
             _restaurant("nyc", timezone="America/New_York", hours="daily 10:00-22:00", seats=6),
         ]
     )
-    try:
-        yield World(db=db, restaurants=restaurants, bookings=BookingStore(db))
-    finally:
-        await db.close()
+    yield World(db=db, restaurants=restaurants, bookings=BookingStore(db))
 
 
 async def call(used: Tool, context: ToolContext, **arguments: Any) -> dict[str, Any]:
@@ -337,8 +331,7 @@ def sha_slot(n: int) -> dict[str, Any]:
 
 async def rows(world: World) -> list[tuple[object, ...]]:
     """Every booking row, as stored."""
-    async with world.db.conn.execute("SELECT * FROM bookings ORDER BY id") as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+    return [tuple(row) for row in await world.db.fetch("SELECT * FROM bookings ORDER BY id")]
 
 
 @pytest.mark.asyncio

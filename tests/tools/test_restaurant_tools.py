@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,20 +17,16 @@ from tools.restaurants import search_restaurants
 
 
 @pytest_asyncio.fixture
-async def context(tmp_path: pathlib.Path) -> AsyncIterator[ToolContext]:
-    """A tool context whose RestaurantStore holds the sample catalog."""
-    db = await Database.open(tmp_path / "concierge.db")
+async def context(db: Database) -> ToolContext:
+    """A tool context whose RestaurantStore holds the sample catalog (in each backend)."""
     store = RestaurantStore(db)
     await store.load_sample_if_empty(SAMPLE_CATALOG)
-    try:
-        yield ToolContext(
-            caller=Caller(user_id="u-1", name="Ana"),
-            place=Place(channel_id="c-1", guild_id="g-1"),
-            services={RestaurantStore: store},
-            now=lambda: datetime(2026, 6, 1, 8, 0, tzinfo=UTC),
-        )
-    finally:
-        await db.close()
+    return ToolContext(
+        caller=Caller(user_id="u-1", name="Ana"),
+        place=Place(channel_id="c-1", guild_id="g-1"),
+        services={RestaurantStore: store},
+        now=lambda: datetime(2026, 6, 1, 8, 0, tzinfo=UTC),
+    )
 
 
 async def search(context: ToolContext, location: str, **filters: Any) -> dict[str, Any]:
