@@ -64,15 +64,20 @@ def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
 def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
     limit = settings.MAX_OUTPUT_TOKENS
+    on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
+    stream = settings.STREAM_ANSWERS
     if settings.OPENAI_API == "chat":
-        on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
         return ChatAPI(
             client,
             model=settings.OPENAI_MODEL,
             max_output_tokens=limit,
             output_limit_field="max_completion_tokens" if on_openai else "max_tokens",
+            stream=stream,
+            on_openai=on_openai,
         )
-    return ResponsesAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit)
+    return ResponsesAPI(
+        client, model=settings.OPENAI_MODEL, max_output_tokens=limit, stream=stream, on_openai=on_openai
+    )
 
 
 async def open_store(settings: Settings) -> Store:

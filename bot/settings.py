@@ -27,6 +27,7 @@ class Settings(BaseModel):
     OPENAI_API: Literal["responses", "chat"] = "responses"
     OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
     MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=64)
+    STREAM_ANSWERS: bool = True
     DATABASE_URL: str = "sqlite:///data/concierge.db"
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
