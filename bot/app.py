@@ -21,6 +21,7 @@ from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
+from bot.spending import QuotaDefaults, Spending
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
@@ -130,6 +131,14 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                         max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER,
                     ),
                 },
+                spending=Spending(
+                    store.usage,
+                    store.quotas,
+                    defaults=QuotaDefaults(
+                        per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
+                    ),
+                    model=settings.OPENAI_MODEL,
+                ),
                 limits=ConciergeLimits(
                     max_rounds=settings.MAX_TOOL_ROUNDS,
                     tool_timeout=settings.TOOL_TIMEOUT_SECONDS,

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     MAX_CALLS_PER_ROUND: int = Field(default=8, ge=1, le=128)
     CONFIRM_TIMEOUT_SECONDS: float = Field(default=120.0, ge=5, le=3600)
     MEMBER_TURNS_PER_MINUTE: int = Field(default=6, ge=0)
+    DAILY_TOKENS_PER_MEMBER: int = Field(default=0, ge=0)
+    DAILY_TOKENS_PER_SERVER: int = Field(default=0, ge=0)
     HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
     HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
     BOOKING_HORIZON_DAYS: int = Field(default=90, ge=1, le=3650)
