@@ -22,6 +22,7 @@ from bot.discord_adapter.render import (
     split_message,
     thread_name,
 )
+from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ConciergeError
 from bot.engine.permissions import Caller, ConfirmMode, Place
 from bot.pacing import SlowDown
@@ -137,7 +138,7 @@ def format_tool_status(status: ToolStatus) -> str:
 def format_audit_entry(entry: AuditEntry) -> str:
     """One /audit line: id, relative time, who, and the call or the policy change."""
     head = f"`#{entry.id}` <t:{int(entry.at.timestamp())}:R> **{entry.user_name}**"
-    if entry.kind == "policy":
+    if entry.kind in ("policy", "quota"):
         return f"{head} ⚙ `{entry.tool}`: {entry.summary}"
     if entry.kind == "confirmation":
         return f"{head} ☐ `{entry.tool}` confirmation {entry.outcome.replace('_', ' ')}" + (
@@ -419,6 +420,6 @@ def install_commands(
 ) -> CommandHandlers:
     """Add every slash command to `tree`; returns the handlers they forward to."""
     handlers = CommandHandlers(concierge, confirmations)
-    for command in build_commands(handlers):
+    for command in [*build_commands(handlers), *build_spending_commands(handlers)]:
         tree.add_command(command)
     return handlers

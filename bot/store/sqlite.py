@@ -182,12 +182,9 @@ async def _connect(path: pathlib.Path) -> aiosqlite.Connection:
     """Open one connection with our pragmas; isolation_level=None so every BEGIN is ours."""
     conn = await aiosqlite.connect(path, isolation_level=None)
     try:
-        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
-        if row is None or str(row[0]).lower() != "wal":
-            raise RuntimeError(f"could not switch {path} to WAL journal mode (got {row!r})")
-        await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await _use_wal(conn, path)
+        await conn.execute("PRAGMA foreign_keys = ON")
         # FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so a power loss can drop the last
         # commits. A booking or audit row must not vanish after the member was told it was done.
         await conn.execute("PRAGMA synchronous = FULL")
@@ -195,6 +192,24 @@ async def _connect(path: pathlib.Path) -> aiosqlite.Connection:
         await conn.close()
         raise
     return conn
+
+
+async def _use_wal(conn: aiosqlite.Connection, path: pathlib.Path) -> None:
+    """Switch to WAL; while another process opens or migrates the same new file, SQLite may answer "locked" at once
+    instead of waiting, so try again for up to the busy timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.01)
+    if row is None or str(row[0]).lower() != "wal":
+        raise RuntimeError(f"could not switch {path} to WAL journal mode (got {row!r})")
 
 
 async def _read_version(conn: aiosqlite.Connection) -> int:
