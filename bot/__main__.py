@@ -1,4 +1,4 @@
-"""Command line (`concierge` or `python -m bot`): run the bot, `check` the model server, `import-restaurants FILE`."""
+"""Command line (`concierge` or `python -m bot`): run the bot, `check`, `import-restaurants FILE`, `copy-data`."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="concierge", description="Concierge: a tool-calling assistant for Discord.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default)")
-    commands.add_parser("check", help="test the configured model server, without Discord")
+    commands.add_parser("check", help="test the configured model server and database, without Discord")
     importer = commands.add_parser(
         "import-restaurants", help="load a restaurant catalog (JSON or CSV) into the database"
     )
     importer.add_argument("file", type=Path)
+    copier = commands.add_parser("copy-data", help="copy everything from one database into an empty one (ids kept)")
+    copier.add_argument("source_url", help="e.g. sqlite:///data/concierge.db")
+    copier.add_argument("target_url", help="e.g. postgresql://concierge@db.example:5432/concierge")
     return parser.parse_args(argv)
 
 
@@ -58,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(app.check_model_server(settings))
         if args.command == "import-restaurants":
             return asyncio.run(app.import_restaurant_catalog(settings, args.file))
+        if args.command == "copy-data":
+            return asyncio.run(app.copy_database(args.source_url, args.target_url))
         return asyncio.run(app.run_bot(settings))
     except app.StartupError as error:
         print(f"concierge: {error}", file=sys.stderr)

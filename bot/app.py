@@ -23,6 +23,7 @@ from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
+from bot.store.db import DatabaseUnavailable
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
@@ -85,7 +86,7 @@ async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
         return await Store.open(settings.DATABASE_URL)
-    except SchemaTooNew as error:
+    except (SchemaTooNew, DatabaseUnavailable) as error:
         raise StartupError(str(error)) from None
 
 
@@ -198,7 +199,48 @@ async def check_model_server(settings: Settings) -> int:
     where = settings.OPENAI_BASE_URL or "OpenAI"
     print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
     print(report.render())
-    return 0 if report.ok else 1
+    database_ok = await check_database(settings)
+    return 0 if report.ok and database_ok else 1
+
+
+async def check_database(settings: Settings) -> bool:
+    """Print whether the database answers and how its schema compares with this Concierge's; False on a problem."""
+    from bot.store.db import bundled_migrations, dialect_of, schema_version_at
+
+    known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
+    try:
+        found = await schema_version_at(settings.DATABASE_URL)
+    except DatabaseUnavailable as error:
+        print(f"Database: ✗ {error}")
+        return False
+    if found > known:
+        print(f"Database: ✗ schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge")
+        return False
+    state = "up to date" if found == known else f"will be migrated from {found} on start"
+    print(f"Database: ✓ {dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})")
+    return True
+
+
+async def copy_database(source_url: str, target_url: str) -> int:
+    """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
+    from bot.store.copy import TargetNotEmpty, copy_data
+    from bot.store.db import open_database
+
+    try:
+        source = await open_database(source_url)
+        try:
+            target = await open_database(target_url)
+            try:
+                await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
+        print(f"concierge: {error}", file=sys.stderr)
+        return 1
+    print("copied; point DATABASE_URL at the target to use it")
+    return 0
 
 
 async def import_restaurant_catalog(settings: Settings, path: Path) -> int:

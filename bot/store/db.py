@@ -33,6 +33,10 @@ class SchemaTooNew(Exception):
         self.known = known
 
 
+class DatabaseUnavailable(Exception):
+    """The database server could not be reached or refused us (wrong host, password or database name)."""
+
+
 class IntegrityError(Exception):
     """A write broke a constraint (a unique key, a CHECK, a foreign key), in either backend."""
 
@@ -120,6 +124,18 @@ def dialect_of(url: str) -> Dialect:
     raise ValueError(
         f"DATABASE_URL must look like sqlite:///data/concierge.db or postgresql://user@host/db, got {url!r}"
     )
+
+
+async def schema_version_at(url: str) -> int:
+    """The schema version of the database a DATABASE_URL names, read without creating or migrating anything."""
+    if dialect_of(url) == "postgres":
+        from bot.store.postgres import read_schema_version
+
+        return await read_schema_version(url)
+    from bot.store.sqlite import read_schema_version as read_sqlite_version
+    from bot.store.sqlite import sqlite_path
+
+    return await read_sqlite_version(sqlite_path(url))
 
 
 async def open_database(url: str, *, migrations: Sequence[Migration] | None = None) -> Database:

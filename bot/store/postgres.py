@@ -15,7 +15,7 @@ from typing import Any, Literal, Self
 
 import asyncpg
 
-from bot.store.db import IntegrityError, Migration, Params, Row, SchemaTooNew, bundled_migrations
+from bot.store.db import DatabaseUnavailable, IntegrityError, Migration, Params, Row, SchemaTooNew, bundled_migrations
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class PostgresDatabase:
     async def open(cls, url: str, *, migrations: Sequence[Migration] | None = None) -> Self:
         """Connect, apply pending migrations (bundled by default) and return the database."""
         steps = sorted(bundled_migrations("postgres") if migrations is None else migrations, key=lambda m: m.version)
-        pool = await asyncpg.create_pool(url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE)
         where = _redacted(url)
+        pool = await _reach(asyncpg.create_pool(url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE), where)
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn, where=where, migrations=steps)
@@ -145,6 +145,23 @@ class PostgresDatabase:
             return
         self._closed = True
         await self._pool.close()
+
+
+async def read_schema_version(url: str) -> int:
+    """The schema version of the database at `url`, read on one short connection (nothing is created)."""
+    conn = await _reach(asyncpg.connect(url), _redacted(url))
+    try:
+        return await _read_version(conn)
+    finally:
+        await conn.close()
+
+
+async def _reach(connecting: Any, where: str) -> Any:
+    """Await a connection or pool; failing to reach or log in is DatabaseUnavailable, in one line."""
+    try:
+        return await connecting
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise DatabaseUnavailable(f"cannot connect to {where}: {error}") from error
 
 
 def _redacted(url: str) -> str:

@@ -194,6 +194,18 @@ async def _connect(path: pathlib.Path) -> aiosqlite.Connection:
     return conn
 
 
+async def read_schema_version(path: pathlib.Path) -> int:
+    """PRAGMA user_version of the file at `path`, opened read-only; 0 if there is no file yet."""
+    try:
+        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.OperationalError:  # no such file (yet)
+        return 0
+    try:
+        return await _read_version(conn)
+    finally:
+        await conn.close()
+
+
 async def _use_wal(conn: aiosqlite.Connection, path: pathlib.Path) -> None:
     """Switch to WAL; while another process opens or migrates the same new file, SQLite may answer "locked" at once
     instead of waiting, so try again for up to the busy timeout."""
