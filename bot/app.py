@@ -173,6 +173,9 @@ async def run_bot(settings: Settings) -> int:
             app.concierge,
             commands_hash_file=settings.data_dir / "commands.sha256",
             confirm_timeout=settings.CONFIRM_TIMEOUT_SECONDS,
+            shard_count=settings.SHARD_COUNT or 1,
+            shard_ids=settings.SHARD_IDS,
+            sync_commands=settings.syncs_commands,
         )
         try:
             await run_discord(bot, settings.discord_token())

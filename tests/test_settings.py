@@ -83,3 +83,33 @@ def test_a_local_server_needs_no_api_key_and_the_token_is_only_required_to_run()
 def test_secrets_do_not_show_in_the_settings_repr() -> None:
     settings = load_settings({"OPENAI_API_KEY": "sk-very-secret", "DISCORD_TOKEN": "tok-secret"}, env_file=None)
     assert "sk-very-secret" not in repr(settings) and "tok-secret" not in repr(settings)
+
+
+PG = "postgresql://concierge@db.example:5432/concierge"
+
+
+def test_two_processes_split_four_shards_over_postgresql_and_only_shard_0_syncs_commands() -> None:
+    first = load_settings({"DATABASE_URL": PG, "SHARD_COUNT": "4", "SHARD_IDS": "0,1"}, env_file=None)
+    second = load_settings({"DATABASE_URL": PG, "SHARD_COUNT": "4", "SHARD_IDS": " 2, 3 "}, env_file=None)
+    assert (first.SHARD_COUNT, first.SHARD_IDS, first.syncs_commands) == (4, (0, 1), True)
+    assert (second.SHARD_IDS, second.syncs_commands) == ((2, 3), False)
+    assert first.database_path is None and first.data_dir == Path("data")
+
+
+def test_without_shard_settings_one_process_runs_the_one_connection_and_syncs() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.SHARD_COUNT is None and settings.SHARD_IDS is None and settings.syncs_commands
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({"DATABASE_URL": PG, "SHARD_IDS": "0"}, "needs SHARD_COUNT"),
+        ({"DATABASE_URL": PG, "SHARD_COUNT": "2", "SHARD_IDS": "1,2"}, "between 0 and 1"),
+        ({"DATABASE_URL": PG, "SHARD_COUNT": "2", "SHARD_IDS": "one"}, "separated by commas"),
+        ({"SHARD_COUNT": "4", "SHARD_IDS": "0,1"}, "cannot share a SQLite file"),
+    ],
+)
+def test_shard_settings_that_cannot_work_stop_start_up_with_the_reason(environ: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError, match=says):
+        load_settings(environ, env_file=None)

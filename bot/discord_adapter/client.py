@@ -7,6 +7,7 @@ import enum
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
@@ -224,15 +225,36 @@ def _write_fingerprint(path: Path, fingerprint: str) -> None:
     path.write_text(fingerprint + "\n", encoding="utf-8")
 
 
-class ConciergeBot(discord.Client):
-    """The Discord client: routes messages to the Concierge, registers slash commands on start-up."""
+class ConciergeBot(discord.AutoShardedClient):
+    """The Discord client: routes messages to the Concierge, registers slash commands on start-up.
 
-    def __init__(self, concierge: Concierge, *, commands_hash_file: Path, confirm_timeout: float = 120.0) -> None:
+    Sharded: it runs `shard_ids` of `shard_count` shards (all of them if None); the default, one shard of one, is the
+    single connection of an unsharded bot. Discord sends every event of a guild to one shard (DMs to shard 0), so a
+    channel's messages all reach the one process that runs its shard. Only `sync_commands` processes register the
+    slash commands: the one running shard 0.
+    """
+
+    def __init__(
+        self,
+        concierge: Concierge,
+        *,
+        commands_hash_file: Path,
+        confirm_timeout: float = 120.0,
+        shard_count: int = 1,
+        shard_ids: Sequence[int] | None = None,
+        sync_commands: bool = True,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=shard_count,
+            shard_ids=list(range(shard_count) if shard_ids is None else shard_ids),
+        )
         self.concierge = concierge
         self.commands_hash_file = commands_hash_file
+        self.sync_commands = sync_commands
         self.confirmations = Confirmations(self, timeout=confirm_timeout)
         self.tree: app_commands.CommandTree[ConciergeBot] = app_commands.CommandTree(self)
         self.commands = install_commands(self.tree, concierge, self.confirmations)
@@ -241,7 +263,10 @@ class ConciergeBot(discord.Client):
         self._closing = False
 
     async def setup_hook(self) -> None:
-        """Register the slash commands, syncing only when they changed."""
+        """Register the slash commands, syncing only when they changed (and only in the process running shard 0)."""
+        if not self.sync_commands:
+            log.info("slash commands are synced by the process running shard 0, not this one")
+            return
         try:
             await sync_if_changed(self.tree, hash_file=self.commands_hash_file)
         except discord.HTTPException:

@@ -269,6 +269,7 @@ class HeldConcierge(FakeConcierge):
 async def test_shutdown_stops_taking_messages_and_answers_the_one_in_flight_before_closing(tmp_path: Any) -> None:
     concierge = HeldConcierge()
     bot = ConciergeBot(concierge, commands_hash_file=tmp_path / "hash")  # type: ignore[arg-type]
+    await bot.__aenter__()  # what run_bot's `async with bot` does before anything else
     bot._connection.user = FakeUser(id=1, display_name="Concierge", bot=True)  # type: ignore[assignment]
     channel = FakeChannel(id=60, name=None, type=discord.ChannelType.private)
     dm = FakeMessage(id=100, content="hello", author=ANN, channel=channel, guild=None)  # type: ignore[arg-type]

@@ -90,10 +90,40 @@ def test_the_bot_asks_for_message_content_and_no_privileged_member_intent(tmp_pa
     ]
 
 
+def test_by_default_the_bot_runs_one_shard_of_one_like_an_unsharded_bot(tmp_path: Path) -> None:
+    bot = ConciergeBot(FakeConcierge(), commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    assert (bot.shard_count, bot.shard_ids) == (1, [0])
+
+
+@pytest.mark.asyncio
+async def test_a_process_not_running_shard_0_runs_its_shards_and_never_syncs_commands(tmp_path: Path) -> None:
+    bot = ConciergeBot(
+        FakeConcierge(),  # type: ignore[arg-type]
+        commands_hash_file=tmp_path / "h",
+        shard_count=4,
+        shard_ids=[2, 3],
+        sync_commands=False,
+    )
+    synced: list[bool] = []
+
+    async def sync(**_: Any) -> list[app_commands.AppCommand]:
+        synced.append(True)
+        return []
+
+    bot.tree.sync = sync  # type: ignore[method-assign]
+    await bot.setup_hook()
+    assert (bot.shard_count, bot.shard_ids) == (4, [2, 3])
+    assert synced == [] and not (tmp_path / "h").exists()
+    bot.sync_commands = True
+    await bot.setup_hook()
+    assert synced == [True]
+
+
 @pytest.mark.asyncio
 async def test_closing_the_bot_lets_running_turns_finish_before_disconnecting(tmp_path: Path) -> None:
     concierge = FakeConcierge()
     bot = ConciergeBot(concierge, commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    await bot.__aenter__()  # what run_bot's `async with bot` does before anything else
     await bot.close()
     assert concierge.changes == [("shutdown",)]
     assert bot.is_closed()
