@@ -1,8 +1,10 @@
-"""Benchmark: history window loads from a short vs a very long channel, and turn appends.
+"""Benchmark: history window loads from a short vs a very long channel, and turn appends, on SQLite and PostgreSQL.
 
 Run on demand: .venv/bin/python benchmarks/bench_history.py [--items 100000] [--loads 200] [--appends 200]
+                                                            [--postgres URL]
 The claim: loading a window costs about the same with 100 or 100,000 stored items (indexed read of the newest
-turns), and appending a turn stays within a few milliseconds (one transaction, synchronous=FULL).
+turns), and appending a turn stays within a few milliseconds (one durable transaction). PostgreSQL is the server at
+--postgres (an empty database), or else a local throwaway cluster with fsync on, started from initdb/pg_ctl.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import argparse
 import asyncio
 import pathlib
 import statistics
+import sys
 import tempfile
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the checkout: bot/ and tests/
+
 from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
+from bot.store.db import open_database
 from bot.store.history import HistoryStore
-from bot.store.sqlite import SqliteDatabase
+from tests.postgres import ThrowawayPostgres
 
 ITEMS_PER_TURN = 10  # user message, 4 calls, 4 outputs, answer
 
@@ -65,31 +71,42 @@ async def time_loads(history: HistoryStore, channel_id: str, loads: int) -> list
     return samples
 
 
-async def main(*, items: int, loads: int, appends: int) -> None:
-    """Seed two channels, then time loads from each and appends to a third."""
+async def main(*, items: int, loads: int, appends: int, postgres: str | None) -> None:
+    """The same measurements on SQLite, then on PostgreSQL."""
     with tempfile.TemporaryDirectory() as folder:
-        db = await SqliteDatabase.open(pathlib.Path(folder) / "bench.db")
-        history = HistoryStore(db)
-        try:
-            seconds = await seed(history, "short", 100)
-            seconds_long = await seed(history, "long", items)
-            print(f"seeded 100 items in {seconds:.2f} s and {items:,} items in {seconds_long:.1f} s")
-            await time_loads(history, "long", 20)  # warm the page cache
-            print(
-                f"load_window, channel with {100:>7,} items: {percentiles(await time_loads(history, 'short', loads))}"
-            )
-            print(
-                f"load_window, channel with {items:>7,} items: {percentiles(await time_loads(history, 'long', loads))}"
-            )
-            samples = []
-            for n in range(appends):
-                turn = make_turn(n)
-                started = time.perf_counter()
-                await history.append_turn("appends", turn)
-                samples.append((time.perf_counter() - started) * 1000)
-            print(f"append_turn ({ITEMS_PER_TURN} items, synchronous=FULL):   {percentiles(samples)}")
-        finally:
-            await db.close()
+        print("== SQLite (WAL, synchronous=FULL)")
+        await measure(f"sqlite:///{pathlib.Path(folder) / 'bench.db'}", items=items, loads=loads, appends=appends)
+    print("== PostgreSQL (fsync on, synchronous_commit on)")
+    if postgres is not None:
+        await measure(postgres, items=items, loads=loads, appends=appends)
+        return
+    server = ThrowawayPostgres.start(durable=True)
+    try:
+        await measure(server.url, items=items, loads=loads, appends=appends)
+    finally:
+        server.stop()
+
+
+async def measure(url: str, *, items: int, loads: int, appends: int) -> None:
+    """Seed two channels, then time loads from each and appends to a third."""
+    db = await open_database(url)
+    history = HistoryStore(db)
+    try:
+        seconds = await seed(history, "short", 100)
+        seconds_long = await seed(history, "long", items)
+        print(f"seeded 100 items in {seconds:.2f} s and {items:,} items in {seconds_long:.1f} s")
+        await time_loads(history, "long", 20)  # warm the page cache
+        print(f"load_window, channel with {100:>7,} items: {percentiles(await time_loads(history, 'short', loads))}")
+        print(f"load_window, channel with {items:>7,} items: {percentiles(await time_loads(history, 'long', loads))}")
+        samples = []
+        for n in range(appends):
+            turn = make_turn(n)
+            started = time.perf_counter()
+            await history.append_turn("appends", turn)
+            samples.append((time.perf_counter() - started) * 1000)
+        print(f"append_turn ({ITEMS_PER_TURN} items, durable commit):     {percentiles(samples)}")
+    finally:
+        await db.close()
 
 
 if __name__ == "__main__":
@@ -97,5 +114,6 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--loads", type=int, default=200)
     parser.add_argument("--appends", type=int, default=200)
+    parser.add_argument("--postgres", help="an empty PostgreSQL database to use instead of a throwaway cluster")
     args = parser.parse_args()
-    asyncio.run(main(items=args.items, loads=args.loads, appends=args.appends))
+    asyncio.run(main(items=args.items, loads=args.loads, appends=args.appends, postgres=args.postgres))

@@ -60,8 +60,9 @@ class ThrowawayPostgres:
         return self.base / "data"
 
     @classmethod
-    def start(cls, base: Path | None = None) -> ThrowawayPostgres:
-        """initdb and start a cluster under `base` (a new temporary folder if None); run as `postgres` when root."""
+    def start(cls, base: Path | None = None, *, durable: bool = False) -> ThrowawayPostgres:
+        """initdb and start a cluster under `base` (a new temporary folder if None); run as `postgres` when root.
+        Tests run with fsync off; `durable` keeps PostgreSQL's defaults (fsync on), for benchmarks."""
         bindir = find_bindir()
         base = Path(tempfile.mkdtemp(prefix="concierge-pg-")) if base is None else base
         base.mkdir(parents=True, exist_ok=True)
@@ -69,9 +70,10 @@ class ThrowawayPostgres:
             shutil.chown(base, user=SUPERUSER, group=None)
         server = cls(bindir=bindir, base=base, port=_free_port())
         options = (
-            f"-p {server.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-p {server.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base} -c max_connections=200"
         )
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         server._run("initdb", "-D", str(server.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
         server._run("pg_ctl", "-D", str(server.data), "-l", str(base / "postgres.log"), "-w", "-o", options, "start")
         return server
