@@ -152,10 +152,10 @@ class ToolExecutor:
         return result if isinstance(result, tuple) else ("ok", result)
 
     async def _confirmed(
-        self, call: ToolCall, tool: Tool, arguments: BaseModel, authorization: Authorization, timeout: float
+        self, call: ToolCall, tool: Tool, arguments: BaseModel, authorization: Authorization, seconds: float
     ) -> Authorization | _Result:
         """Preview the call, ask the member, and authorize again: the authorization to run on, or why not."""
-        preview = await _bounded(tool, timeout, tool.describe(self._context(tool, authorization.caller), arguments))
+        preview = await _bounded(tool, seconds, tool.describe(self._context(tool, authorization.caller), arguments))
         if isinstance(preview, tuple):
             return preview  # it would fail anyway: nobody is asked to confirm the impossible
         self._tell(self.progress.tool_waiting, call)
