@@ -70,16 +70,18 @@ async def converse(
     tool_choice: str = "auto",
     notes: Sequence[str] = (),
     surface: TurnSurface | None = None,
+    quiet_repeats: bool = True,
 ) -> list[Outgoing]:
     """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology.
 
-    A repeated refusal of a member over their turn rate is answered by silence (an empty list).
+    With `quiet_repeats`, a repeated refusal of a member over their turn rate is answered by silence (an empty
+    list), so a flood of messages is not answered by a flood of refusals; a slash command is always answered.
     """
     try:
         reply = await concierge.chat(place, caller, text, tool_choice=tool_choice, surface=surface)
     except SlowDown as error:
         log.info("turn refused for user %s: %s", caller.user_id, error)
-        return [Outgoing(content=error.user_message)] if error.first else []
+        return [Outgoing(content=error.user_message)] if error.first or not quiet_repeats else []
     except ConciergeError as error:
         log.info("turn refused in channel %s: %s", place.channel_id, error)
         return [Outgoing(content=" ".join([error.user_message, *notes]))]
@@ -211,6 +213,7 @@ class CommandHandlers:
             tool_choice=tool_choice,
             notes=notes,
             surface=self._surface(channel, asker),  # type: ignore[arg-type]
+            quiet_repeats=False,
         )
         await deliver(interaction.followup.send, outgoing, asker_id=asker)
 
@@ -232,6 +235,7 @@ class CommandHandlers:
             text=prompt,
             tool_choice=tool_choice,
             surface=self._surface(thread, asker),
+            quiet_repeats=False,
         )
         await deliver(thread.send, outgoing, asker_id=asker)
 

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.concierge import ChannelBusy, Reply, TraceEntry
+from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
 from bot.discord_adapter.client import Conversations, MessageFacts, Route, route
 from bot.discord_adapter.commands import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.discord_adapter.render import GENERIC_FAILURE
@@ -303,6 +303,17 @@ async def test_a_busy_channel_tells_the_member_to_wait() -> None:
     message = thread_message("one more")
     await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert [sent.content for sent in message.channel.sent] == [ChannelBusy(10).user_message]
+
+
+@pytest.mark.asyncio
+async def test_a_member_over_the_turn_rate_is_told_once_then_not_answered_until_the_cool_down_ends() -> None:
+    refusals = [SlowDown(30, first=True), SlowDown(29, first=False), SlowDown(28, first=False)]
+    concierge = FakeConcierge(replies=[*refusals, Reply(text="Back.")], conversations={"50"})
+    message = thread_message("spam")
+    for _ in range(4):
+        await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == [refusals[0].user_message, "Back."]
+    assert "try again in 30 seconds" in refusals[0].user_message
 
 
 @pytest.mark.asyncio

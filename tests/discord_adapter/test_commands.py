@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 from discord.webhook.async_ import async_context
 
-from bot.concierge import AuditEntry, Reply, UnknownTool
+from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
 from bot.discord_adapter.commands import (
     NOTE_THREAD_LIMIT,
     CommandHandlers,
@@ -386,3 +386,11 @@ def test_audit_lines_show_confirmations_and_a_call_the_member_did_not_confirm() 
     call = AuditEntry(4, at, "tool_call", "5", "6", "7", "Ann", "book_table", '{"table": 4}', "declined", 5.0, "")
     assert format_audit_entry(asked) == "`#3` <t:1735787045:R> **Ann** ☐ `book_table` confirmation timed out — Book it."
     assert format_audit_entry(call) == "`#4` <t:1735787045:R> **Ann** ✋ book_table table=4 · not confirmed · 0.0 s"
+
+
+@pytest.mark.asyncio
+async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_hangs() -> None:
+    concierge = FakeConcierge(replies=[SlowDown(12, first=False)])
+    interaction = in_thread()
+    await CommandHandlers(concierge).ask(interaction, prompt="again", tool="auto")  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
