@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -234,10 +235,105 @@ class FakeResponse:
 
     def __init__(self, status: int) -> None:
         self.status = status
-        self.reason = "Bad Request" if status == 400 else "Forbidden"
+        self.reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+        self.headers = {"Retry-After": "2"} if status == 429 else {}
 
 
 def http_error(code: int, *, status: int = 400) -> discord.HTTPException:
     """The exception discord.py raises for a Discord JSON error with this code."""
-    cls = discord.Forbidden if status == 403 else discord.HTTPException
+    cls = {403: discord.Forbidden, 404: discord.NotFound}.get(status, discord.HTTPException)
     return cls(FakeResponse(status), {"code": code, "message": "error"})  # type: ignore[arg-type]
+
+
+class FakeClock:
+    """Time that moves only when the test says so; sleepers wake when their time has come."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.time + seconds, future))
+        await future
+
+    async def advance(self, seconds: float, *, step: float = 0.05) -> None:
+        """Move time forward in small steps, letting every task run in between."""
+        end = self.time + seconds
+        while True:
+            await settle_tasks()
+            if self.time >= end - 1e-9:
+                break
+            self.time = min(end, self.time + step)
+            for deadline, future in list(self._sleepers):
+                if deadline <= self.time + 1e-9:
+                    self._sleepers.remove((deadline, future))
+                    if not future.done():
+                        future.set_result(None)
+
+
+async def settle_tasks() -> None:
+    """Let every ready task run until it waits again."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Request:
+    """One request to Discord about a message: when, what, and with which content and embed."""
+
+    at: float
+    action: str
+    content: str | None
+    embed: discord.Embed | None = None
+
+
+class LiveChannel:
+    """A place that posts editable messages and records every request with the fake clock's time."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.messages: list[EditableMessage] = []
+        self.requests: list[Request] = []
+        self.send_errors: list[Exception] = []
+
+    async def send(self, content: str | None, **options: Any) -> EditableMessage:
+        self.requests.append(Request(self.clock.now(), "send", content, options.get("embed")))
+        if self.send_errors:
+            raise self.send_errors.pop(0)
+        message = EditableMessage(self, content, options.get("embed"), options)
+        self.messages.append(message)
+        return message
+
+    def shown(self) -> list[tuple[str | None, discord.Embed | None]]:
+        """What the conversation shows now: every message not deleted, in order."""
+        return [(message.content, message.embed) for message in self.messages if not message.deleted]
+
+
+class EditableMessage:
+    """A posted message: edits and deletion are recorded; errors can be queued for the next edit."""
+
+    def __init__(
+        self, channel: LiveChannel, content: str | None, embed: discord.Embed | None, options: dict[str, Any]
+    ) -> None:
+        self.channel = channel
+        self.content = content
+        self.embed = embed
+        self.options = options
+        self.deleted = False
+        self.edit_errors: list[Exception] = []
+
+    async def edit(self, *, content: str | None, embed: discord.Embed | None = None, **options: Any) -> None:
+        self.channel.requests.append(Request(self.channel.clock.now(), "edit", content, embed))
+        if self.edit_errors:
+            raise self.edit_errors.pop(0)
+        if self.deleted:
+            raise http_error(10008, status=404)
+        self.content, self.embed, self.options = content, embed, options
+
+    async def delete(self) -> None:
+        self.channel.requests.append(Request(self.channel.clock.now(), "delete", self.content))
+        self.deleted = True
