@@ -11,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot.concierge import AuditEntry, NotAllowed, Reply, ToolStatus, TurnSurface, UnknownTool
+from bot.concierge import AuditEntry, NotAllowed, PolicyChange, Reply, ToolStatus, TurnSurface, UnknownTool
 from bot.engine.permissions import Caller, Place
 
 TOOLS = ["book_table", "calculate", "get_weather"]
@@ -80,35 +80,35 @@ class FakeConcierge:
 
     def _admin_action(self, caller: Caller, tool: str, *change: str) -> None:
         if not caller.is_admin:
-            raise NotAllowed("Only server admins (Administrator or Manage Server) can change tool settings.")
+            raise NotAllowed("not_admin")
         if tool not in TOOLS:
             raise UnknownTool(tool, TOOLS)
         self.changes.append((tool, *change))
 
-    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
+    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> PolicyChange:
         self._admin_action(caller, tool, "enabled" if enabled else "disabled")
-        return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+        return PolicyChange(tool, "enabled" if enabled else "disabled")
 
-    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> str:
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> PolicyChange:
         self._admin_action(caller, tool, "confirm", mode)
-        return f"`{tool}` confirmation: {mode}."
+        return PolicyChange(tool, "confirm_always" if mode == "always" else "confirm_never")
 
     async def record_expired_press(self, place: Place, presser: Caller, *, tool: str) -> None:
         self.changes.append(("expired", tool, presser.user_id))
 
-    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         self._admin_action(caller, tool, "allow", role_id)
-        return f"Members with @{role_name} may now use `{tool}`."
+        return PolicyChange(tool, "role_allowed", role_name)
 
-    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         self._admin_action(caller, tool, "revoke", role_id)
-        return f"@{role_name} is no longer allowed to use `{tool}`."
+        return PolicyChange(tool, "role_revoked", role_name)
 
     async def audit(
         self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
     ) -> list[AuditEntry]:
         if not caller.is_admin:
-            raise NotAllowed("Only server admins can read the audit log.")
+            raise NotAllowed("not_admin")
         self.changes.append(("audit", tool or "", user_id or ""))
         at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
         return [
@@ -118,7 +118,7 @@ class FakeConcierge:
 
     async def clear_history(self, place: Place, caller: Caller) -> int:
         if not caller.is_admin:
-            raise NotAllowed("Only the member who started this conversation, or an admin, can clear it.")
+            raise NotAllowed("not_starter")
         self.changes.append(("clear", place.channel_id))
         return 6
 
@@ -201,6 +201,7 @@ class FakeGuild:
     name: str = "Cafe"
     self_role: FakeRole | None = None
     channels: dict[int, FakeChannel] = field(default_factory=dict)
+    preferred_locale: discord.Locale = discord.Locale.american_english
 
     async def fetch_channel(self, channel_id: int) -> FakeChannel:
         return self.channels[channel_id]
