@@ -52,7 +52,13 @@ class TimedAPI:
         self.watch = watch
 
     async def respond(
-        self, *, instructions: str, items: Sequence[Item], tools: Sequence[ToolSpec], tool_choice: ToolChoice
+        self,
+        *,
+        instructions: str,
+        items: Sequence[Item],
+        tools: Sequence[ToolSpec],
+        tool_choice: ToolChoice,
+        **_: object,
     ) -> ModelReply:
         started = time.perf_counter()
         try:

@@ -21,6 +21,7 @@ from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
+from bot.spending import QuotaDefaults, Spending
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
@@ -64,15 +65,20 @@ def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
 def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
     limit = settings.MAX_OUTPUT_TOKENS
+    on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
+    stream = settings.STREAM_ANSWERS
     if settings.OPENAI_API == "chat":
-        on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
         return ChatAPI(
             client,
             model=settings.OPENAI_MODEL,
             max_output_tokens=limit,
             output_limit_field="max_completion_tokens" if on_openai else "max_tokens",
+            stream=stream,
+            on_openai=on_openai,
         )
-    return ResponsesAPI(client, model=settings.OPENAI_MODEL, max_output_tokens=limit)
+    return ResponsesAPI(
+        client, model=settings.OPENAI_MODEL, max_output_tokens=limit, stream=stream, on_openai=on_openai
+    )
 
 
 async def open_store(settings: Settings) -> Store:
@@ -125,6 +131,14 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                         max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER,
                     ),
                 },
+                spending=Spending(
+                    store.usage,
+                    store.quotas,
+                    defaults=QuotaDefaults(
+                        per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
+                    ),
+                    model=settings.OPENAI_MODEL,
+                ),
                 limits=ConciergeLimits(
                     max_rounds=settings.MAX_TOOL_ROUNDS,
                     tool_timeout=settings.TOOL_TIMEOUT_SECONDS,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from bot.confirmations import AuditedConfirmer
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, Usage
 from bot.engine.confirm import Confirmer, NoConfirmer
 from bot.engine.errors import ConciergeError, ToolChoiceRefused
 from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, ToolExecutor, TraceEntry
@@ -23,10 +23,12 @@ from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import Registry, Tool, utc_now
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
+from bot.spending import MemberUsage, QuotaReached, ServerUsage, Spending, prompt_cache_key
 from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
 from bot.store.conversations import ConversationStore
 from bot.store.history import HistoryStore, TurnSaver
 from bot.store.policies import PolicyStore
+from bot.store.usage import QuotaScope
 
 __all__ = [
     "AuditEntry",
@@ -35,6 +37,7 @@ __all__ = [
     "ConciergeLimits",
     "NotAllowed",
     "PolicyChange",
+    "QuotaReached",
     "Reply",
     "ShuttingDown",
     "SlowDown",
@@ -47,7 +50,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-NotAllowedKind = Literal["not_starter", "server_only", "not_admin"]
+NotAllowedKind = Literal["not_starter", "server_only", "not_admin", "no_usage"]
 
 
 class NotAllowed(ConciergeError):
@@ -57,6 +60,7 @@ class NotAllowed(ConciergeError):
         "not_starter": "Only the member who started this conversation or a server admin can clear it.",
         "server_only": "Tool settings belong to a server: use this command in a server channel.",
         "not_admin": "Only server admins (Administrator or Manage Server) can do that.",
+        "no_usage": "Usage is not recorded by this bot.",
     }
 
     def __init__(self, kind: NotAllowedKind) -> None:
@@ -163,6 +167,7 @@ class Concierge:
         prompt: SystemPrompt,
         services: Mapping[type, object],
         limits: ConciergeLimits = ConciergeLimits(),
+        spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._api = api
@@ -174,6 +179,7 @@ class Concierge:
         self._prompt = prompt
         self._services = services
         self._limits = limits
+        self._spending = spending
         self._now = now
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
@@ -201,6 +207,8 @@ class Concierge:
             async with self._queues.turn(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
+                if self._spending is not None:
+                    await self._spending.check(place, caller, now=self._now())
                 executor = await self._executor(place, caller, surface or TurnSurface(NoConfirmer()))
                 check_tool_choice(executor, tool_choice)
                 return await self._turn(executor, place, caller, text, tool_choice)
@@ -212,6 +220,12 @@ class Concierge:
             max_tokens=self._limits.history_max_tokens,
         )
         saved = TurnSaver(self._history, place.channel_id)
+        spending = self._spending
+
+        async def record_usage(usage: Usage) -> None:
+            if spending is not None:
+                await spending.record(place, caller, usage)
+
         turn = await run_turn(
             api=self._api,
             executor=executor,
@@ -221,6 +235,8 @@ class Concierge:
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
+            record_usage=record_usage,
+            cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
         if turn.error is None or any(isinstance(item, ToolCall) for item in turn.items):
@@ -335,6 +351,27 @@ class Concierge:
                 )
             )
 
+    async def member_usage(self, place: Place, caller: Caller, *, member_id: str | None = None) -> MemberUsage:
+        """A member's tokens here today and this month: their own, or (admins only) another member's."""
+        if member_id is not None and member_id != caller.user_id:
+            self._require_admin(place, caller)
+        async with self._in_use():
+            return await self._require_spending().member_usage(place, member_id or caller.user_id, now=self._now())
+
+    async def server_usage(self, place: Place, caller: Caller) -> ServerUsage:
+        """This server's tokens today and this month, its top members and its quotas (admins only)."""
+        guild_id = self._require_admin(place, caller)
+        async with self._in_use():
+            return await self._require_spending().server_usage(guild_id, now=self._now())
+
+    async def set_quota(
+        self, place: Place, caller: Caller, scope: QuotaScope, tokens: int | None, *, role_id: str = ""
+    ) -> None:
+        """Override a daily token quota in this server (0 = unlimited, None = back to the setting; admins only)."""
+        guild_id = self._require_admin(place, caller)
+        async with self._in_use():
+            await self._require_spending().set_quota(guild_id, scope, tokens, role_id=role_id, actor=caller)
+
     async def clear_history(self, place: Place, caller: Caller) -> int:
         """Forget this channel's conversation (its starter, an admin, or the member in their DM)."""
         async with self._in_use():
@@ -425,6 +462,11 @@ class Concierge:
         if not caller.is_admin:
             raise NotAllowed("not_admin")
         return place.guild_id
+
+    def _require_spending(self) -> Spending:
+        if self._spending is None:
+            raise NotAllowed("no_usage")
+        return self._spending
 
     def _require_tool(self, name: str) -> Tool:
         known = self._registry.get(name)

@@ -27,12 +27,15 @@ class Settings(BaseModel):
     OPENAI_API: Literal["responses", "chat"] = "responses"
     OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
     MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=64)
+    STREAM_ANSWERS: bool = True
     DATABASE_URL: str = "sqlite:///data/concierge.db"
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
     MAX_CALLS_PER_ROUND: int = Field(default=8, ge=1, le=128)
     CONFIRM_TIMEOUT_SECONDS: float = Field(default=120.0, ge=5, le=3600)
     MEMBER_TURNS_PER_MINUTE: int = Field(default=6, ge=0)
+    DAILY_TOKENS_PER_MEMBER: int = Field(default=0, ge=0)
+    DAILY_TOKENS_PER_SERVER: int = Field(default=0, ge=0)
     HISTORY_MAX_TURNS: int = Field(default=20, ge=1)
     HISTORY_MAX_TOKENS: int = Field(default=6000, ge=100)
     BOOKING_HORIZON_DAYS: int = Field(default=90, ge=1, le=3650)

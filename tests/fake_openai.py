@@ -7,8 +7,12 @@
 
 Every request is answered, in order of priority, by: a pending `fail()`, the next enqueued reply, the `responder`
 callback. With none of those the server answers 500 "script ran out", so a test that under-scripts fails loudly.
-Both wire formats are served from the same script: POST /v1/responses and POST /v1/chat/completions.
-Error answers carry `retry-after-ms` so the SDK's own retries stay fast.
+Both wire formats are served from the same script: POST /v1/responses and POST /v1/chat/completions, each as one
+JSON body or, for `"stream": true`, as server-sent events (text and arguments in small pieces, parallel calls by
+index or item, usage at the end). The Responses API's reasoning rules are enforced as OpenAI does under
+store=False: a reasoning item sent back without its encrypted content, or a function_call sent with an item id but
+without the reasoning item that produced it, is a 400. Error answers carry `retry-after-ms` so the SDK's own
+retries stay fast.
 """
 
 from __future__ import annotations
@@ -89,6 +93,12 @@ class FakeOpenAI:
     llama_call_ids: bool = False  # call ids like call__0_<name>_cmpl-<uuid>
     omit_call_ids: bool = False  # chat tool calls without an "id" (not part of llama_cpp)
     delay: float = 0.0
+    no_streaming: bool = False  # 400 on "stream": true, like a server that cannot stream
+    break_stream_after: int | None = None  # drop the connection after this many streamed events
+    stream_piece: int = 4  # characters of text or arguments per streamed event
+    stream_delay: float = 0.0  # seconds between streamed events (a model writing at a fixed rate)
+    report_usage: bool = True  # False: no usage in answers, like some local servers
+    cached_tokens: int = 0  # cached input tokens reported in usage
     responder: Responder | None = None
     retry_after_ms: int = 5
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
@@ -181,20 +191,34 @@ class FakeOpenAI:
             return self._error(
                 FakeFailure(404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}})
             )
+        problem = _reasoning_problem(recorded.json)
+        if problem is not None:
+            return self._error(FakeFailure(400, {"error": {"message": problem, "type": "invalid_request_error"}}))
+        if recorded.json.get("stream") and self.no_streaming:
+            return self._error(FakeFailure(400, {"error": {"message": "stream is not supported", "type": "bad"}}))
         outcome = await self._next(recorded)
         if isinstance(outcome, FakeFailure):
             return self._error(outcome)
-        return web.json_response(self._responses_body(recorded.json, outcome))
+        body = self._responses_body(recorded.json, outcome)
+        if recorded.json.get("stream"):
+            return await self._sse(request, self._responses_events(body))
+        return web.json_response(body)
 
     async def _chat(self, request: web.Request) -> web.Response:
         recorded = await self._record(request)
         quirk = self._chat_quirk(recorded.json)
         if quirk is not None:
             return self._error(FakeFailure(500, {"error": {"code": 500, "message": quirk, "type": "server_error"}}))
+        if recorded.json.get("stream") and self.no_streaming:
+            return self._error(FakeFailure(400, {"error": {"message": "stream is not supported", "type": "bad"}}))
         outcome = await self._next(recorded)
         if isinstance(outcome, FakeFailure):
             return self._error(outcome)
-        return web.json_response(self._chat_body(recorded.json, outcome))
+        body = self._chat_body(recorded.json, outcome)
+        if recorded.json.get("stream"):
+            usage = (recorded.json.get("stream_options") or {}).get("include_usage", False)
+            return await self._sse(request, self._chat_events(body, with_usage=usage), done_marker=True)
+        return web.json_response(body)
 
     def _chat_quirk(self, body: Any) -> str | None:
         """The llama.cpp-style failure this chat request triggers, if any."""
@@ -236,7 +260,10 @@ class FakeOpenAI:
     def _responses_body(self, request: Any, reply: FakeReply) -> dict[str, Any]:
         output: list[dict[str, Any]] = []
         if reply.reasoning:
-            output.append({"type": "reasoning", "id": f"rs_{uuid.uuid4().hex}", "summary": []})
+            reasoning: dict[str, Any] = {"type": "reasoning", "id": f"rs_{uuid.uuid4().hex}", "summary": []}
+            if "reasoning.encrypted_content" in (request.get("include") or ()):
+                reasoning["encrypted_content"] = f"gAAAA-opaque-{uuid.uuid4().hex}"
+            output.append(reasoning)
         if reply.text:
             output.append(
                 {
@@ -268,7 +295,15 @@ class FakeOpenAI:
             "parallel_tool_calls": request.get("parallel_tool_calls", True),
             "tool_choice": request.get("tool_choice", "auto"),
             "tools": request.get("tools", []),
-            "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+            "usage": {
+                "input_tokens": 10,
+                "input_tokens_details": {"cached_tokens": self.cached_tokens},
+                "output_tokens": 5,
+                "output_tokens_details": {"reasoning_tokens": 2 if reply.reasoning else 0},
+                "total_tokens": 15,
+            }
+            if self.report_usage
+            else None,
         }
 
     def _chat_body(self, request: Any, reply: FakeReply) -> dict[str, Any]:
@@ -292,5 +327,118 @@ class FakeOpenAI:
                     "logprobs": None,
                 }
             ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            "usage": {
+                "prompt_tokens": 10,
+                "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+                "completion_tokens": 5,
+                "total_tokens": 15,
+            }
+            if self.report_usage
+            else None,
         }
+
+    # streaming
+
+    async def _sse(
+        self, request: web.Request, events: list[dict[str, Any]], *, done_marker: bool = False
+    ) -> web.StreamResponse:
+        """Send `events` as server-sent events; `break_stream_after` drops the connection midway."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        for number, event in enumerate(events):
+            if self.break_stream_after is not None and number >= self.break_stream_after:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            name = f"event: {event['type']}\n" if "type" in event else ""
+            await response.write(f"{name}data: {json.dumps(event)}\n\n".encode())
+            if self.stream_delay:
+                await asyncio.sleep(self.stream_delay)
+        if done_marker:
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    def _pieces(self, text: str) -> list[str]:
+        size = max(1, self.stream_piece)
+        return [text[start : start + size] for start in range(0, len(text), size)]
+
+    def _responses_events(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The Responses stream of `body`: created, deltas per output item, item done events, completed."""
+        events: list[dict[str, Any]] = [{"type": "response.created", "response": body | {"output": []}}]
+        for index, item in enumerate(body["output"]):
+            events.append({"type": "response.output_item.added", "output_index": index, "item": item})
+            if item["type"] == "message":
+                text = item["content"][0]["text"]
+                events += [
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "delta": piece,
+                        "logprobs": [],
+                    }
+                    for piece in self._pieces(text)
+                ]
+            elif item["type"] == "function_call":
+                events += [
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "delta": piece,
+                    }
+                    for piece in self._pieces(item["arguments"])
+                ]
+            events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+        events.append({"type": "response.completed", "response": body})
+        return [event | {"sequence_number": number} for number, event in enumerate(events)]
+
+    def _chat_events(self, body: dict[str, Any], *, with_usage: bool) -> list[dict[str, Any]]:
+        """The Chat stream of `body`: text pieces, each call's id and name then its arguments in pieces, the finish
+        reason, and (when asked with stream_options) a last chunk with only the usage."""
+        head = {key: body[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+        message, finish = body["choices"][0]["message"], body["choices"][0]["finish_reason"]
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            return head | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+
+        chunks = [chunk({"role": "assistant", "content": ""})]
+        chunks += [chunk({"content": piece}) for piece in self._pieces(message.get("content") or "")]
+        for index, call in enumerate(message.get("tool_calls") or ()):
+            opening = {
+                "index": index,
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            if "id" in call:
+                opening["id"] = call["id"]
+            chunks.append(chunk({"tool_calls": [opening]}))
+            chunks += [
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                for piece in self._pieces(call["function"]["arguments"])
+            ]
+        chunks.append(chunk({}, finish))
+        if with_usage and body.get("usage"):
+            chunks.append(head | {"choices": [], "usage": body["usage"]})
+        return chunks
+
+
+def _reasoning_problem(request: Any) -> str | None:
+    """What OpenAI would refuse about the reasoning items of a stateless (store=False) Responses request."""
+    if request.get("store", True):
+        return None
+    previous: Any = None
+    for item in request.get("input") or ():
+        kind = item.get("type")
+        if kind == "reasoning" and not item.get("encrypted_content"):
+            return f"Item '{item.get('id')}' of type 'reasoning' was provided without its required encrypted_content"
+        if (
+            kind == "function_call"
+            and item.get("id")
+            and (previous or {}).get("type") not in ("reasoning", "function_call")
+        ):
+            return f"Item '{item.get('id')}' of type 'function_call' was provided without its required 'reasoning' item"
+        previous = item
+    return None

@@ -98,7 +98,13 @@ class GatedAPI:
             await self._changed.wait_for(lambda: len(self.arrived) >= count)
 
     async def respond(
-        self, *, instructions: str, items: Sequence[Item], tools: Sequence[ToolSpec], tool_choice: ToolChoice
+        self,
+        *,
+        instructions: str,
+        items: Sequence[Item],
+        tools: Sequence[ToolSpec],
+        tool_choice: ToolChoice,
+        **_: object,
     ) -> ModelReply:
         last = items[-1]
         assert isinstance(last, UserMessage)

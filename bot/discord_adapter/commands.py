@@ -21,6 +21,7 @@ from bot.discord_adapter.render import (
     thread_name,
 )
 from bot.discord_adapter.turns import TEXT_CHANNEL_TYPES, THREAD_ARCHIVE_MINUTES, answer_live, thread_failure_note
+from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ConciergeError
 from bot.engine.permissions import Caller, ConfirmMode, Place
 
@@ -65,7 +66,7 @@ def format_audit_entry(entry: AuditEntry, language: Language = ENGLISH) -> str:
     """One /audit line: id, relative time, who, and the call or the policy change."""
     head = f"`#{entry.id}` <t:{int(entry.at.timestamp())}:R> **{entry.user_name}**"
     summary = f" — {entry.summary}" if entry.summary else ""
-    if entry.kind == "policy":
+    if entry.kind in ("policy", "quota"):
         return f"{head} ⚙ `{entry.tool}`: {entry.summary}"
     if entry.kind == "confirmation":
         outcome = say(language, "audit.confirmation", outcome=entry.outcome.replace("_", " "))
@@ -378,6 +379,6 @@ def install_commands(
 ) -> CommandHandlers:
     """Add every slash command to `tree`; returns the handlers they forward to."""
     handlers = CommandHandlers(concierge, confirmations)
-    for command in build_commands(handlers):
+    for command in [*build_commands(handlers), *build_spending_commands(handlers)]:
         tree.add_command(command)
     return handlers

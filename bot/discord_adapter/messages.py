@@ -104,6 +104,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Only server admins (Administrator or Manage Server) can do that.",
         "zh-CN": "只有服务器管理员（拥有“管理员”或“管理服务器”权限）可以这样做。",
     },
+    "error.not_allowed.no_usage": {
+        "en": "Usage is not recorded by this bot.",
+        "zh-CN": "此机器人不记录用量。",
+    },
     "error.unknown_tool": {
         "en": "There is no tool `{tool}`. Tools: {tools}.",
         "zh-CN": "没有名为 `{tool}` 的工具。可用工具：{tools}。",

@@ -1,10 +1,11 @@
 """Conversation items: the one canonical history format both OpenAI APIs are rebuilt from.
 
-Reasoning items are deliberately not part of it. The Responses API returns them for reasoning
-models and wants them replayed next to the item that followed them; we instead drop reasoning
-items and item ids on replay (a function_call without an id needs no reasoning partner). That
-keeps one history valid for both APIs, lets a channel switch model or server, and stores no
-opaque encrypted blobs.
+Reasoning items live only within their turn. The Responses API returns them for reasoning models;
+within a turn they are replayed before the calls they led to (with their encrypted content, since
+requests are sent with store=False), so the model does not think from scratch after each tool
+result. They are never stored: across turns the history is replayed without them and without item
+ids (a function_call without an id needs no reasoning partner). That keeps one history valid for
+both APIs, lets a channel switch model or server, and stores no opaque encrypted blobs.
 """
 
 from __future__ import annotations
@@ -59,7 +60,16 @@ class ToolOutput(_Item):
     output: str
 
 
-Item = Annotated[UserMessage | AssistantMessage | ToolCall | ToolOutput, Field(discriminator="kind")]
+class Reasoning(_Item):
+    """A reasoning model's thinking before its calls (Responses API), opaque, replayed only within its turn."""
+
+    kind: Literal["reasoning"] = "reasoning"
+    item_id: str
+    encrypted_content: str
+    summary: tuple[str, ...] = ()
+
+
+Item = Annotated[UserMessage | AssistantMessage | ToolCall | ToolOutput | Reasoning, Field(discriminator="kind")]
 ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Item)
 
 INTERRUPTED_OUTPUT = '{"error": "interrupted: this call was not completed and has no result"}'

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
 from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, Item, ToolCall, UserMessage, make_valid
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, make_valid
 from bot.engine.permissions import Denied
+from bot.engine.tokens import estimate_tokens, item_tokens
 from bot.engine.tools import Tool
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 _Ask = Callable[[ToolChoice], Awaitable[ModelReply]]
 Checkpoint = Callable[[Sequence[Item]], Awaitable[None]]
 """Saves the turn so far (user message first): a process that dies mid-turn keeps what already happened."""
+RecordUsage = Callable[[Usage], Awaitable[None]]
+"""Records what one model request cost (estimated when the server said nothing)."""
 CUT_SHORT_FALLBACK = "I ran out of tool-call rounds before I could finish; here is as far as I got."
 
 
@@ -62,11 +66,14 @@ async def run_turn(
     tool_choice: ToolChoice = "auto",
     max_rounds: int = 8,
     checkpoint: Checkpoint | None = None,
+    record_usage: RecordUsage | None = None,
+    cache_key: str | None = None,
 ) -> Turn:
     """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds.
 
     With `checkpoint`, the turn is saved before its calls run and again once they have: a call left pending by a
     crash is closed as interrupted on the next load, and a committed side effect is never missing from history.
+    Reasoning items are replayed within the turn and never leave it (not in `Turn.items`, not checkpointed).
     """
     check_tool_choice(executor, tool_choice)
     specs = [ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in offered_tools(executor)]
@@ -79,7 +86,21 @@ async def run_turn(
     notes: list[str] = []
 
     async def ask(choice: ToolChoice) -> ModelReply:
-        return await api.respond(instructions=instructions, items=[*past, *new], tools=specs, tool_choice=choice)
+        items = [*past, *new]
+        reply = await api.respond(
+            instructions=instructions,
+            items=items,
+            tools=specs,
+            tool_choice=choice,
+            progress=executor.progress,
+            cache_key=cache_key,
+        )
+        if record_usage is not None:
+            try:
+                await record_usage(reply.usage or estimate_usage(instructions, items, specs, reply))
+            except Exception:
+                log.exception("could not record the usage of a model request")
+        return reply
 
     try:
         for round_number in range(max_rounds):
@@ -88,10 +109,15 @@ async def run_turn(
                 _note_ignored_force(reply, tool_choice, notes)
             else:
                 reply = await ask("auto")
+            if not reply.calls:
+                if reply.text:
+                    new.append(AssistantMessage(text=reply.text))
+                return Turn(answer=reply.text, items=_kept(new), trace=tuple(trace), notes=tuple(notes))
+            if reply.text:
+                executor.progress.answer_discarded()  # streamed words before calls are not the answer
+            new.extend(reply.reasoning)
             if reply.text:
                 new.append(AssistantMessage(text=reply.text))
-            if not reply.calls:
-                return Turn(answer=reply.text, items=tuple(new), trace=tuple(trace), notes=tuple(notes))
             calls = _with_unique_ids(reply.calls, taken_ids)
             new.extend(calls)
             await _save(checkpoint, new)
@@ -102,12 +128,25 @@ async def run_turn(
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
-        return Turn(answer=error.user_message, items=tuple(new), trace=tuple(trace), notes=tuple(notes), error=error)
+        return Turn(answer=error.user_message, items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error)
     if final.calls:
         log.warning("the model asked for %d tool calls after tool_choice none; ignored", len(final.calls))
     answer = final.text or CUT_SHORT_FALLBACK
     new.append(AssistantMessage(text=answer))
-    return Turn(answer=answer, items=tuple(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+    return Turn(answer=answer, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+
+
+def _kept(items: Sequence[Item]) -> tuple[Item, ...]:
+    """The turn's items as they are kept: without reasoning, which is opaque and only valid within its turn."""
+    return tuple(item for item in items if not isinstance(item, Reasoning))
+
+
+def estimate_usage(instructions: str, items: Sequence[Item], specs: Sequence[ToolSpec], reply: ModelReply) -> Usage:
+    """What a request probably cost, for servers that report no usage (marked as an estimate)."""
+    sent = estimate_tokens(instructions) + sum(item_tokens(item) for item in items)
+    sent += sum(estimate_tokens(spec.name + spec.description + json.dumps(spec.parameters)) for spec in specs)
+    written = estimate_tokens(reply.text) + sum(estimate_tokens(call.name + call.arguments) for call in reply.calls)
+    return Usage(input_tokens=sent, output_tokens=written, estimated=True)
 
 
 async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
@@ -115,7 +154,7 @@ async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
     if checkpoint is None:
         return
     try:
-        await checkpoint(tuple(items))
+        await checkpoint(_kept(items))
     except Exception:
         log.exception("could not checkpoint the turn")
 

@@ -12,6 +12,7 @@ from bot.store.db import Database, SchemaTooNew, sqlite_path
 from bot.store.history import HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.restaurants import RestaurantStore
+from bot.store.usage import QuotaStore, UsageLedger
 
 __all__ = [
     "AuditEntry",
@@ -22,10 +23,12 @@ __all__ = [
     "Database",
     "HistoryStore",
     "PolicyStore",
+    "QuotaStore",
     "RestaurantStore",
     "SchemaTooNew",
     "Store",
     "ToolCallRecord",
+    "UsageLedger",
     "sqlite_path",
 ]
 
@@ -42,6 +45,8 @@ class Store:
         self.conversations = ConversationStore(db)
         self.restaurants = RestaurantStore(db)
         self.bookings = BookingStore(db)
+        self.usage = UsageLedger(db)
+        self.quotas = QuotaStore(db)
 
     @classmethod
     async def open(cls, path: pathlib.Path) -> Self:

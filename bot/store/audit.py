@@ -15,7 +15,7 @@ MAX_TEXT_CHARS = 500
 MAX_QUERY_LIMIT = 1000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-AuditKind = Literal["tool_call", "policy", "confirmation"]
+AuditKind = Literal["tool_call", "policy", "confirmation", "quota"]
 Clock = Callable[[], datetime]
 
 

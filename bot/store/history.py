@@ -3,58 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.engine.items import (
-    AssistantMessage,
-    Item,
-    ToolCall,
-    ToolOutput,
-    UserMessage,
-    item_from_json,
-    item_to_json,
-    make_valid,
-)
+from bot.engine.items import Item, UserMessage, item_from_json, item_to_json, make_valid
+from bot.engine.tokens import item_tokens
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
-
-ITEM_OVERHEAD_TOKENS = 4
-_CJK = re.compile(
-    r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]"
-)
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate a text's token count without a tokenizer (tiktoken downloads its files at run time; we run offline).
-
-    ~4 characters per token for ASCII, 1 token per CJK character (Chinese, Japanese, Korean, full-width forms),
-    ~2 characters per token for other non-ASCII text (accented Latin, Cyrillic, emoji...); rounded up.
-    It errs on the high side for ordinary English, so a window chosen with it fits the real budget.
-    """
-    if text.isascii():
-        return (len(text) + 3) // 4
-    cjk = len(_CJK.findall(text))
-    other = len(_NON_ASCII.findall(text)) - cjk
-    ascii_chars = len(text) - cjk - other
-    return (ascii_chars + 3) // 4 + cjk + (other + 1) // 2
-
-
-def item_tokens(item: Item) -> int:
-    """The estimated tokens one item costs in a request: its visible text plus a small per-item overhead."""
-    match item:
-        case UserMessage():
-            text = item.as_prompt()
-        case AssistantMessage():
-            text = item.text
-        case ToolCall():
-            text = item.name + item.arguments
-        case ToolOutput():
-            text = item.output
-    return estimate_tokens(text) + ITEM_OVERHEAD_TOKENS
 
 
 class HistoryStore:

@@ -271,9 +271,10 @@ def test_admin_commands_are_hidden_by_default_permissions_and_server_only() -> N
     install_commands(tree, FakeConcierge())  # type: ignore[arg-type]
     payload = {command["name"]: command for command in (c.to_dict(tree) for c in tree.get_commands())}
 
-    assert sorted(payload) == ["ask", "audit", "history", "tooladmin", "tools"]
+    assert sorted(payload) == ["ask", "audit", "history", "quota", "tooladmin", "tools", "usage"]
     manage_guild = discord.Permissions(manage_guild=True).value
-    for name in ("tooladmin", "audit"):
+    assert payload["usage"].get("default_member_permissions") is None  # every member sees their own usage
+    for name in ("tooladmin", "audit", "quota"):
         assert payload[name]["default_member_permissions"] == manage_guild
         assert payload[name]["contexts"] == [0]
     assert [option["name"] for option in payload["tooladmin"]["options"]] == [

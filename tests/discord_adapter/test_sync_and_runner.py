@@ -83,8 +83,10 @@ def test_the_bot_asks_for_message_content_and_no_privileged_member_intent(tmp_pa
         "ask",
         "audit",
         "history",
+        "quota",
         "tooladmin",
         "tools",
+        "usage",
     ]
 
 

@@ -50,7 +50,13 @@ class ScriptedAPI:
         return self
 
     async def respond(
-        self, *, instructions: str, items: Sequence[Item], tools: Sequence[ToolSpec], tool_choice: ToolChoice
+        self,
+        *,
+        instructions: str,
+        items: Sequence[Item],
+        tools: Sequence[ToolSpec],
+        tool_choice: ToolChoice,
+        **_: object,
     ) -> ModelReply:
         self.requests.append(SentRequest(instructions, tuple(items), tuple(t.name for t in tools), tool_choice))
         if not self.script:

@@ -8,8 +8,9 @@ import pathlib
 import pytest
 
 from bot.engine.items import INTERRUPTED_OUTPUT, AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
+from bot.engine.tokens import ITEM_OVERHEAD_TOKENS, estimate_tokens, item_tokens
 from bot.store.db import Database
-from bot.store.history import ITEM_OVERHEAD_TOKENS, HistoryStore, estimate_tokens, item_tokens
+from bot.store.history import HistoryStore
 
 BIG = 10**9
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.engine.items import Item, ToolCall
+from bot.engine.items import Item, Reasoning, ToolCall
+from bot.engine.progress import Progress
 
 ToolChoice = str
 """'auto', 'required', 'none', or the name of one tool."""
@@ -25,11 +26,30 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Usage:
+    """The tokens one model request cost; `estimated` when the server reported none and they were counted here."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output (cached input and reasoning are parts of those)."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
 class ModelReply:
-    """One model response: text (maybe empty) and the calls it asked for, in order."""
+    """One model response: text (maybe empty), the calls it asked for in order, the reasoning that led to them
+    (Responses API only), and what it cost if the server said."""
 
     text: str
     calls: tuple[ToolCall, ...] = field(default_factory=tuple)
+    reasoning: tuple[Reasoning, ...] = field(default_factory=tuple)
+    usage: Usage | None = None
 
 
 class ModelAPI(Protocol):
@@ -42,6 +62,12 @@ class ModelAPI(Protocol):
         items: Sequence[Item],
         tools: Sequence[ToolSpec],
         tool_choice: ToolChoice,
+        progress: Progress | None = None,
+        cache_key: str | None = None,
     ) -> ModelReply:
-        """Send the conversation and return the reply; raise a ModelError subclass on failure."""
+        """Send the conversation and return the reply; raise a ModelError subclass on failure.
+
+        With `progress`, an adapter that streams reports the text as it arrives (answer_delta) and, if it has to
+        start over, says so (answer_discarded). `cache_key` is a stable key for the server's prompt cache.
+        """
         ...

@@ -17,14 +17,19 @@ from typing import Any, Literal, assert_never
 
 import openai
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
+from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.errors import ModelUnavailable
-from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
+from bot.engine.progress import Progress
 
 
 class ChatAPI:
-    """Talks to POST /chat/completions, the API every OpenAI-compatible server speaks."""
+    """Talks to POST /chat/completions, the API every OpenAI-compatible server speaks.
+
+    `on_openai` turns on what only OpenAI is known to accept: the prompt cache key and usage in streams.
+    """
 
     def __init__(
         self,
@@ -33,12 +38,16 @@ class ChatAPI:
         model: str,
         max_output_tokens: int | None = None,
         output_limit_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+        stream: bool = False,
+        on_openai: bool = False,
     ) -> None:
         self._client = client
         self._model = model
         # OpenAI's reasoning models refuse max_tokens and want max_completion_tokens; compatible servers
         # (llama.cpp, Ollama, vLLM) know max_tokens. The composition root picks the field by server.
         self._limit: dict[str, int] = {output_limit_field: max_output_tokens} if max_output_tokens else {}
+        self._streaming = Streaming(enabled=stream, api="Chat Completions")
+        self._on_openai = on_openai
 
     async def respond(
         self,
@@ -47,23 +56,86 @@ class ChatAPI:
         items: Sequence[Item],
         tools: Sequence[ToolSpec],
         tool_choice: ToolChoice,
+        progress: Progress | None = None,
+        cache_key: str | None = None,
     ) -> ModelReply:
-        """Send the conversation as chat messages and read back the first choice's text and tool calls."""
+        """Send the conversation as chat messages and read back the first choice's text, tool calls and usage."""
         options: dict[str, Any] = dict(self._limit)
         if tools:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)
+        if self._on_openai and cache_key:
+            options["prompt_cache_key"] = cache_key
+        request: dict[str, Any] = {
+            "model": self._model,
+            "messages": [{"role": "system", "content": instructions}, *_messages(items)],
+            **options,
+        }
         try:
-            completion = await self._client.chat.completions.create(
-                model=self._model,
-                messages=[{"role": "system", "content": instructions}, *_messages(items)],  # type: ignore[list-item]
-                **options,
+            return await self._streaming.respond(
+                progress, lambda listener: self._streamed(request, listener), lambda: self._plain(request)
             )
         except openai.OpenAIError as error:
             raise map_openai_error(error, api="chat", model=self._model, secret=self._client.api_key) from error
+
+    async def _plain(self, request: dict[str, Any]) -> ModelReply:
+        completion = await self._client.chat.completions.create(**request)
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
-        return _reply(completion.choices[0].message)
+        return _reply(completion.choices[0].message, completion.usage)
+
+    async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
+        """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
+        extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if self._on_openai else {}
+        stream = await self._client.chat.completions.create(**request, **extra, stream=True)
+        text: list[str] = []
+        calls: dict[int, _PartialCall] = {}
+        usage: Any = None
+        finished = False
+        try:
+            async for chunk in stream:
+                usage = getattr(chunk, "usage", None) or usage
+                for choice in chunk.choices or ():
+                    if choice.index != 0:
+                        continue
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        text.append(delta.content)
+                        progress.answer_delta(delta.content)
+                    for piece in (delta.tool_calls if delta is not None else None) or ():
+                        calls.setdefault(piece.index, _PartialCall()).add(piece)
+                    finished = finished or choice.finish_reason is not None
+        except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
+            raise StreamBroken(type(error).__name__) from error
+        if not finished:
+            raise StreamBroken("it ended without a finish reason")
+        return ModelReply(
+            text="".join(text),
+            calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
+            usage=_usage(usage),
+        )
+
+
+class _PartialCall:
+    """One streamed tool call as its pieces arrive: the id and name once, the arguments in parts."""
+
+    def __init__(self) -> None:
+        self.call_id: str | None = None
+        self.name = ""
+        self.arguments: list[str] = []
+
+    def add(self, piece: Any) -> None:
+        """Take one streamed piece of this call."""
+        self.call_id = self.call_id or getattr(piece, "id", None)
+        function = getattr(piece, "function", None)
+        if function is not None:
+            self.name = self.name or (function.name or "")
+            self.arguments.append(function.arguments or "")
+
+    def call(self) -> ToolCall:
+        """The finished call (a server that sent no id gets a fresh one)."""
+        call_id = self.call_id or f"call_{uuid.uuid4().hex[:24]}"
+        return ToolCall(call_id=call_id, name=self.name, arguments="".join(self.arguments))
 
 
 def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
@@ -92,6 +164,8 @@ def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
             case ToolOutput():
                 messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
                 open_assistant = None
+            case Reasoning():
+                continue  # Chat Completions has no reasoning items
             case _:
                 assert_never(item)
     return messages
@@ -117,7 +191,7 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": choice}}
 
 
-def _reply(message: Any) -> ModelReply:
+def _reply(message: Any, usage: Any) -> ModelReply:
     """The message text (or refusal) and its function tool calls; a call without an id gets a fresh one."""
     text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
     calls: list[ToolCall] = []
@@ -127,4 +201,16 @@ def _reply(message: Any) -> ModelReply:
             continue
         call_id = getattr(call, "id", None) or f"call_{uuid.uuid4().hex[:24]}"
         calls.append(ToolCall(call_id=call_id, name=function.name, arguments=function.arguments or ""))
-    return ModelReply(text=text, calls=tuple(calls))
+    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage))
+
+
+def _usage(usage: Any) -> Usage | None:
+    """The Chat usage object as Usage (None when the server sent none)."""
+    if usage is None or getattr(usage, "prompt_tokens", None) is None:
+        return None
+    return Usage(
+        input_tokens=int(usage.prompt_tokens or 0),
+        output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cached_input_tokens=int(getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0),
+        reasoning_tokens=int(getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", 0) or 0),
+    )

@@ -8,18 +8,34 @@ from typing import Any, assert_never
 import openai
 from openai.types.responses import ResponseInputItemParam
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
-from bot.engine.items import AssistantMessage, Item, ToolCall, ToolOutput, UserMessage
+from bot.engine.api.streaming import StreamBroken, Streaming
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
+from bot.engine.progress import Progress
 
 
 class ResponsesAPI:
-    """Talks to POST /responses statelessly (store=False): the whole history is sent every time."""
+    """Talks to POST /responses statelessly (store=False): the whole history is sent every time.
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str, max_output_tokens: int | None = None) -> None:
+    `on_openai` turns on what only OpenAI accepts: the prompt cache key, and the reasoning items' encrypted content
+    (so a reasoning model's thinking can be replayed within a turn).
+    """
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        max_output_tokens: int | None = None,
+        stream: bool = False,
+        on_openai: bool = False,
+    ) -> None:
         self._client = client
         self._model = model
         self._limit: dict[str, int] = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
+        self._streaming = Streaming(enabled=stream, api="Responses")
+        self._on_openai = on_openai
 
     async def respond(
         self,
@@ -28,29 +44,71 @@ class ResponsesAPI:
         items: Sequence[Item],
         tools: Sequence[ToolSpec],
         tool_choice: ToolChoice,
+        progress: Progress | None = None,
+        cache_key: str | None = None,
     ) -> ModelReply:
-        """Send the conversation to the Responses API and read back its text and function calls."""
+        """Send the conversation to the Responses API and read back its text, function calls and usage."""
         options: dict[str, Any] = dict(self._limit)
         if tools:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)
             options["parallel_tool_calls"] = True
+        if self._on_openai:
+            options["include"] = ["reasoning.encrypted_content"]
+            if cache_key:
+                options["prompt_cache_key"] = cache_key
+        request: dict[str, Any] = {
+            "model": self._model,
+            "instructions": instructions,
+            "input": [_input_item(item) for item in items],
+            "store": False,
+            **options,
+        }
         try:
-            response = await self._client.responses.create(
-                model=self._model,
-                instructions=instructions,
-                input=[_input_item(item) for item in items],
-                store=False,
-                **options,
+            return await self._streaming.respond(
+                progress, lambda listener: self._streamed(request, listener), lambda: self._plain(request)
             )
         except openai.OpenAIError as error:
             raise map_openai_error(error, api="responses", model=self._model, secret=self._client.api_key) from error
-        return _reply(response.output)
+
+    async def _plain(self, request: dict[str, Any]) -> ModelReply:
+        response = await self._client.responses.create(**request)
+        return _reply(response.output, response.usage)
+
+    async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
+        """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
+        stream = await self._client.responses.create(**request, stream=True)
+        done: dict[int, Any] = {}
+        completed: Any = None
+        try:
+            async for event in stream:
+                kind = getattr(event, "type", "")
+                if kind == "response.output_text.delta":
+                    progress.answer_delta(event.delta)
+                elif kind == "response.output_item.done":
+                    done[event.output_index] = event.item
+                elif kind == "response.completed":
+                    completed = event.response
+                elif kind in ("response.failed", "response.incomplete", "error"):
+                    raise StreamBroken(f"the server reported {kind}")
+        except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
+            raise StreamBroken(type(error).__name__) from error
+        if completed is None:
+            raise StreamBroken("it ended before response.completed")
+        output = [done[index] for index in sorted(done)] or list(completed.output or ())
+        return _reply(output, completed.usage)
 
 
 def _input_item(item: Item) -> ResponseInputItemParam:
     """One history item as a Responses input item; calls go without item ids (see bot.engine.items)."""
     match item:
+        case Reasoning():
+            return {
+                "type": "reasoning",
+                "id": item.item_id,
+                "summary": [{"type": "summary_text", "text": text} for text in item.summary],
+                "encrypted_content": item.encrypted_content,
+            }
         case UserMessage():
             return {"role": "user", "content": item.as_prompt()}
         case AssistantMessage():
@@ -81,10 +139,11 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, str]:
     return {"type": "function", "name": choice}
 
 
-def _reply(output: Sequence[Any]) -> ModelReply:
-    """Text of the message items and the function calls, in order; reasoning and other items are dropped."""
+def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
+    """Text of the message items, the function calls in order, the replayable reasoning, and the usage."""
     texts: list[str] = []
     calls: list[ToolCall] = []
+    reasoning: list[Reasoning] = []
     for entry in output:
         kind = getattr(entry, "type", None)
         if kind == "message":
@@ -92,7 +151,27 @@ def _reply(output: Sequence[Any]) -> ModelReply:
             texts.append("".join(parts))
         elif kind == "function_call":
             calls.append(ToolCall(call_id=entry.call_id, name=entry.name, arguments=entry.arguments or ""))
-    return ModelReply(text="\n\n".join(text for text in texts if text), calls=tuple(calls))
+        elif kind == "reasoning" and getattr(entry, "encrypted_content", None):  # without it, it cannot be replayed
+            summary = tuple(getattr(part, "text", "") for part in getattr(entry, "summary", None) or ())
+            reasoning.append(Reasoning(item_id=entry.id, encrypted_content=entry.encrypted_content, summary=summary))
+    return ModelReply(
+        text="\n\n".join(text for text in texts if text),
+        calls=tuple(calls),
+        reasoning=tuple(reasoning),
+        usage=_usage(usage),
+    )
+
+
+def _usage(usage: Any) -> Usage | None:
+    """The Responses usage object as Usage (None when the server sent none)."""
+    if usage is None or getattr(usage, "input_tokens", None) is None:
+        return None
+    return Usage(
+        input_tokens=int(usage.input_tokens or 0),
+        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        cached_input_tokens=int(getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", 0) or 0),
+        reasoning_tokens=int(getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", 0) or 0),
+    )
 
 
 def _part_text(part: Any) -> str:

@@ -1,0 +1,160 @@
+"""What turns cost: the ledger written after every model request, daily quotas checked before a turn, /usage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from bot.engine.api import Usage
+from bot.engine.errors import ConciergeError
+from bot.engine.permissions import Caller, Place
+from bot.store.usage import MemberTotals, QuotaOverrides, QuotaScope, QuotaStore, UsageLedger, UsageRecord, utc_day
+from bot.store.usage import UsageTotals as UsageTotals
+
+TOP_MEMBERS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDefaults:
+    """The settings' daily token quotas (0 = unlimited): DAILY_TOKENS_PER_MEMBER and DAILY_TOKENS_PER_SERVER."""
+
+    per_member: int = 0
+    per_server: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    """The daily token quotas that apply to one member in one place (0 = unlimited; no server quota in a DM)."""
+
+    member: int
+    server: int
+
+
+def effective_quotas(defaults: QuotaDefaults, overrides: QuotaOverrides, caller: Caller) -> Quotas:
+    """The member's quotas: a role override wins (the most generous of the member's roles, 0 being unlimited), then
+    the server's member override, then the setting; the server's own override, then the setting."""
+    member = defaults.per_member if overrides.member is None else overrides.member
+    by_role = [tokens for role_id, tokens in overrides.roles.items() if role_id in caller.role_ids]
+    if by_role:
+        member = 0 if 0 in by_role else max(by_role)
+    server = defaults.per_server if overrides.server is None else overrides.server
+    return Quotas(member=member, server=server)
+
+
+class QuotaReached(ConciergeError):
+    """A daily token quota is used up: no model call is made until it resets at midnight UTC."""
+
+    def __init__(self, which: Literal["member", "server"], *, limit: int, now: datetime) -> None:
+        resets_in = _until_midnight_utc(now)
+        whose = "your daily limit" if which == "member" else "this server's daily limit"
+        super().__init__(
+            f"{which} quota of {limit} tokens reached",
+            user_message=f"You've reached {whose} of {limit:,} tokens. It resets at midnight UTC (in {resets_in}).",
+        )
+        self.which = which
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUsage:
+    """One member's usage in one place, today and this month (UTC)."""
+
+    user_id: str
+    today: UsageTotals
+    month: UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class ServerUsage:
+    """A server's usage today and this month, its top members this month, and its quotas."""
+
+    today: UsageTotals
+    month: UsageTotals
+    top_members: tuple[MemberTotals, ...]
+    defaults: QuotaDefaults
+    overrides: QuotaOverrides
+
+
+class Spending:
+    """Records what each model request cost and keeps members and servers within their daily quotas."""
+
+    def __init__(self, ledger: UsageLedger, quotas: QuotaStore, *, defaults: QuotaDefaults, model: str) -> None:
+        self._ledger = ledger
+        self._quotas = quotas
+        self._defaults = defaults
+        self._model = model
+
+    async def check(self, place: Place, caller: Caller, *, now: datetime) -> None:
+        """Raise QuotaReached when the member or the server has used up today's tokens."""
+        today = utc_day(now)
+        overrides = QuotaOverrides() if place.guild_id is None else await self._quotas.overrides(place.guild_id)
+        quotas = effective_quotas(self._defaults, overrides, caller)
+        if quotas.member:
+            used = await self._ledger.member_totals(caller.user_id, guild_id=place.guild_id, since=today)
+            if used.total_tokens >= quotas.member:
+                raise QuotaReached("member", limit=quotas.member, now=now)
+        if quotas.server and place.guild_id is not None:
+            used = await self._ledger.server_totals(place.guild_id, since=today)
+            if used.total_tokens >= quotas.server:
+                raise QuotaReached("server", limit=quotas.server, now=now)
+
+    async def record(self, place: Place, caller: Caller, usage: Usage) -> None:
+        """Add one model request to the ledger."""
+        await self._ledger.record(
+            UsageRecord(
+                guild_id=place.guild_id,
+                channel_id=place.channel_id,
+                user_id=caller.user_id,
+                model=self._model,
+                usage=usage,
+            )
+        )
+
+    async def member_usage(self, place: Place, user_id: str, *, now: datetime) -> MemberUsage:
+        """A member's tokens in this server (or their DMs) today and this month."""
+        today = utc_day(now)
+        totals = self._ledger.member_totals
+        return MemberUsage(
+            user_id=user_id,
+            today=await totals(user_id, guild_id=place.guild_id, since=today),
+            month=await totals(user_id, guild_id=place.guild_id, since=_month_start(today)),
+        )
+
+    async def server_usage(self, guild_id: str, *, now: datetime) -> ServerUsage:
+        """The server's totals, top members this month, and its quotas."""
+        today = utc_day(now)
+        month = _month_start(today)
+        return ServerUsage(
+            today=await self._ledger.server_totals(guild_id, since=today),
+            month=await self._ledger.server_totals(guild_id, since=month),
+            top_members=tuple(await self._ledger.top_members(guild_id, since=month, limit=TOP_MEMBERS)),
+            defaults=self._defaults,
+            overrides=await self._quotas.overrides(guild_id),
+        )
+
+    async def set_quota(
+        self, guild_id: str, scope: QuotaScope, tokens: int | None, *, role_id: str, actor: Caller
+    ) -> None:
+        """Override a daily quota in a server (None: back to the setting); audited."""
+        await self._quotas.set_quota(
+            guild_id, scope, tokens, role_id=role_id, actor_id=actor.user_id, actor_name=actor.name
+        )
+
+
+def prompt_cache_key(place: Place) -> str:
+    """A stable, opaque prompt-cache key per channel (requests of one channel share their prefix)."""
+    return "concierge-" + hashlib.sha256(place.channel_id.encode()).hexdigest()[:32]
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _until_midnight_utc(now: datetime) -> str:
+    """How long until the next midnight UTC, as "3 h 5 min" or "12 min"."""
+    midnight = datetime.combine(utc_day(now) + timedelta(days=1), time(), tzinfo=UTC)
+    minutes = max(1, int((midnight - now).total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
