@@ -108,6 +108,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Usage is not recorded by this bot.",
         "zh-CN": "此机器人不记录用量。",
     },
+    "error.quota_reached.member": {
+        "en": "You've reached your daily limit of {limit} tokens. It resets at midnight UTC (in {resets_in}).",
+        "zh-CN": "你已达到每日 {limit} 个 token 的上限。上限将在 UTC 午夜重置（还有 {resets_in}）。",
+    },
+    "error.quota_reached.server": {
+        "en": "You've reached this server's daily limit of {limit} tokens. It resets at midnight UTC (in {resets_in}).",
+        "zh-CN": "已达到本服务器每日 {limit} 个 token 的上限。上限将在 UTC 午夜重置（还有 {resets_in}）。",
+    },
     "error.unknown_tool": {
         "en": "There is no tool `{tool}`. Tools: {tools}.",
         "zh-CN": "没有名为 `{tool}` 的工具。可用工具：{tools}。",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 
 import discord
 import pytest
@@ -21,6 +22,7 @@ from bot.engine.errors import (
     ToolChoiceRefused,
 )
 from bot.pacing import ChannelBusy, SlowDown
+from bot.spending import QuotaReached
 
 ERRORS: list[ConciergeError] = [
     ConciergeError(),
@@ -39,6 +41,9 @@ ERRORS: list[ConciergeError] = [
     ChannelBusy(10),
     SlowDown(0.4, first=True),
     SlowDown(12.2, first=True),
+    NotAllowed("no_usage"),
+    QuotaReached("member", limit=50_000, now=datetime(2025, 1, 2, 21, 30, tzinfo=UTC)),
+    QuotaReached("server", limit=1_000_000, now=datetime(2025, 1, 2, 23, 59, tzinfo=UTC)),
 ]
 
 
