@@ -20,6 +20,7 @@ from bot.discord_adapter.commands import install_commands
 from bot.discord_adapter.confirm import Confirmations
 from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
 from bot.discord_adapter.render import allowed_mentions, caller_of, place_of, strip_bot_mention, thread_name
+from bot.discord_adapter.translator import CatalogTranslator
 from bot.discord_adapter.turns import (
     CODE_THREAD_EXISTS,
     TEXT_CHANNEL_TYPES,
@@ -198,9 +199,15 @@ def language_of_message(message: discord.Message) -> Language:
     return language_of(getattr(message.guild, "preferred_locale", None))
 
 
-def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
-    """A hash of the global command set as Discord would receive it (plus the application id)."""
-    payload = sorted((command.to_dict(tree) for command in tree.get_commands()), key=lambda c: (c["type"], c["name"]))
+async def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
+    """A hash of the global command set as Discord would receive it, translations included (plus the application
+    id): built the way CommandTree.sync builds its payload."""
+    translator = tree.translator
+    if translator is not None:
+        built = [await command.get_translated_payload(tree, translator) for command in tree.get_commands()]
+    else:
+        built = [command.to_dict(tree) for command in tree.get_commands()]
+    payload = sorted(built, key=lambda c: (c["type"], c["name"]))
     material = json.dumps(
         {"application_id": tree.client.application_id, "commands": payload}, sort_keys=True, ensure_ascii=False
     )
@@ -209,7 +216,7 @@ def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
 
 async def sync_if_changed(tree: app_commands.CommandTree[Any], *, hash_file: Path) -> bool:
     """Sync the global commands only when they differ from the last sync recorded in `hash_file`; True if synced."""
-    fingerprint = commands_fingerprint(tree)
+    fingerprint = await commands_fingerprint(tree)
     if _read_fingerprint(hash_file) == fingerprint:
         log.info("slash commands unchanged; not syncing")
         return False
@@ -248,7 +255,8 @@ class ConciergeBot(discord.Client):
         self._closing = False
 
     async def setup_hook(self) -> None:
-        """Register the slash commands, syncing only when they changed."""
+        """Register the slash commands (descriptions translated), syncing only when they changed."""
+        await self.tree.set_translator(CatalogTranslator())
         try:
             await sync_if_changed(self.tree, hash_file=self.commands_hash_file)
         except discord.HTTPException:

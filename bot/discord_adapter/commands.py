@@ -20,6 +20,7 @@ from bot.discord_adapter.render import (
     split_message,
     thread_name,
 )
+from bot.discord_adapter.translator import described
 from bot.discord_adapter.turns import TEXT_CHANNEL_TYPES, THREAD_ARCHIVE_MINUTES, answer_live, thread_failure_note
 from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ConciergeError
@@ -306,47 +307,45 @@ def _choices(options: Sequence[str], current: str) -> list[app_commands.Choice[s
 def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
     """The slash commands, as app_commands objects forwarding to `handlers`."""
 
-    @app_commands.command(name="ask", description="Ask the assistant; it may use this server's tools.")
-    @app_commands.describe(prompt="What you want to ask", tool="auto (default), required, none, or one tool to use")
+    @app_commands.command(name="ask", description=described("cmd.ask"))
+    @app_commands.describe(prompt=described("cmd.ask.prompt"), tool=described("cmd.ask.tool"))
     async def ask(interaction: discord.Interaction, prompt: str, tool: str = "auto") -> None:
         await handlers.ask(interaction, prompt=prompt, tool=tool)
 
     ask.autocomplete("tool")(handlers.ask_tool_choices)
 
-    tools = app_commands.Group(name="tools", description="The assistant's tools")
+    tools = app_commands.Group(name="tools", description=described("cmd.tools"))
 
-    @tools.command(name="list", description="Which tools are on here, and which you may use")
+    @tools.command(name="list", description=described("cmd.tools.list"))
     async def tools_list(interaction: discord.Interaction) -> None:
         await handlers.tools_list(interaction)
 
     admin = app_commands.Group(
         name="tooladmin",
-        description="Manage the assistant's tools in this server (admins)",
+        description=described("cmd.tooladmin"),
         guild_only=True,
         allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    @admin.command(name="enable", description="Turn a tool on in this server")
+    @admin.command(name="enable", description=described("cmd.tooladmin.enable"))
     async def enable(interaction: discord.Interaction, tool: str) -> None:
         await handlers.set_enabled(interaction, tool=tool, enabled=True)
 
-    @admin.command(name="disable", description="Turn a tool off in this server")
+    @admin.command(name="disable", description=described("cmd.tooladmin.disable"))
     async def disable(interaction: discord.Interaction, tool: str) -> None:
         await handlers.set_enabled(interaction, tool=tool, enabled=False)
 
-    @admin.command(name="allow", description="Let members with a role use a tool")
+    @admin.command(name="allow", description=described("cmd.tooladmin.allow"))
     async def allow(interaction: discord.Interaction, tool: str, role: discord.Role) -> None:
         await handlers.allow_role(interaction, tool=tool, role=role)
 
-    @admin.command(name="revoke", description="Take a role off a tool's allow-list")
+    @admin.command(name="revoke", description=described("cmd.tooladmin.revoke"))
     async def revoke(interaction: discord.Interaction, tool: str, role: discord.Role) -> None:
         await handlers.revoke_role(interaction, tool=tool, role=role)
 
-    @admin.command(name="confirm", description="Whether members must confirm each call of a tool before it runs")
-    @app_commands.describe(
-        tool="The tool", mode="always: ask with buttons first (default for tools with side effects); never: just run"
-    )
+    @admin.command(name="confirm", description=described("cmd.tooladmin.confirm"))
+    @app_commands.describe(tool=described("cmd.tooladmin.confirm.tool"), mode=described("cmd.tooladmin.confirm.mode"))
     async def confirm(interaction: discord.Interaction, tool: str, mode: ConfirmMode) -> None:
         await handlers.set_confirm(interaction, tool=tool, mode=mode)
 
@@ -354,8 +353,8 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
     for command in tool_commands:
         command.autocomplete("tool")(handlers.tool_name_choices)
 
-    @app_commands.command(name="audit", description="Recent tool calls and policy changes (admins)")
-    @app_commands.describe(tool="Only this tool", user="Only this member")
+    @app_commands.command(name="audit", description=described("cmd.audit"))
+    @app_commands.describe(tool=described("cmd.audit.tool"), user=described("cmd.audit.user"))
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def audit(
@@ -365,9 +364,9 @@ def build_commands(handlers: CommandHandlers) -> list[CommandLike]:
 
     audit.autocomplete("tool")(handlers.tool_name_choices)
 
-    history = app_commands.Group(name="history", description="This conversation's history")
+    history = app_commands.Group(name="history", description=described("cmd.history"))
 
-    @history.command(name="clear", description="Forget this channel's conversation (thread starter or admin)")
+    @history.command(name="clear", description=described("cmd.history.clear"))
     async def history_clear(interaction: discord.Interaction) -> None:
         await handlers.history_clear(interaction)
 

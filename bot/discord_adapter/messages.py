@@ -203,6 +203,49 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "⌛ Expired: I restarted before an answer, so nothing was done.",
         "zh-CN": "⌛ 已过期：我在收到回答前重启了，所以未执行任何操作。",
     },
+    # -- slash command and option descriptions (names stay as they are) ------------------------------------
+    "cmd.ask": {
+        "en": "Ask the assistant; it may use this server's tools.",
+        "zh-CN": "向助手提问；它可能会使用本服务器的工具。",
+    },
+    "cmd.ask.prompt": {"en": "What you want to ask", "zh-CN": "你想问的内容"},
+    "cmd.ask.tool": {
+        "en": "auto (default), required, none, or one tool to use",
+        "zh-CN": "auto（默认）、required、none，或指定一个工具",
+    },
+    "cmd.tools": {"en": "The assistant's tools", "zh-CN": "助手的工具"},
+    "cmd.tools.list": {
+        "en": "Which tools are on here, and which you may use",
+        "zh-CN": "这里启用了哪些工具，以及你可以使用哪些",
+    },
+    "cmd.tooladmin": {
+        "en": "Manage the assistant's tools in this server (admins)",
+        "zh-CN": "管理本服务器中助手的工具（管理员）",
+    },
+    "cmd.tooladmin.enable": {"en": "Turn a tool on in this server", "zh-CN": "在本服务器启用一个工具"},
+    "cmd.tooladmin.disable": {"en": "Turn a tool off in this server", "zh-CN": "在本服务器停用一个工具"},
+    "cmd.tooladmin.allow": {"en": "Let members with a role use a tool", "zh-CN": "允许拥有某身份组的成员使用一个工具"},
+    "cmd.tooladmin.revoke": {
+        "en": "Take a role off a tool's allow-list",
+        "zh-CN": "将一个身份组从工具的允许列表中移除",
+    },
+    "cmd.tooladmin.confirm": {
+        "en": "Whether members must confirm each call of a tool before it runs",
+        "zh-CN": "成员是否必须在工具每次运行前确认",
+    },
+    "cmd.tooladmin.confirm.tool": {"en": "The tool", "zh-CN": "工具"},
+    "cmd.tooladmin.confirm.mode": {
+        "en": "always: ask with buttons first (default for tools with side effects); never: just run",
+        "zh-CN": "always：先用按钮询问（有副作用的工具默认如此）；never：直接运行",
+    },
+    "cmd.audit": {"en": "Recent tool calls and policy changes (admins)", "zh-CN": "最近的工具调用和策略变更（管理员）"},
+    "cmd.audit.tool": {"en": "Only this tool", "zh-CN": "仅此工具"},
+    "cmd.audit.user": {"en": "Only this member", "zh-CN": "仅此成员"},
+    "cmd.history": {"en": "This conversation's history", "zh-CN": "这段对话的历史记录"},
+    "cmd.history.clear": {
+        "en": "Forget this channel's conversation (thread starter or admin)",
+        "zh-CN": "清除此频道的对话（子区发起人或管理员）",
+    },
 }
 
 
