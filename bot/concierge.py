@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import ClassVar, Literal
 
 from bot.confirmations import AuditedConfirmer
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, Usage
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
 from bot.engine.confirm import Confirmer, NoConfirmer
 from bot.engine.errors import ConciergeError, ToolChoiceRefused
 from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, ToolExecutor, TraceEntry
@@ -220,12 +221,6 @@ class Concierge:
             max_tokens=self._limits.history_max_tokens,
         )
         saved = TurnSaver(self._history, place.channel_id)
-        spending = self._spending
-
-        async def record_usage(usage: Usage) -> None:
-            if spending is not None:
-                await spending.record(place, caller, usage)
-
         turn = await run_turn(
             api=self._api,
             executor=executor,
@@ -235,7 +230,7 @@ class Concierge:
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
-            record_usage=record_usage,
+            record_usage=None if self._spending is None else partial(self._spending.record, place, caller),
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
