@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import ClassVar, Literal
 
 from bot.confirmations import AuditedConfirmer
 from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
@@ -36,6 +37,7 @@ __all__ = [
     "Concierge",
     "ConciergeLimits",
     "NotAllowed",
+    "PolicyChange",
     "QuotaReached",
     "Reply",
     "ShuttingDown",
@@ -49,11 +51,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class NotAllowed(ConciergeError):
-    """The member may not do this (an admin command, or clearing someone else's conversation)."""
+NotAllowedKind = Literal["not_starter", "server_only", "not_admin", "no_usage"]
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, user_message=reason)
+
+class NotAllowed(ConciergeError):
+    """The member may not do this (an admin command, or clearing someone else's conversation); `kind` says why."""
+
+    _ENGLISH: ClassVar[dict[str, str]] = {
+        "not_starter": "Only the member who started this conversation or a server admin can clear it.",
+        "server_only": "Tool settings belong to a server: use this command in a server channel.",
+        "not_admin": "Only server admins (Administrator or Manage Server) can do that.",
+        "no_usage": "Usage is not recorded by this bot.",
+    }
+
+    def __init__(self, kind: NotAllowedKind) -> None:
+        sentence = self._ENGLISH[kind]
+        super().__init__(sentence, user_message=sentence, key=f"error.not_allowed.{kind}")
+        self.kind = kind
 
 
 class UnknownTool(ConciergeError):
@@ -61,7 +75,12 @@ class UnknownTool(ConciergeError):
 
     def __init__(self, name: str, valid: list[str]) -> None:
         listing = ", ".join(f"`{tool}`" for tool in valid)
-        super().__init__(f"unknown tool {name!r}", user_message=f"There is no tool `{name}`. Tools: {listing}.")
+        super().__init__(
+            f"unknown tool {name!r}",
+            user_message=f"There is no tool `{name}`. Tools: {listing}.",
+            key="error.unknown_tool",
+            params={"tool": name, "tools": listing},
+        )
         self.name = name
         self.valid = valid
 
@@ -70,6 +89,19 @@ class ShuttingDown(ConciergeError):
     """The bot is stopping and takes no new turns."""
 
     user_message = "I'm restarting right now. Please send that again in a minute."
+    key = "error.shutting_down"
+
+
+PolicyChangeKind = Literal["enabled", "disabled", "confirm_always", "confirm_never", "role_allowed", "role_revoked"]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """A tool setting an admin just changed, for the chat platform to word."""
+
+    tool: str
+    kind: PolicyChangeKind
+    role_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +123,7 @@ class Reply:
     notes: tuple[str, ...] = ()
     cut_short: bool = False
     failed: bool = False
+    error: ConciergeError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +245,7 @@ class Concierge:
             notes=turn.notes,
             cut_short=turn.cut_short,
             failed=turn.error is not None,
+            error=turn.error,
         )
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
@@ -251,15 +285,15 @@ class Concierge:
         """Every tool's name."""
         return self._registry.names()
 
-    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
+    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> PolicyChange:
         """Enable or disable a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.set_enabled(guild_id, tool, enabled, actor_id=caller.user_id, actor_name=caller.name)
-        return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+        return PolicyChange(tool, "enabled" if enabled else "disabled")
 
-    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: ConfirmMode) -> str:
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: ConfirmMode) -> PolicyChange:
         """Choose whether this tool's calls wait for the member's yes in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         known = self._require_tool(tool)
@@ -268,25 +302,23 @@ class Concierge:
             await self._policies.set_confirm(
                 guild_id, tool, mode, default=default, actor_id=caller.user_id, actor_name=caller.name
             )
-        if mode == "always":
-            return f"`{tool}` now asks the member to confirm every call before it runs."
-        return f"`{tool}` now runs without asking the member to confirm."
+        return PolicyChange(tool, "confirm_always" if mode == "always" else "confirm_never")
 
-    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         """Let a role use a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.allow_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
-        return f"Members with the role {role_name} may now use `{tool}`."
+        return PolicyChange(tool, "role_allowed", role_name)
 
-    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         """Take a role off a tool's allow-list in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.revoke_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
-        return f"The role {role_name} is no longer on the allow-list of `{tool}`."
+        return PolicyChange(tool, "role_revoked", role_name)
 
     async def audit(
         self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
@@ -341,7 +373,7 @@ class Concierge:
             if not (place.is_dm or caller.is_admin):
                 starter = await self._conversations.starter_of(place.channel_id)
                 if starter != caller.user_id:
-                    raise NotAllowed("Only the member who started this conversation or a server admin can clear it.")
+                    raise NotAllowed("not_starter")
             return await self._history.clear(place.channel_id)
 
     async def start_conversation(self, *, thread: Place, starter: Caller) -> None:
@@ -421,14 +453,14 @@ class Concierge:
 
     def _require_admin(self, place: Place, caller: Caller) -> str:
         if place.guild_id is None:
-            raise NotAllowed("Tool settings belong to a server: use this command in a server channel.")
+            raise NotAllowed("server_only")
         if not caller.is_admin:
-            raise NotAllowed("Only server admins (Administrator or Manage Server) can do that.")
+            raise NotAllowed("not_admin")
         return place.guild_id
 
     def _require_spending(self) -> Spending:
         if self._spending is None:
-            raise NotAllowed("Usage is not recorded by this bot.")
+            raise NotAllowed("no_usage")
         return self._spending
 
     def _require_tool(self, name: str) -> Tool:

@@ -9,6 +9,7 @@ from discord import app_commands
 
 if TYPE_CHECKING:
     from bot.discord_adapter.commands import CommandHandlers, CommandLike
+    from bot.discord_adapter.messages import Language
     from bot.spending import MemberUsage, ServerUsage, UsageTotals
 
 MAX_QUOTA = 1_000_000_000
@@ -84,7 +85,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
         place, caller = handlers._who(interaction)
         where = f"in **{place.guild_name}**" if place.guild_name else "in your DMs"
 
-        async def work() -> str:
+        async def work(language: Language) -> str:
             if server:
                 return format_server_usage(await concierge.server_usage(place, caller), where=where)
             member_id = None if member is None else str(member.id)
@@ -110,7 +111,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
     ) -> None:
         place, caller = handlers._who(interaction)
 
-        async def work() -> str:
+        async def work(language: Language) -> str:
             role_id = "" if role is None else str(role.id)
             await concierge.set_quota(place, caller, scope, tokens, role_id=role_id)
             target = {"member": "each member", "server": "the whole server", "role": f"members with <@&{role_id}>"}

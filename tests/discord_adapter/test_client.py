@@ -13,8 +13,9 @@ import pytest
 
 from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
 from bot.discord_adapter.client import Conversations, MessageFacts, Route, route
-from bot.discord_adapter.commands import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.turns import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
+from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import (
     FakeChannel,
@@ -355,6 +356,15 @@ async def test_a_bare_mention_gets_a_hint_and_no_model_call() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_server_whose_preferred_locale_is_zh_cn_gets_its_hints_in_chinese() -> None:
+    message = channel_message("<@1>")
+    assert message.guild is not None
+    message.guild.preferred_locale = discord.Locale.chinese
+    await Conversations(FakeConcierge()).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == ["你好！提及我并附上问题，或使用 `/ask`。"]
+
+
+@pytest.mark.asyncio
 async def test_a_slow_typing_indicator_never_lets_a_later_message_overtake() -> None:
     concierge = FakeConcierge(conversations={"50"})
     first, second = thread_message("the question"), thread_message("a follow-up")
@@ -393,3 +403,24 @@ async def test_an_attachment_without_text_in_a_conversation_gets_a_text_only_hin
     assert [sent.content for sent in message.channel.sent] == [
         "I can only read text for now: please say in words what you'd like."
     ]
+
+
+@pytest.mark.asyncio
+async def test_tool_progress_shows_in_the_conversation_before_the_answer() -> None:
+    trace = (TraceEntry("c1", "get_weather", '{"city": "Oslo"}', "ok", 250.0, "sunny"),)
+
+    class ReportingConcierge(FakeConcierge):
+        async def chat(self, place: Place, caller: Caller, text: str, **options: Any) -> Reply:
+            surface = options["surface"]
+            surface.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
+            surface.progress.tool_finished(trace[0])
+            await asyncio.sleep(0)
+            return Reply(text="Sunny.", trace=trace)
+
+    message = thread_message("weather?")
+    await Conversations(ReportingConcierge(conversations={"50"})).handle(message, me=ME)  # type: ignore[arg-type]
+
+    contents = [sent.content for sent in message.channel.sent]
+    assert contents[0].startswith("-# Working on it…\n")
+    assert "Sunny." in contents[1:]
+    assert "reference" in message.channel.sent[0].options

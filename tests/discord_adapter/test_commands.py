@@ -14,13 +14,13 @@ from discord.webhook.async_ import async_context
 
 from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
 from bot.discord_adapter.commands import (
-    NOTE_THREAD_LIMIT,
     CommandHandlers,
     build_commands,
     format_audit_entry,
     install_commands,
 )
 from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import TOOLS, FakeChannel, FakeConcierge, FakeGuild, FakeRole, FakeUser, http_error
@@ -57,6 +57,7 @@ class FakeInteraction:
     permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
     response: FakeInteractionResponse = field(default_factory=FakeInteractionResponse)
     followup: FakeFollowup = field(default_factory=FakeFollowup)
+    locale: discord.Locale = discord.Locale.american_english
 
     @property
     def channel_id(self) -> int | None:
@@ -168,9 +169,7 @@ async def test_tooladmin_by_a_non_admin_is_refused_ephemerally_and_changes_nothi
 
     await CommandHandlers(concierge).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
 
-    assert followup_texts(interaction) == [
-        "Only server admins (Administrator or Manage Server) can change tool settings."
-    ]
+    assert followup_texts(interaction) == ["Only server admins (Administrator or Manage Server) can do that."]
     assert all_ephemeral(interaction)
     assert concierge.changes == []
 
@@ -192,7 +191,7 @@ async def test_tooladmin_by_an_admin_changes_the_policy_and_confirms() -> None:
         ("book_table", "revoke", "20"),
     ]
     assert followup_texts(disable) == ["`get_weather` is now disabled in this server."]
-    assert followup_texts(allow) == ["Members with @staff may now use `book_table`."]
+    assert followup_texts(allow) == ["Members with the role staff may now use `book_table`."]
     assert all(all_ephemeral(interaction) for interaction in (disable, allow, revoke))
 
 
@@ -236,7 +235,7 @@ async def test_audit_lists_recent_calls_and_policy_changes_for_admins_only() -> 
         "`#1` <t:1735787045:R> **Bob** ✓ get_weather city=Oslo · 0.4 s"
     ]
     assert concierge.changes == [("audit", "get_weather", "8")]
-    assert followup_texts(member) == ["Only server admins can read the audit log."]
+    assert followup_texts(member) == ["Only server admins (Administrator or Manage Server) can do that."]
     assert all_ephemeral(admin) and all_ephemeral(member)
 
 
@@ -394,3 +393,33 @@ async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_ha
     interaction = in_thread()
     await CommandHandlers(concierge).ask(interaction, prompt="again", tool="auto")  # type: ignore[arg-type]
     assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
+
+
+@pytest.mark.parametrize(
+    ("locale", "reply"),
+    [
+        (discord.Locale.american_english, "`get_weather` is now disabled in this server."),
+        (discord.Locale.chinese, "`get_weather` 已在本服务器停用。"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_command_replies_in_the_members_language(locale: discord.Locale, reply: str) -> None:
+    interaction = in_thread(permissions=ADMIN)
+    interaction.locale = locale
+    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [reply]
+
+
+@pytest.mark.parametrize(
+    ("locale", "refusal"),
+    [
+        (discord.Locale.american_english, "Only server admins (Administrator or Manage Server) can do that."),
+        (discord.Locale.chinese, "只有服务器管理员（拥有“管理员”或“管理服务器”权限）可以这样做。"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_refusal_reads_in_the_members_language(locale: discord.Locale, refusal: str) -> None:
+    interaction = in_thread()
+    interaction.locale = locale
+    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [refusal]
