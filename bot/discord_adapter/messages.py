@@ -204,6 +204,73 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "⌛ 已过期：我在收到回答前重启了，所以未执行任何操作。",
     },
     # -- slash command and option descriptions (names stay as they are) ------------------------------------
+    # -- /usage and /quota -----------------------------------------------------------------------------------
+    "usage.title.member": {
+        "en": "**{whose} usage {where}** (days in UTC)",
+        "zh-CN": "**{whose}{where}的用量**（按 UTC 日期）",
+    },
+    "usage.whose.self": {"en": "Your", "zh-CN": "你"},
+    "usage.whose.other": {"en": "<@{user}>'s", "zh-CN": "<@{user}> "},
+    "usage.where.server": {"en": "in **{server}**", "zh-CN": "在 **{server}** "},
+    "usage.where.dm": {"en": "in your DMs", "zh-CN": "在私信中"},
+    "usage.title.server": {"en": "**Usage {where}** (days in UTC)", "zh-CN": "**{where}的用量**（按 UTC 日期）"},
+    "usage.today": {"en": "Today", "zh-CN": "今天"},
+    "usage.month": {"en": "This month", "zh-CN": "本月"},
+    "usage.totals": {
+        "en": "{label}: {total} tokens (input {input} · output {output})",
+        "zh-CN": "{label}：{total} 个 token（输入 {input} · 输出 {output}）",
+    },
+    "usage.estimated": {
+        "en": " · {estimated} of {requests} requests estimated",
+        "zh-CN": " · {requests} 次请求中有 {estimated} 次为估算",
+    },
+    "usage.cache": {
+        "en": "Prompt cache: {share:.0f}% of input tokens this month ({cached} cached)",
+        "zh-CN": "提示缓存：本月 {share:.0f}% 的输入 token 来自缓存（{cached} 个）",
+    },
+    "usage.top": {"en": "Top members this month: {ranked}", "zh-CN": "本月用量最多的成员：{ranked}"},
+    "usage.quotas": {"en": "Quotas: {quotas}", "zh-CN": "配额：{quotas}"},
+    "quota.each_member": {"en": "each member {quota}", "zh-CN": "每位成员 {quota}"},
+    "quota.server": {"en": "the server {quota}", "zh-CN": "整个服务器 {quota}"},
+    "quota.set_here": {"en": " (set here)", "zh-CN": "（本服务器设置）"},
+    "quota.default": {"en": " (default)", "zh-CN": "（默认）"},
+    "quota.unlimited": {"en": "unlimited", "zh-CN": "不限"},
+    "quota.per_day": {"en": "{tokens} tokens a day", "zh-CN": "每天 {tokens} 个 token"},
+    "quota.target.member": {"en": "each member", "zh-CN": "每位成员"},
+    "quota.target.server": {"en": "the whole server", "zh-CN": "整个服务器"},
+    "quota.target.role": {"en": "members with <@&{role}>", "zh-CN": "拥有 <@&{role}> 的成员"},
+    "quota.now": {"en": "The daily quota for {target} is now {quota}.", "zh-CN": "{target}的每日配额现在是{quota}。"},
+    "quota.back_to_default": {
+        "en": "The daily quota for {target} is back to the default.",
+        "zh-CN": "{target}的每日配额已恢复为默认值。",
+    },
+    "quota.name_the_role": {"en": "Name the role whose quota to reset.", "zh-CN": "请指定要重置配额的身份组。"},
+    "cmd.usage": {
+        "en": "Tokens used today and this month (admins: any member's or the server's)",
+        "zh-CN": "今天和本月使用的 token（管理员可查看任一成员或整个服务器）",
+    },
+    "cmd.usage.member": {"en": "Admins: this member's usage", "zh-CN": "管理员：此成员的用量"},
+    "cmd.usage.server": {
+        "en": "Admins: the server's total, top members and quotas",
+        "zh-CN": "管理员：服务器总量、用量最多的成员和配额",
+    },
+    "cmd.quota": {
+        "en": "Daily token quotas in this server (admins; 0 = unlimited)",
+        "zh-CN": "本服务器的每日 token 配额（管理员；0 表示不限）",
+    },
+    "cmd.quota.member": {"en": "Daily tokens each member may use here", "zh-CN": "每位成员在这里每天可用的 token"},
+    "cmd.quota.server": {"en": "Daily tokens the whole server may use", "zh-CN": "整个服务器每天可用的 token"},
+    "cmd.quota.role": {
+        "en": "Daily tokens for members with a role (overrides the member quota)",
+        "zh-CN": "拥有某身份组的成员每天可用的 token（优先于成员配额）",
+    },
+    "cmd.quota.reset": {
+        "en": "Back to the default quota (the bot's settings) for one scope",
+        "zh-CN": "将某一范围的配额恢复为默认值（机器人的设置）",
+    },
+    "cmd.quota.tokens": {"en": "Tokens a day (0 = unlimited)", "zh-CN": "每天的 token 数（0 表示不限）"},
+    "cmd.quota.scope": {"en": "Which quota: member, server or role", "zh-CN": "哪一种配额：成员、服务器或身份组"},
+    "cmd.quota.role_option": {"en": "The role", "zh-CN": "身份组"},
     "cmd.ask": {
         "en": "Ask the assistant; it may use this server's tools.",
         "zh-CN": "向助手提问；它可能会使用本服务器的工具。",
