@@ -18,8 +18,8 @@ from bot.engine.errors import ConciergeError, ToolChoiceRefused
 from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, ToolExecutor, TraceEntry
 from bot.engine.gate import AsGiven, Gate, MemberDirectory
 from bot.engine.items import ToolCall, UserMessage
-from bot.engine.loop import check_tool_choice, run_turn
-from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
+from bot.engine.loop import Note, check_tool_choice, run_turn
+from bot.engine.permissions import Allowed, Caller, ConfirmMode, DenialKind, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import Registry, Tool, utc_now
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
@@ -120,7 +120,7 @@ class Reply:
 
     text: str
     trace: tuple[TraceEntry, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     cut_short: bool = False
     failed: bool = False
     error: ConciergeError | None = None
@@ -135,6 +135,7 @@ class ToolStatus:
     enabled: bool
     usable: bool
     reason: str | None
+    reason_kind: DenialKind | None
     restricted: bool
     allowed_role_ids: frozenset[str]
     confirm: bool
@@ -270,6 +271,7 @@ class Concierge:
                     enabled=policy.enabled,
                     usable=isinstance(decision, Allowed),
                     reason=None if isinstance(decision, Allowed) else decision.reason,
+                    reason_kind=None if isinstance(decision, Allowed) else decision.kind,
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
                     confirm=needs_confirmation(side_effects=tool.side_effects, policy=policy),

@@ -17,6 +17,7 @@ from bot.discord_adapter.render import (
     caller_of,
     error_sentence,
     place_of,
+    reason_text,
     split_message,
     thread_name,
 )
@@ -49,7 +50,8 @@ def format_tool_status(status: ToolStatus, language: Language = ENGLISH) -> str:
         details.append(say(language, "tools.disabled"))
     elif not status.usable:
         if status.reason:
-            details.append(say(language, "tools.not_for_you_because", reason=status.reason))
+            reason = reason_text(status.reason_kind, status.reason, language)
+            details.append(say(language, "tools.not_for_you_because", reason=reason))
         else:
             details.append(say(language, "tools.not_for_you"))
     if status.confirm:

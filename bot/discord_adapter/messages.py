@@ -35,6 +35,34 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "I couldn't open a thread, so I'm answering here instead.",
         "zh-CN": "我无法创建子区，所以我在这里回答。",
     },
+    "note.forced_fallback": {
+        "en": "This model server could not force `{tool}`, so the model chose its tools freely.",
+        "zh-CN": "这个模型服务器无法强制使用 `{tool}`，所以模型自行选择了工具。",
+    },
+    "note.required_ignored": {
+        "en": "A tool was required, but the model server answered without calling one.",
+        "zh-CN": "要求使用工具，但模型服务器没有调用任何工具就回答了。",
+    },
+    "note.forced_ignored": {
+        "en": "`{tool}` was requested, but the model server did not call it; this answer is without it.",
+        "zh-CN": "已要求使用 `{tool}`，但模型服务器没有调用它；这个回答没有用到它。",
+    },
+    "reason.disabled": {"en": "the tool is disabled in this server", "zh-CN": "此工具已在本服务器停用"},
+    "reason.dm": {
+        "en": "the tool is only available in a server, not in direct messages",
+        "zh-CN": "此工具只能在服务器中使用，不能在私信中使用",
+    },
+    "reason.roles": {
+        "en": "the tool is limited to certain roles in this server, and you have none of them",
+        "zh-CN": "此工具在本服务器仅限特定身份组使用，而你没有这些身份组",
+    },
+    "reason.admins": {
+        "en": "the tool is restricted to server admins until an admin allows a role",
+        "zh-CN": "在管理员允许某个身份组之前，此工具仅限服务器管理员使用",
+    },
+    "reason.not_member": {"en": "you are not a member of that server", "zh-CN": "你不是那个服务器的成员"},
+    "reason.no_tools": {"en": "no tools are available to you here", "zh-CN": "这里没有你可以使用的工具"},
+    "reason.no_such_tool": {"en": "there is no tool by that name", "zh-CN": "没有这个名字的工具"},
     "hint.empty_mention": {
         "en": "Hi! Mention me with a question, or use `/ask`.",
         "zh-CN": "你好！提及我并附上问题，或使用 `/ask`。",

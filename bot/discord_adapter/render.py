@@ -16,6 +16,7 @@ from bot.engine.permissions import Caller, Place
 
 if TYPE_CHECKING:
     from bot.concierge import Reply, TraceEntry
+    from bot.engine.loop import Note
 
 MESSAGE_LIMIT = 2000
 THREAD_NAME_LIMIT = 100
@@ -274,14 +275,15 @@ def render_reply(
     reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT, language: Language = ENGLISH
 ) -> list[Outgoing]:
     """The messages for a finished turn: the split answer, with the trace and notes embedded under the last one."""
-    notes = [*extra_notes, *reply.notes]
+    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes)]
     if reply.cut_short:
         notes.append(say(language, "note.cut_short"))
     if reply.failed:  # one sentence, with the trace of any tools that ran before the failure
         sentence = error_sentence(reply.error, language) if reply.error is not None else reply.text.strip()
         sentence = sentence or say(language, "failure.generic")
         content = _shorten(" ".join([sentence, *extra_notes]), limit)
-        return [Outgoing(content=content, embed=trace_embed(reply.trace, reply.notes, language))]
+        turn_notes = [note_text(note, language) for note in reply.notes]
+        return [Outgoing(content=content, embed=trace_embed(reply.trace, turn_notes, language))]
     chunks = split_message(reply.text, limit=limit, empty=say(language, "answer.empty"))
     embed = trace_embed(reply.trace, notes, language)
     return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]
@@ -292,8 +294,23 @@ def error_sentence(error: BaseException, language: Language = ENGLISH) -> str:
     if not isinstance(error, ConciergeError):
         return say(language, "failure.generic")
     if error.key in CATALOG:
-        return say(language, error.key, **error.params)
+        params = dict(error.params)
+        if "reason_kind" in params:
+            params["reason"] = reason_text(str(params["reason_kind"]), str(params.get("reason", "")), language)
+        return say(language, error.key, **params)
     return error.user_message
+
+
+def reason_text(kind: str | None, english: str, language: Language = ENGLISH) -> str:
+    """Why a tool is not available, in the member's language (the engine's English sentence if unknown)."""
+    key = f"reason.{kind}"
+    return say(language, key) if key in CATALOG else english
+
+
+def note_text(note: Note, language: Language = ENGLISH) -> str:
+    """A turn's note in the member's language."""
+    key = f"note.{note.kind}"
+    return say(language, key, tool=note.tool) if key in CATALOG else note.text
 
 
 def allowed_mentions(asker_id: int) -> discord.AllowedMentions:

@@ -46,12 +46,12 @@ class ConciergeError(Exception):
 class ToolChoiceRefused(ConciergeError):
     """The member forced a tool they may not use here."""
 
-    def __init__(self, tool: str, reason: str) -> None:
+    def __init__(self, tool: str, reason: str, *, reason_kind: str) -> None:
         super().__init__(
             f"forced tool {tool!r} refused: {reason}",
             user_message=f"You can't use `{tool}` here: {reason}.",
             key="error.tool_choice_refused",
-            params={"tool": tool, "reason": reason},
+            params={"tool": tool, "reason": reason, "reason_kind": reason_kind},
         )
         self.tool = tool
         self.reason = reason

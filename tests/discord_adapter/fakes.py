@@ -58,18 +58,21 @@ class FakeConcierge:
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         return [
-            ToolStatus("get_weather", "Weather for a city.", True, True, None, False, frozenset(), False),
+            ToolStatus("get_weather", "Weather for a city.", True, True, None, None, False, frozenset(), False),
             ToolStatus(
                 "book_table",
                 "Book a table.\nMore detail.",
                 True,
                 False,
                 "the tool 'book_table' is limited to certain roles",
+                "roles",
                 True,
                 frozenset({"20", "3"}),
                 True,
             ),
-            ToolStatus("web_search", "Search the web.", False, False, "disabled", False, frozenset(), False),
+            ToolStatus(
+                "web_search", "Search the web.", False, False, "disabled", "disabled", False, frozenset(), False
+            ),
         ]
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:

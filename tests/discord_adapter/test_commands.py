@@ -103,7 +103,12 @@ async def test_ask_in_a_thread_defers_then_answers_there_with_the_chosen_tool() 
 
 @pytest.mark.parametrize(
     "refusal",
-    [ToolChoiceRefused("book_table", "the tool is restricted to admins"), UnknownTool("nope", TOOLS)],
+    [
+        ToolChoiceRefused(
+            "book_table", "the tool is restricted to server admins until an admin allows a role", reason_kind="admins"
+        ),
+        UnknownTool("nope", TOOLS),
+    ],
     ids=["forbidden tool", "unknown tool"],
 )
 @pytest.mark.asyncio
@@ -212,7 +217,8 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
         "Tools in **Cafe**:\n"
         "✓ `get_weather` — Weather for a city.\n"
         "✗ `book_table` — Book a table.\n"
-        "    not for you: the tool 'book_table' is limited to certain roles · asks the member to confirm each call"
+        "    not for you: the tool is limited to certain roles in this server, and you have none of them"
+        " · asks the member to confirm each call"
         " · roles: <@&3>, <@&20>\n"
         "⏸ `web_search` — Search the web.\n"
         "    disabled in this server"

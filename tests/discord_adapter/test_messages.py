@@ -26,7 +26,9 @@ from bot.spending import QuotaReached
 
 ERRORS: list[ConciergeError] = [
     ConciergeError(),
-    ToolChoiceRefused("book_table", "the tool is restricted"),
+    ToolChoiceRefused(
+        "book_table", "the tool is restricted to server admins until an admin allows a role", reason_kind="admins"
+    ),
     ModelError(),
     ModelUnavailable(),
     RateLimited(),
