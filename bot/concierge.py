@@ -6,20 +6,30 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from bot.confirmations import AuditedConfirmer
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, Usage
-from bot.engine.confirm import Confirmer, NoConfirmer
-from bot.engine.errors import ConciergeError, ToolChoiceRefused
-from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, ToolExecutor, TraceEntry
-from bot.engine.gate import AsGiven, Gate, MemberDirectory
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.engine.confirm import NoConfirmer
+from bot.engine.errors import ToolChoiceRefused
+from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.gate import AsGiven, Gate
 from bot.engine.items import ToolCall, UserMessage
 from bot.engine.loop import check_tool_choice, run_turn
 from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
-from bot.engine.progress import NoProgress, Progress
+from bot.engine.progress import NoProgress
 from bot.engine.tools import Registry, Tool, utc_now
+from bot.outcomes import (
+    ConciergeLimits,
+    NotAllowed,
+    PolicyChange,
+    Reply,
+    ShuttingDown,
+    ToolStatus,
+    TurnSurface,
+    UnknownTool,
+)
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
 from bot.spending import MemberUsage, QuotaReached, ServerUsage, Spending, prompt_cache_key
@@ -35,6 +45,7 @@ __all__ = [
     "Concierge",
     "ConciergeLimits",
     "NotAllowed",
+    "PolicyChange",
     "QuotaReached",
     "Reply",
     "ShuttingDown",
@@ -42,81 +53,11 @@ __all__ = [
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
+    "TurnSurface",
     "UnknownTool",
 ]
 
 log = logging.getLogger(__name__)
-
-
-class NotAllowed(ConciergeError):
-    """The member may not do this (an admin command, or clearing someone else's conversation)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, user_message=reason)
-
-
-class UnknownTool(ConciergeError):
-    """A tool name that does not exist; the message lists the valid ones."""
-
-    def __init__(self, name: str, valid: list[str]) -> None:
-        listing = ", ".join(f"`{tool}`" for tool in valid)
-        super().__init__(f"unknown tool {name!r}", user_message=f"There is no tool `{name}`. Tools: {listing}.")
-        self.name = name
-        self.valid = valid
-
-
-class ShuttingDown(ConciergeError):
-    """The bot is stopping and takes no new turns."""
-
-    user_message = "I'm restarting right now. Please send that again in a minute."
-
-
-@dataclass(frozen=True, slots=True)
-class TurnSurface:
-    """What the chat platform lends one turn: a way to ask the member, a live view of members' roles, and where
-    to show the turn's progress."""
-
-    confirmer: Confirmer
-    members: MemberDirectory | None = None
-    progress: Progress | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes."""
-
-    text: str
-    trace: tuple[TraceEntry, ...] = ()
-    notes: tuple[str, ...] = ()
-    cut_short: bool = False
-    failed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ToolStatus:
-    """One tool as a member sees it in this server."""
-
-    name: str
-    description: str
-    enabled: bool
-    usable: bool
-    reason: str | None
-    restricted: bool
-    allowed_role_ids: frozenset[str]
-    confirm: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ConciergeLimits:
-    """The knobs of a turn, from the settings."""
-
-    max_rounds: int = 8
-    tool_timeout: float = 15.0
-    history_max_turns: int = 20
-    history_max_tokens: int = 6000
-    max_waiting_per_channel: int = 10
-    max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
-    member_turns_per_minute: int = 6
 
 
 class Concierge:
@@ -187,12 +128,6 @@ class Concierge:
             max_tokens=self._limits.history_max_tokens,
         )
         saved = TurnSaver(self._history, place.channel_id)
-        spending = self._spending
-
-        async def record_usage(usage: Usage) -> None:
-            if spending is not None:
-                await spending.record(place, caller, usage)
-
         turn = await run_turn(
             api=self._api,
             executor=executor,
@@ -202,7 +137,7 @@ class Concierge:
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
-            record_usage=record_usage,
+            record_usage=None if self._spending is None else partial(self._spending.record, place, caller),
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
@@ -217,6 +152,7 @@ class Concierge:
             notes=turn.notes,
             cut_short=turn.cut_short,
             failed=turn.error is not None,
+            error=turn.error,
         )
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
@@ -241,6 +177,7 @@ class Concierge:
                     enabled=policy.enabled,
                     usable=isinstance(decision, Allowed),
                     reason=None if isinstance(decision, Allowed) else decision.reason,
+                    reason_kind=None if isinstance(decision, Allowed) else decision.kind,
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
                     confirm=needs_confirmation(side_effects=tool.side_effects, policy=policy),
@@ -256,15 +193,15 @@ class Concierge:
         """Every tool's name."""
         return self._registry.names()
 
-    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
+    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> PolicyChange:
         """Enable or disable a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.set_enabled(guild_id, tool, enabled, actor_id=caller.user_id, actor_name=caller.name)
-        return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+        return PolicyChange(tool, "enabled" if enabled else "disabled")
 
-    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: ConfirmMode) -> str:
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: ConfirmMode) -> PolicyChange:
         """Choose whether this tool's calls wait for the member's yes in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         known = self._require_tool(tool)
@@ -273,25 +210,23 @@ class Concierge:
             await self._policies.set_confirm(
                 guild_id, tool, mode, default=default, actor_id=caller.user_id, actor_name=caller.name
             )
-        if mode == "always":
-            return f"`{tool}` now asks the member to confirm every call before it runs."
-        return f"`{tool}` now runs without asking the member to confirm."
+        return PolicyChange(tool, "confirm_always" if mode == "always" else "confirm_never")
 
-    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         """Let a role use a tool in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.allow_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
-        return f"Members with the role {role_name} may now use `{tool}`."
+        return PolicyChange(tool, "role_allowed", role_name)
 
-    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         """Take a role off a tool's allow-list in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         self._require_tool(tool)
         async with self._in_use():
             await self._policies.revoke_role(guild_id, tool, role_id, actor_id=caller.user_id, actor_name=caller.name)
-        return f"The role {role_name} is no longer on the allow-list of `{tool}`."
+        return PolicyChange(tool, "role_revoked", role_name)
 
     async def audit(
         self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
@@ -346,7 +281,7 @@ class Concierge:
             if not (place.is_dm or caller.is_admin):
                 starter = await self._conversations.starter_of(place.channel_id)
                 if starter != caller.user_id:
-                    raise NotAllowed("Only the member who started this conversation or a server admin can clear it.")
+                    raise NotAllowed("not_starter")
             return await self._history.clear(place.channel_id)
 
     async def start_conversation(self, *, thread: Place, starter: Caller) -> None:
@@ -426,14 +361,14 @@ class Concierge:
 
     def _require_admin(self, place: Place, caller: Caller) -> str:
         if place.guild_id is None:
-            raise NotAllowed("Tool settings belong to a server: use this command in a server channel.")
+            raise NotAllowed("server_only")
         if not caller.is_admin:
-            raise NotAllowed("Only server admins (Administrator or Manage Server) can do that.")
+            raise NotAllowed("not_admin")
         return place.guild_id
 
     def _require_spending(self) -> Spending:
         if self._spending is None:
-            raise NotAllowed("Usage is not recorded by this bot.")
+            raise NotAllowed("no_usage")
         return self._spending
 
     def _require_tool(self, name: str) -> Tool:

@@ -21,6 +21,7 @@ class ChannelBusy(ConciergeError):
         super().__init__(
             f"{waiting} messages waiting",
             user_message="I'm still working through earlier messages here. Please wait a moment and send it again.",
+            key="error.channel_busy",
         )
 
 
@@ -37,6 +38,8 @@ class SlowDown(ConciergeError):
             f"member over the turn rate; retry in {seconds} s",
             user_message=f"You're sending requests faster than I can take them. Please try again in {seconds} "
             f"second{'s' if seconds != 1 else ''}.",
+            key="error.slow_down" if seconds != 1 else "error.slow_down.one",
+            params={"seconds": seconds},
         )
         self.retry_after = seconds
         self.first = first

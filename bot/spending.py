@@ -52,6 +52,8 @@ class QuotaReached(ConciergeError):
         super().__init__(
             f"{which} quota of {limit} tokens reached",
             user_message=f"You've reached {whose} of {limit:,} tokens. It resets at midnight UTC (in {resets_in}).",
+            key=f"error.quota_reached.{which}",
+            params={"limit": f"{limit:,}", "resets_in": resets_in},
         )
         self.which = which
         self.limit = limit

@@ -202,6 +202,7 @@ class FakeOpenAI:
         body = self._responses_body(recorded.json, outcome)
         if recorded.json.get("stream"):
             return await self._sse(request, self._responses_events(body))
+        await self._write_whole(outcome)
         return web.json_response(body)
 
     async def _chat(self, request: web.Request) -> web.Response:
@@ -218,6 +219,7 @@ class FakeOpenAI:
         if recorded.json.get("stream"):
             usage = (recorded.json.get("stream_options") or {}).get("include_usage", False)
             return await self._sse(request, self._chat_events(body, with_usage=usage), done_marker=True)
+        await self._write_whole(outcome)
         return web.json_response(body)
 
     def _chat_quirk(self, body: Any) -> str | None:
@@ -358,6 +360,12 @@ class FakeOpenAI:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+    async def _write_whole(self, reply: FakeReply) -> None:
+        """Take as long to answer in one piece as streaming the same reply would (`stream_delay` per piece)."""
+        if self.stream_delay:
+            pieces = len(self._pieces(reply.text)) + sum(len(self._pieces(call.arguments)) for call in reply.calls)
+            await asyncio.sleep(self.stream_delay * pieces)
 
     def _pieces(self, text: str) -> list[str]:
         size = max(1, self.stream_piece)

@@ -187,7 +187,7 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
         async with open_app(settings_for(server, tmp_path, "chat")) as app:
             reply = await app.concierge.chat(CHANNEL, MEMBER, "2+2?", tool_choice="required")
     assert reply.text == "4" and not reply.failed
-    assert any("could not force" in note for note in reply.notes)
+    assert any("could not force" in note.text for note in reply.notes)
     choices = [request.json.get("tool_choice") for request in server.model_requests()]
     assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
     replayed = server.model_requests()[-1].json["messages"]

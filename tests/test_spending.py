@@ -214,3 +214,11 @@ def test_admins_see_the_servers_top_members_and_quotas() -> None:
         "Quotas: each member 50,000 tokens a day (default) · the server unlimited (set here)"
         " · <@&77> 100,000 tokens a day"
     )
+
+
+def test_usage_reads_in_simplified_chinese_for_a_zh_cn_member() -> None:
+    totals = UsageTotals(input_tokens=10_000, output_tokens=2_345, requests=3)
+    text = format_member_usage(
+        MemberUsage("1", today=totals, month=totals), whose="你", where="在 **Cafe** ", language="zh-CN"
+    )
+    assert text.splitlines()[1] == "今天：12,345 个 token（输入 10,000 · 输出 2,345）"

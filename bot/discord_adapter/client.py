@@ -17,24 +17,18 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.discord_adapter.commands import (
+from bot.discord_adapter.commands import install_commands
+from bot.discord_adapter.confirm import Confirmations
+from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
+from bot.discord_adapter.render import allowed_mentions, caller_of, place_of, strip_bot_mention, thread_name
+from bot.discord_adapter.translator import CatalogTranslator
+from bot.discord_adapter.turns import (
     CODE_THREAD_EXISTS,
     TEXT_CHANNEL_TYPES,
     THREAD_ARCHIVE_MINUTES,
     THREAD_CHANNEL_TYPES,
-    converse_while_typing,
-    deliver,
-    install_commands,
+    answer_live,
     thread_failure_note,
-)
-from bot.discord_adapter.confirm import Confirmations
-from bot.discord_adapter.render import (
-    GENERIC_FAILURE,
-    allowed_mentions,
-    caller_of,
-    place_of,
-    strip_bot_mention,
-    thread_name,
 )
 
 if TYPE_CHECKING:
@@ -43,8 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ANSWERED_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
-EMPTY_MENTION_HINT = "Hi! Mention me with a question, or use `/ask`."
-NO_TEXT_HINT = "I can only read text for now: please say in words what you'd like."
 HANDLER_GRACE_SECONDS = 15.0
 
 
@@ -122,14 +114,19 @@ class Conversations:
         decision = route(await self.facts(message, me=me))
         if decision is Route.IGNORE:
             return
+        language = language_of_message(message)
         try:
-            await self._answer(message, me=me, open_thread=decision is Route.OPEN_THREAD)
+            await self._answer(message, me=me, open_thread=decision is Route.OPEN_THREAD, language=language)
         except Exception:
             log.exception("answering message %s in channel %s failed", message.id, message.channel.id)
             with suppress(discord.HTTPException):
-                await message.channel.send(GENERIC_FAILURE, allowed_mentions=discord.AllowedMentions.none())
+                await message.channel.send(
+                    say(language, "failure.generic"), allowed_mentions=discord.AllowedMentions.none()
+                )
 
-    async def _answer(self, message: discord.Message, *, me: discord.abc.User, open_thread: bool) -> None:
+    async def _answer(
+        self, message: discord.Message, *, me: discord.abc.User, open_thread: bool, language: Language
+    ) -> None:
         own_role = message.guild.self_role if message.guild is not None else None
         text = strip_bot_mention(
             message.content,
@@ -141,30 +138,36 @@ class Conversations:
         reply_to_message = partial(message.channel.send, reference=message.to_reference(fail_if_not_exists=False))
         if not text:
             attached = getattr(message, "attachments", None) or getattr(message, "stickers", None)
-            hint = NO_TEXT_HINT if attached else EMPTY_MENTION_HINT
+            hint = say(language, "hint.no_text" if attached else "hint.empty_mention")
             await reply_to_message(hint, allowed_mentions=allowed_mentions(asker))
             return
         caller = caller_of(message.author)
-        destination = await self.open_thread(message, text) if open_thread else Destination(channel=message.channel)
+        destination = (
+            await self.open_thread(message, text, language=language)
+            if open_thread
+            else Destination(channel=message.channel)
+        )
         place = place_of(destination.channel, message.guild)  # type: ignore[arg-type]
         if destination.register:
             await self.concierge.start_conversation(thread=place, starter=caller)
-        notes = (destination.note,) if destination.note else ()
-        surface = None
-        if self.confirmations is not None:
-            surface = self.confirmations.surface(destination.channel, asker_id=asker)
-        outgoing = await converse_while_typing(
-            destination.channel, self.concierge, place=place, caller=caller, text=text, notes=notes, surface=surface
+        in_place = destination.channel is message.channel
+        await answer_live(
+            self.concierge,
+            place=place,
+            caller=caller,
+            text=text,
+            channel=destination.channel,
+            first=reply_to_message if in_place else destination.channel.send,
+            rest=destination.channel.send,
+            asker_id=asker,
+            language=language,
+            confirmations=self.confirmations,
+            notes=(destination.note,) if destination.note else (),
         )
-        if destination.channel is message.channel:
-            await deliver(reply_to_message, outgoing[:1], asker_id=asker)
-            await deliver(message.channel.send, outgoing[1:], asker_id=asker)
-        else:
-            await deliver(destination.channel.send, outgoing, asker_id=asker)
 
-    async def open_thread(self, message: discord.Message, text: str) -> Destination:
+    async def open_thread(self, message: discord.Message, text: str, *, language: Language = ENGLISH) -> Destination:
         """A public thread from `message`; the existing one if Discord says it exists; else the channel with a note."""
-        name = thread_name(text, fallback=f"Chat with {message.author.display_name}")
+        name = thread_name(text, fallback=say(language, "thread.chat_with", name=message.author.display_name))
         try:
             thread = await message.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
         except discord.HTTPException as error:
@@ -174,7 +177,7 @@ class Conversations:
                     known = await self.concierge.is_conversation(str(existing.id))
                     return Destination(channel=existing, register=not known)
             log.warning("could not open a thread in channel %s: %s", message.channel.id, error)
-            return Destination(channel=message.channel, note=thread_failure_note(error))
+            return Destination(channel=message.channel, note=thread_failure_note(error, language))
         return Destination(channel=thread, register=True)
 
     @staticmethod
@@ -192,9 +195,20 @@ class Conversations:
         return channel if getattr(channel, "type", None) in THREAD_CHANNEL_TYPES else None  # type: ignore[return-value]
 
 
-def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
-    """A hash of the global command set as Discord would receive it (plus the application id)."""
-    payload = sorted((command.to_dict(tree) for command in tree.get_commands()), key=lambda c: (c["type"], c["name"]))
+def language_of_message(message: discord.Message) -> Language:
+    """The language to answer a message in: its server's preferred locale (messages carry no member locale)."""
+    return language_of(getattr(message.guild, "preferred_locale", None))
+
+
+async def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
+    """A hash of the global command set as Discord would receive it, translations included (plus the application
+    id): built the way CommandTree.sync builds its payload."""
+    translator = tree.translator
+    if translator is not None:
+        built = [await command.get_translated_payload(tree, translator) for command in tree.get_commands()]
+    else:
+        built = [command.to_dict(tree) for command in tree.get_commands()]
+    payload = sorted(built, key=lambda c: (c["type"], c["name"]))
     material = json.dumps(
         {"application_id": tree.client.application_id, "commands": payload}, sort_keys=True, ensure_ascii=False
     )
@@ -203,7 +217,7 @@ def commands_fingerprint(tree: app_commands.CommandTree[Any]) -> str:
 
 async def sync_if_changed(tree: app_commands.CommandTree[Any], *, hash_file: Path) -> bool:
     """Sync the global commands only when they differ from the last sync recorded in `hash_file`; True if synced."""
-    fingerprint = commands_fingerprint(tree)
+    fingerprint = await commands_fingerprint(tree)
     if _read_fingerprint(hash_file) == fingerprint:
         log.info("slash commands unchanged; not syncing")
         return False
@@ -263,7 +277,9 @@ class ConciergeBot(discord.AutoShardedClient):
         self._closing = False
 
     async def setup_hook(self) -> None:
-        """Register the slash commands, syncing only when they changed (and only in the process running shard 0)."""
+        """Register the slash commands (descriptions translated), syncing only when they changed, and only in the
+        process running shard 0."""
+        await self.tree.set_translator(CatalogTranslator())
         if not self.sync_commands:
             log.info("slash commands are synced by the process running shard 0, not this one")
             return

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.concierge import TurnSurface
+from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
 from bot.discord_adapter.render import allowed_mentions, caller_of, place_of
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.permissions import Caller
+from bot.engine.progress import Progress
 
 if TYPE_CHECKING:
     from bot.concierge import Concierge
@@ -22,15 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CUSTOM_ID_PREFIX = "concierge:c:"
-EXPIRED_PRESS = "This request has expired, please ask again."
-EXPIRED_LINE = "⌛ Expired: I restarted before an answer, so nothing was done."
-OUTCOME_LINES: dict[Verdict, str] = {
-    "confirmed": "✅ Confirmed by {name}.",
-    "declined": "✖ Cancelled by {name}: nothing was done.",
-    "timed_out": "⌛ No answer in time: nothing was done.",
-    "unavailable": "⏹ Not asked: nothing was done.",
-}
-INTERRUPTED_LINE = "⏹ I'm restarting, so nothing was done. Please ask again in a minute."
+EXPIRED_PRESS = say(ENGLISH, "confirm.expired_press")
 
 
 def confirm_custom_id(nonce: str, choice: str, tool: str) -> str:
@@ -56,13 +50,21 @@ def read_custom_id(custom_id: str) -> Press | None:
     return Press(nonce, choice, tool) if nonce and choice in ("yes", "no") else None
 
 
-def request_text(request: ConfirmationRequest, *, asker_id: int, expires_at: int) -> str:
+def request_text(request: ConfirmationRequest, *, asker_id: int, expires_at: int, language: Language = ENGLISH) -> str:
     """The question as posted: who must answer, exactly what will happen, and when it expires."""
-    return (
-        f"<@{asker_id}>, please confirm before I do this:\n"
-        f"> {request.summary}\n"
-        f"Only {request.asker.name} can answer. The buttons expire <t:{expires_at}:R>."
+    return say(
+        language,
+        "confirm.request",
+        asker=asker_id,
+        summary=request.summary,
+        name=request.asker.name,
+        expires=expires_at,
     )
+
+
+def outcome_line(verdict: Verdict | str, language: Language, *, name: str = "") -> str:
+    """How a question ended ("confirmed", "declined", "timed_out", "unavailable", or "interrupted")."""
+    return say(language, f"confirm.{verdict}", name=name)
 
 
 def outcome_text(request: ConfirmationRequest, line: str) -> str:
@@ -73,14 +75,17 @@ def outcome_text(request: ConfirmationRequest, line: str) -> str:
 class ConfirmationView(discord.ui.View):
     """Confirm and Cancel for one request; only the asker's press counts."""
 
-    def __init__(self, *, nonce: str, request: ConfirmationRequest, asker_id: int) -> None:
+    def __init__(
+        self, *, nonce: str, request: ConfirmationRequest, asker_id: int, language: Language = ENGLISH
+    ) -> None:
         super().__init__(timeout=None)  # the confirmer owns the timeout, so a test can drive it
         self.request = request
         self.asker_id = asker_id
+        self.language = language
         self.answer: asyncio.Future[ConfirmationOutcome] = asyncio.get_running_loop().create_future()
         choices: tuple[tuple[str, discord.ButtonStyle, str, Verdict], ...] = (
-            ("Confirm", discord.ButtonStyle.success, "yes", "confirmed"),
-            ("Cancel", discord.ButtonStyle.secondary, "no", "declined"),
+            (say(language, "confirm.button.yes"), discord.ButtonStyle.success, "yes", "confirmed"),
+            (say(language, "confirm.button.no"), discord.ButtonStyle.secondary, "no", "declined"),
         )
         for label, style, choice, verdict in choices:
             button: discord.ui.Button[ConfirmationView] = discord.ui.Button(
@@ -93,7 +98,10 @@ class ConfirmationView(discord.ui.View):
         """Only the member whose turn it is may answer; anyone else is told so, privately."""
         if interaction.user.id == self.asker_id:
             return True
-        await interaction.response.send_message(f"Only {self.request.asker.name} can confirm this.", ephemeral=True)
+        only = say(
+            language_of(getattr(interaction, "locale", None)), "confirm.only_asker", name=self.request.asker.name
+        )
+        await interaction.response.send_message(only, ephemeral=True)
         return False
 
     def _answer_with(self, verdict: Verdict) -> Any:
@@ -105,7 +113,7 @@ class ConfirmationView(discord.ui.View):
             outcome = ConfirmationOutcome(verdict, by_id=presser.user_id, by_name=presser.name)
             self.answer.set_result(outcome)
             self.stop()
-            line = OUTCOME_LINES[verdict].format(name=presser.name)
+            line = outcome_line(verdict, self.language, name=presser.name)
             try:
                 await interaction.response.edit_message(content=outcome_text(self.request, line), view=None)
             except discord.HTTPException as error:
@@ -117,20 +125,29 @@ class ConfirmationView(discord.ui.View):
 class DiscordConfirmer:
     """Asks in a channel with buttons and waits up to `timeout` seconds for the asker's answer."""
 
-    def __init__(self, channel: discord.abc.Messageable, *, asker_id: int, timeout: float, waiting: set[str]) -> None:
+    def __init__(
+        self,
+        channel: discord.abc.Messageable,
+        *,
+        asker_id: int,
+        timeout: float,
+        waiting: set[str],
+        language: Language = ENGLISH,
+    ) -> None:
         self._channel = channel
         self._asker_id = asker_id
         self._timeout = timeout
         self._waiting = waiting
+        self._language = language
 
     async def confirm(self, request: ConfirmationRequest) -> ConfirmationOutcome:
         """Post the question, wait for a press or the timeout, and leave the message showing how it ended."""
         nonce = secrets.token_hex(8)
-        view = ConfirmationView(nonce=nonce, request=request, asker_id=self._asker_id)
+        view = ConfirmationView(nonce=nonce, request=request, asker_id=self._asker_id, language=self._language)
         expires_at = int(discord.utils.utcnow().timestamp() + self._timeout)
         try:
             message = await self._channel.send(
-                request_text(request, asker_id=self._asker_id, expires_at=expires_at),
+                request_text(request, asker_id=self._asker_id, expires_at=expires_at, language=self._language),
                 view=view,
                 allowed_mentions=allowed_mentions(self._asker_id),
             )
@@ -142,11 +159,12 @@ class DiscordConfirmer:
             return await asyncio.wait_for(asyncio.shield(view.answer), self._timeout)
         except TimeoutError:
             view.stop()
-            await _edit_quietly(message, outcome_text(request, OUTCOME_LINES["timed_out"]))
+            await _edit_quietly(message, outcome_text(request, outcome_line("timed_out", self._language)))
             return ConfirmationOutcome("timed_out")
         except asyncio.CancelledError:  # the bot is stopping: say so instead of leaving live-looking buttons
             view.stop()
-            await asyncio.shield(_edit_quietly(message, outcome_text(request, INTERRUPTED_LINE)))
+            line = outcome_line("interrupted", self._language)
+            await asyncio.shield(_edit_quietly(message, outcome_text(request, line)))
             raise
         finally:
             self._waiting.discard(nonce)
@@ -186,10 +204,20 @@ class Confirmations:
         self._timeout = timeout
         self._waiting: set[str] = set()
 
-    def surface(self, channel: discord.abc.Messageable, *, asker_id: int) -> TurnSurface:
-        """What a turn in `channel` for this asker needs: buttons posted there, and live member lookups."""
-        confirmer = DiscordConfirmer(channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting)
-        return TurnSurface(confirmer=confirmer, members=self._members)
+    def surface(
+        self,
+        channel: discord.abc.Messageable,
+        *,
+        asker_id: int,
+        language: Language = ENGLISH,
+        progress: Progress | None = None,
+    ) -> TurnSurface:
+        """What a turn in `channel` for this asker needs: buttons posted there (worded in `language`), live member
+        lookups, and where its progress shows."""
+        confirmer = DiscordConfirmer(
+            channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting, language=language
+        )
+        return TurnSurface(confirmer=confirmer, members=self._members, progress=progress)
 
     async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
         """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if
@@ -199,12 +227,14 @@ class Confirmations:
         press = read_custom_id(str(interaction.data.get("custom_id", "")))
         if press is None or press.nonce in self._waiting:
             return False
+        language = language_of(getattr(interaction, "locale", None))
         with suppress(discord.HTTPException):
-            await interaction.response.send_message(EXPIRED_PRESS, ephemeral=True)
+            await interaction.response.send_message(say(language, "confirm.expired_press"), ephemeral=True)
         message = interaction.message
         if message is not None and message.components:
+            expired = say(language, "confirm.expired_line")
             with suppress(discord.HTTPException):
-                await message.edit(content=f"{message.content}\n{EXPIRED_LINE}", view=None)
+                await message.edit(content=f"{message.content}\n{expired}", view=None)
         place = place_of(interaction.channel or discord.Object(id=interaction.channel_id or 0), interaction.guild)
         try:
             await concierge.record_expired_press(place, caller_of(interaction.user), tool=press.tool)

@@ -10,30 +10,32 @@ from typing import TYPE_CHECKING, Protocol
 
 import discord
 
+from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
 from bot.engine.errors import ConciergeError
 from bot.engine.permissions import Caller, Place
 
 if TYPE_CHECKING:
     from bot.concierge import Reply, TraceEntry
+    from bot.engine.loop import Note
 
 MESSAGE_LIMIT = 2000
 THREAD_NAME_LIMIT = 100
 EMBED_DESCRIPTION_LIMIT = 4096
-EMPTY_ANSWER = "(The assistant finished without writing an answer. Please try asking again.)"
-GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a moment."
-CUT_SHORT_NOTE = "I stopped early after too many tool rounds, so this answer may be incomplete."
-TRACE_TITLE = "Tools used"
+EMPTY_ANSWER = say(ENGLISH, "answer.empty")
+GENERIC_FAILURE = say(ENGLISH, "failure.generic")
+CUT_SHORT_NOTE = say(ENGLISH, "note.cut_short")
+TRACE_TITLE = say(ENGLISH, "trace.title")
 
 _FENCE = "```"
 _CLOSE = "\n```"
-_OUTCOME_MARKS: dict[str, tuple[str, str]] = {
-    "ok": ("✓", ""),
-    "invalid": ("✗", "invalid arguments"),
-    "denied": ("⛔", "denied"),
-    "error": ("✗", "failed"),
-    "timeout": ("⏱", "timed out"),
-    "skipped": ("↷", "skipped"),
-    "declined": ("✋", "not confirmed"),
+_OUTCOME_MARKS: dict[str, str] = {
+    "ok": "✓",
+    "invalid": "✗",
+    "denied": "⛔",
+    "error": "✗",
+    "timeout": "⏱",
+    "skipped": "↷",
+    "declined": "✋",
 }
 _MARKUP = re.compile(r"<(?:@[!&]?|#)\d+>")
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
@@ -115,14 +117,14 @@ def thread_name(text: str, *, fallback: str, limit: int = THREAD_NAME_LIMIT) -> 
     return name[:limit]
 
 
-def split_message(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
+def split_message(text: str, *, limit: int = MESSAGE_LIMIT, empty: str = EMPTY_ANSWER) -> list[str]:
     """Split an answer into messages of at most `limit` characters, at paragraph, line or word boundaries.
 
     A code block cut by a split is closed at the end of one chunk and reopened, with its language tag, in the next.
     """
     text = text.strip()
     if not text:
-        return [EMPTY_ANSWER]
+        return [empty]
     chunks: list[str] = []
     prefix = ""
     rest = text
@@ -143,7 +145,7 @@ def _take_chunk(prefix: str, rest: str, limit: int) -> tuple[str, str, str]:
             raise ValueError(f"limit {limit} is too small to split inside a code block")
         cut, skip = _cut_point(rest, budget, in_code=bool(prefix) or _FENCE in rest[:budget])
         head, remaining = rest[:cut].rstrip(), rest[cut + skip :]
-        open_lang = _open_fence(prefix + head)
+        open_lang = open_fence(prefix + head)
         if open_lang is None:
             return prefix + head, remaining.lstrip("\n"), ""
         if len(prefix) + len(head) + len(_CLOSE) <= limit:
@@ -169,7 +171,7 @@ def _cut_point(text: str, budget: int, *, in_code: bool) -> tuple[int, int]:
     return budget, 0
 
 
-def _open_fence(text: str) -> str | None:
+def open_fence(text: str) -> str | None:
     """The language tag of a code block left open at the end of `text` ("" for none), or None if all are closed."""
     open_lang: str | None = None
     for line in text.split("\n"):
@@ -185,22 +187,44 @@ def _open_fence(text: str) -> str | None:
     return open_lang
 
 
-def trace_line(entry: TraceEntry) -> str:
+def trace_line(entry: TraceEntry, language: Language = ENGLISH) -> str:
     """One compact line for a tool call in a turn's trace."""
-    return call_line(tool=entry.tool, arguments=entry.arguments, outcome=entry.outcome, duration_ms=entry.duration_ms)
+    return call_line(
+        tool=entry.tool,
+        arguments=entry.arguments,
+        outcome=entry.outcome,
+        duration_ms=entry.duration_ms,
+        language=language,
+    )
 
 
-def call_line(*, tool: str, arguments: str, outcome: str, duration_ms: float | None) -> str:
+def call_line(
+    *, tool: str, arguments: str, outcome: str, duration_ms: float | None, language: Language = ENGLISH
+) -> str:
     """One compact line for a tool call: mark, tool, key arguments, outcome, time (e.g. "✓ get_weather city=Oslo · 0.4 s")."""
-    mark, word = _OUTCOME_MARKS.get(outcome, ("•", outcome))
+    key = f"outcome.{outcome}"
+    return status_line(
+        mark=_OUTCOME_MARKS.get(outcome, "•"),
+        tool=tool,
+        arguments=arguments,
+        word=say(language, key) if key in CATALOG else outcome,
+        seconds=None if duration_ms is None else duration_ms / 1000,
+        language=language,
+    )
+
+
+def status_line(
+    *, mark: str, tool: str, arguments: str, word: str, seconds: float | None = None, language: Language = ENGLISH
+) -> str:
+    """mark, tool and key arguments, then the state in words and the time, joined by middle dots."""
     parts = [f"{mark} {tool}"]
     shown = key_arguments(arguments)
     if shown:
         parts[0] += f" {shown}"
     if word:
         parts.append(word)
-    if duration_ms is not None:
-        parts.append(f"{duration_ms / 1000:.1f} s")
+    if seconds is not None:
+        parts.append(say(language, "trace.seconds", seconds=seconds))
     return " · ".join(parts)
 
 
@@ -227,43 +251,66 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def trace_embed(trace: Sequence[TraceEntry], notes: Sequence[str]) -> discord.Embed | None:
+def trace_embed(
+    trace: Sequence[TraceEntry], notes: Sequence[str], language: Language = ENGLISH
+) -> discord.Embed | None:
     """A small embed listing the tools used and any notes, or None when there is nothing to show."""
-    lines = [trace_line(entry) for entry in trace] + [f"ℹ {note}" for note in notes]
+    lines = [trace_line(entry, language) for entry in trace] + [f"ℹ {note}" for note in notes]
     if not lines:
         return None
     description = ""
     for index, line in enumerate(lines):
         addition = line if not description else "\n" + line
         if len(description) + len(addition) > EMBED_DESCRIPTION_LIMIT - 40:
-            description += f"\n… and {len(lines) - index} more"
+            description += "\n" + say(language, "trace.more", count=len(lines) - index)
             break
         description += addition
     embed = discord.Embed(description=description, colour=discord.Colour.light_grey())
     if trace:
-        embed.title = TRACE_TITLE
+        embed.title = say(language, "trace.title")
     return embed
 
 
-def render_reply(reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT) -> list[Outgoing]:
+def render_reply(
+    reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT, language: Language = ENGLISH
+) -> list[Outgoing]:
     """The messages for a finished turn: the split answer, with the trace and notes embedded under the last one."""
-    notes = [*extra_notes, *reply.notes]
+    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes)]
     if reply.cut_short:
-        notes.append(CUT_SHORT_NOTE)
+        notes.append(say(language, "note.cut_short"))
     if reply.failed:  # one sentence, with the trace of any tools that ran before the failure
-        sentence = reply.text.strip() or GENERIC_FAILURE
+        sentence = error_sentence(reply.error, language) if reply.error is not None else reply.text.strip()
+        sentence = sentence or say(language, "failure.generic")
         content = _shorten(" ".join([sentence, *extra_notes]), limit)
-        return [Outgoing(content=content, embed=trace_embed(reply.trace, reply.notes))]
-    chunks = split_message(reply.text, limit=limit)
-    embed = trace_embed(reply.trace, notes)
+        turn_notes = [note_text(note, language) for note in reply.notes]
+        return [Outgoing(content=content, embed=trace_embed(reply.trace, turn_notes, language))]
+    chunks = split_message(reply.text, limit=limit, empty=say(language, "answer.empty"))
+    embed = trace_embed(reply.trace, notes, language)
     return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]
 
 
-def error_sentence(error: BaseException) -> str:
+def error_sentence(error: BaseException, language: Language = ENGLISH) -> str:
     """One sentence for the member: a ConciergeError's own message, or a generic apology for anything else."""
-    if isinstance(error, ConciergeError):
-        return error.user_message
-    return GENERIC_FAILURE
+    if not isinstance(error, ConciergeError):
+        return say(language, "failure.generic")
+    if error.key in CATALOG:
+        params = dict(error.params)
+        if "reason_kind" in params:
+            params["reason"] = reason_text(str(params["reason_kind"]), str(params.get("reason", "")), language)
+        return say(language, error.key, **params)
+    return error.user_message
+
+
+def reason_text(kind: str | None, english: str, language: Language = ENGLISH) -> str:
+    """Why a tool is not available, in the member's language (the engine's English sentence if unknown)."""
+    key = f"reason.{kind}"
+    return say(language, key) if key in CATALOG else english
+
+
+def note_text(note: Note, language: Language = ENGLISH) -> str:
+    """A turn's note in the member's language."""
+    key = f"note.{note.kind}"
+    return say(language, key, tool=note.tool) if key in CATALOG else note.text
 
 
 def allowed_mentions(asker_id: int) -> discord.AllowedMentions:

@@ -144,22 +144,32 @@ class ToolExecutor:
             }
         timeout = min(tool.timeout, self.default_timeout) if tool.timeout else self.default_timeout
         if needs_confirmation(side_effects=tool.side_effects, policy=authorization.policy):
-            preview = await _bounded(tool, timeout, tool.describe(self._context(tool, authorization.caller), parsed))
-            if isinstance(preview, tuple):
-                return preview
-            self._tell(self.progress.tool_waiting, call)
-            outcome = await self.confirmer.confirm(
-                ConfirmationRequest(
-                    call_id=call.call_id, tool=tool.name, arguments=call.arguments, summary=preview, asker=self.caller
-                )
-            )
-            if not outcome.confirmed:
-                return "declined", not_confirmed_result(tool.name, outcome)
-            authorization = await self._authorize(tool)
-            if isinstance(authorization.decision, Denied):
-                return "denied", _denial(tool, authorization.decision)
+            confirmed = await self._confirmed(call, tool, parsed, authorization, timeout)
+            if isinstance(confirmed, tuple):
+                return confirmed
+            authorization = confirmed
         result = await _bounded(tool, timeout, tool.invoke(self._context(tool, authorization.caller), parsed))
         return result if isinstance(result, tuple) else ("ok", result)
+
+    async def _confirmed(
+        self, call: ToolCall, tool: Tool, arguments: BaseModel, authorization: Authorization, seconds: float
+    ) -> Authorization | _Result:
+        """Preview the call, ask the member, and authorize again: the authorization to run on, or why not."""
+        preview = await _bounded(tool, seconds, tool.describe(self._context(tool, authorization.caller), arguments))
+        if isinstance(preview, tuple):
+            return preview  # it would fail anyway: nobody is asked to confirm the impossible
+        self._tell(self.progress.tool_waiting, call)
+        outcome = await self.confirmer.confirm(
+            ConfirmationRequest(
+                call_id=call.call_id, tool=tool.name, arguments=call.arguments, summary=preview, asker=self.caller
+            )
+        )
+        if not outcome.confirmed:
+            return "declined", not_confirmed_result(tool.name, outcome)
+        authorization = await self._authorize(tool)  # roles or policies may have changed while the member decided
+        if isinstance(authorization.decision, Denied):
+            return "denied", _denial(tool, authorization.decision)
+        return authorization
 
     @staticmethod
     def _tell(report: Callable[[T], None], news: T) -> None:

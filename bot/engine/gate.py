@@ -73,7 +73,7 @@ class Gate:
             return Authorization(caller, decision, None)
         current = await self.members.member(place.guild_id, caller.user_id)
         if current is None:
-            return Authorization(caller, Denied(NOT_A_MEMBER), None)
+            return Authorization(caller, Denied(NOT_A_MEMBER, "not_member"), None)
         policy = (await self.policies.policies_for(place.guild_id)).get(tool)
         decision = decide(tool=tool, restricted=restricted, caller=current, place=place, policy=policy)
         return Authorization(current, decision, policy)

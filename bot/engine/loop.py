@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
@@ -26,6 +27,16 @@ CUT_SHORT_FALLBACK = "I ran out of tool-call rounds before I could finish; here 
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Something to tell the member about how the turn went: `kind` for a chat platform to word in the member's
+    language (with `tool`), `text` in English."""
+
+    kind: Literal["forced_fallback", "required_ignored", "forced_ignored"]
+    tool: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
     """The outcome of one turn: the answer, what to persist, what the tools did, and anything to tell the member."""
 
@@ -33,7 +44,7 @@ class Turn:
     items: tuple[Item, ...]
     trace: tuple[TraceEntry, ...]
     cut_short: bool = False
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     error: ModelError | None = None
 
 
@@ -46,14 +57,14 @@ def check_tool_choice(executor: ToolExecutor, tool_choice: ToolChoice) -> None:
     """Refuse a forced tool the caller may not use, before any model call."""
     if tool_choice in TOOL_CHOICE_MODES:
         if tool_choice == "required" and not offered_tools(executor):
-            raise ToolChoiceRefused("required", "no tools are available to you here")
+            raise ToolChoiceRefused("required", "no tools are available to you here", reason_kind="no_tools")
         return
     registry = executor.registry
     if registry.get(tool_choice) is None:
-        raise ToolChoiceRefused(tool_choice, "there is no tool by that name")
+        raise ToolChoiceRefused(tool_choice, "there is no tool by that name", reason_kind="no_such_tool")
     decision = registry.decide(tool_choice, caller=executor.caller, place=executor.place, policies=executor.policies)
     if isinstance(decision, Denied):
-        raise ToolChoiceRefused(tool_choice, decision.reason)
+        raise ToolChoiceRefused(tool_choice, decision.reason, reason_kind=decision.kind)
 
 
 async def run_turn(
@@ -83,7 +94,7 @@ async def run_turn(
     new: list[Item] = [user_message]
     taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
-    notes: list[str] = []
+    notes: list[Note] = []
 
     async def ask(choice: ToolChoice) -> ModelReply:
         items = [*past, *new]
@@ -159,7 +170,7 @@ async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
         log.exception("could not checkpoint the turn")
 
 
-async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[str]) -> ModelReply:
+async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[Note]) -> ModelReply:
     """Send the first request; a server that rejects a forced tool_choice gets it once more with 'auto'."""
     if tool_choice in ("auto", "none"):
         return await ask(tool_choice)
@@ -172,7 +183,13 @@ async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[str]) -
             "the model server rejected tool_choice=%r (HTTP %s); retrying with 'auto'", tool_choice, error.status
         )
     reply = await ask("auto")
-    notes.append(f"This model server could not force `{tool_choice}`, so the model chose its tools freely.")
+    notes.append(
+        Note(
+            "forced_fallback",
+            tool_choice,
+            f"This model server could not force `{tool_choice}`, so the model chose its tools freely.",
+        )
+    )
     return reply
 
 
@@ -190,12 +207,24 @@ def _with_unique_ids(calls: Sequence[ToolCall], taken: set[str]) -> list[ToolCal
     return unique
 
 
-def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[str]) -> None:
+def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[Note]) -> None:
     """Say plainly when a forced tool was not called (some servers ignore tool_choice)."""
     if tool_choice in ("auto", "none") or notes:
         return
     if tool_choice == "required":
         if not reply.calls:
-            notes.append("A tool was required, but the model server answered without calling one.")
+            notes.append(
+                Note(
+                    "required_ignored",
+                    tool_choice,
+                    "A tool was required, but the model server answered without calling one.",
+                )
+            )
     elif not any(call.name == tool_choice for call in reply.calls):
-        notes.append(f"`{tool_choice}` was requested, but the model server did not call it; this answer is without it.")
+        notes.append(
+            Note(
+                "forced_ignored",
+                tool_choice,
+                f"`{tool_choice}` was requested, but the model server did not call it; this answer is without it.",
+            )
+        )

@@ -55,11 +55,16 @@ class Allowed:
         return True
 
 
+DenialKind = Literal["disabled", "dm", "roles", "admins", "not_member"]
+
+
 @dataclass(frozen=True, slots=True)
 class Denied:
-    """The caller may not use the tool, and why (a sentence fit for the member and the model)."""
+    """The caller may not use the tool, and why: an English sentence for the model and logs, and its `kind`, from
+    which a chat platform words it in the member's language."""
 
     reason: str
+    kind: DenialKind
 
     def __bool__(self) -> bool:
         return False
@@ -71,10 +76,10 @@ Decision = Allowed | Denied
 def decide(*, tool: str, restricted: bool, caller: Caller, place: Place, policy: ToolPolicy | None) -> Decision:
     """Decide whether `caller` may use `tool` in `place`; precedence reads top-down."""
     if policy is not None and not policy.enabled:
-        return Denied(f"the tool '{tool}' is disabled in this server")
+        return Denied(f"the tool '{tool}' is disabled in this server", "disabled")
     if place.is_dm:
         if restricted:
-            return Denied(f"the tool '{tool}' is only available in a server, not in direct messages")
+            return Denied(f"the tool '{tool}' is only available in a server, not in direct messages", "dm")
         return Allowed()
     if caller.is_admin:
         return Allowed()
@@ -84,8 +89,10 @@ def decide(*, tool: str, restricted: bool, caller: Caller, place: Place, policy:
     if not allowed_roles and not restricted:
         return Allowed()
     if allowed_roles:
-        return Denied(f"the tool '{tool}' is limited to certain roles in this server, and you have none of them")
-    return Denied(f"the tool '{tool}' is restricted to server admins until an admin allows a role")
+        return Denied(
+            f"the tool '{tool}' is limited to certain roles in this server, and you have none of them", "roles"
+        )
+    return Denied(f"the tool '{tool}' is restricted to server admins until an admin allows a role", "admins")
 
 
 def needs_confirmation(*, side_effects: bool, policy: ToolPolicy | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot.concierge import AuditEntry, NotAllowed, Reply, ToolStatus, TurnSurface, UnknownTool
+from bot.concierge import AuditEntry, NotAllowed, PolicyChange, Reply, ToolStatus, TurnSurface, UnknownTool
 from bot.engine.permissions import Caller, Place
 
 TOOLS = ["book_table", "calculate", "get_weather"]
@@ -57,18 +58,21 @@ class FakeConcierge:
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         return [
-            ToolStatus("get_weather", "Weather for a city.", True, True, None, False, frozenset(), False),
+            ToolStatus("get_weather", "Weather for a city.", True, True, None, None, False, frozenset(), False),
             ToolStatus(
                 "book_table",
                 "Book a table.\nMore detail.",
                 True,
                 False,
                 "the tool 'book_table' is limited to certain roles",
+                "roles",
                 True,
                 frozenset({"20", "3"}),
                 True,
             ),
-            ToolStatus("web_search", "Search the web.", False, False, "disabled", False, frozenset(), False),
+            ToolStatus(
+                "web_search", "Search the web.", False, False, "disabled", "disabled", False, frozenset(), False
+            ),
         ]
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
@@ -79,35 +83,35 @@ class FakeConcierge:
 
     def _admin_action(self, caller: Caller, tool: str, *change: str) -> None:
         if not caller.is_admin:
-            raise NotAllowed("Only server admins (Administrator or Manage Server) can change tool settings.")
+            raise NotAllowed("not_admin")
         if tool not in TOOLS:
             raise UnknownTool(tool, TOOLS)
         self.changes.append((tool, *change))
 
-    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> str:
+    async def set_enabled(self, place: Place, caller: Caller, tool: str, enabled: bool) -> PolicyChange:
         self._admin_action(caller, tool, "enabled" if enabled else "disabled")
-        return f"`{tool}` is now {'enabled' if enabled else 'disabled'} in this server."
+        return PolicyChange(tool, "enabled" if enabled else "disabled")
 
-    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> str:
+    async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> PolicyChange:
         self._admin_action(caller, tool, "confirm", mode)
-        return f"`{tool}` confirmation: {mode}."
+        return PolicyChange(tool, "confirm_always" if mode == "always" else "confirm_never")
 
     async def record_expired_press(self, place: Place, presser: Caller, *, tool: str) -> None:
         self.changes.append(("expired", tool, presser.user_id))
 
-    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def allow_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         self._admin_action(caller, tool, "allow", role_id)
-        return f"Members with @{role_name} may now use `{tool}`."
+        return PolicyChange(tool, "role_allowed", role_name)
 
-    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> str:
+    async def revoke_role(self, place: Place, caller: Caller, tool: str, role_id: str, role_name: str) -> PolicyChange:
         self._admin_action(caller, tool, "revoke", role_id)
-        return f"@{role_name} is no longer allowed to use `{tool}`."
+        return PolicyChange(tool, "role_revoked", role_name)
 
     async def audit(
         self, place: Place, caller: Caller, *, tool: str | None = None, user_id: str | None = None, limit: int = 15
     ) -> list[AuditEntry]:
         if not caller.is_admin:
-            raise NotAllowed("Only server admins can read the audit log.")
+            raise NotAllowed("not_admin")
         self.changes.append(("audit", tool or "", user_id or ""))
         at = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
         return [
@@ -117,7 +121,7 @@ class FakeConcierge:
 
     async def clear_history(self, place: Place, caller: Caller) -> int:
         if not caller.is_admin:
-            raise NotAllowed("Only the member who started this conversation, or an admin, can clear it.")
+            raise NotAllowed("not_starter")
         self.changes.append(("clear", place.channel_id))
         return 6
 
@@ -200,6 +204,7 @@ class FakeGuild:
     name: str = "Cafe"
     self_role: FakeRole | None = None
     channels: dict[int, FakeChannel] = field(default_factory=dict)
+    preferred_locale: discord.Locale = discord.Locale.american_english
 
     async def fetch_channel(self, channel_id: int) -> FakeChannel:
         return self.channels[channel_id]
@@ -234,10 +239,105 @@ class FakeResponse:
 
     def __init__(self, status: int) -> None:
         self.status = status
-        self.reason = "Bad Request" if status == 400 else "Forbidden"
+        self.reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+        self.headers = {"Retry-After": "2"} if status == 429 else {}
 
 
 def http_error(code: int, *, status: int = 400) -> discord.HTTPException:
     """The exception discord.py raises for a Discord JSON error with this code."""
-    cls = discord.Forbidden if status == 403 else discord.HTTPException
+    cls = {403: discord.Forbidden, 404: discord.NotFound}.get(status, discord.HTTPException)
     return cls(FakeResponse(status), {"code": code, "message": "error"})  # type: ignore[arg-type]
+
+
+class FakeClock:
+    """Time that moves only when the test says so; sleepers wake when their time has come."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.time + seconds, future))
+        await future
+
+    async def advance(self, seconds: float, *, step: float = 0.05) -> None:
+        """Move time forward in small steps, letting every task run in between."""
+        end = self.time + seconds
+        while True:
+            await settle_tasks()
+            if self.time >= end - 1e-9:
+                break
+            self.time = min(end, self.time + step)
+            for deadline, future in list(self._sleepers):
+                if deadline <= self.time + 1e-9:
+                    self._sleepers.remove((deadline, future))
+                    if not future.done():
+                        future.set_result(None)
+
+
+async def settle_tasks() -> None:
+    """Let every ready task run until it waits again."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Request:
+    """One request to Discord about a message: when, what, and with which content and embed."""
+
+    at: float
+    action: str
+    content: str | None
+    embed: discord.Embed | None = None
+
+
+class LiveChannel:
+    """A place that posts editable messages and records every request with the fake clock's time."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.messages: list[EditableMessage] = []
+        self.requests: list[Request] = []
+        self.send_errors: list[Exception] = []
+
+    async def send(self, content: str | None, **options: Any) -> EditableMessage:
+        self.requests.append(Request(self.clock.now(), "send", content, options.get("embed")))
+        if self.send_errors:
+            raise self.send_errors.pop(0)
+        message = EditableMessage(self, content, options.get("embed"), options)
+        self.messages.append(message)
+        return message
+
+    def shown(self) -> list[tuple[str | None, discord.Embed | None]]:
+        """What the conversation shows now: every message not deleted, in order."""
+        return [(message.content, message.embed) for message in self.messages if not message.deleted]
+
+
+class EditableMessage:
+    """A posted message: edits and deletion are recorded; errors can be queued for the next edit."""
+
+    def __init__(
+        self, channel: LiveChannel, content: str | None, embed: discord.Embed | None, options: dict[str, Any]
+    ) -> None:
+        self.channel = channel
+        self.content = content
+        self.embed = embed
+        self.options = options
+        self.deleted = False
+        self.edit_errors: list[Exception] = []
+
+    async def edit(self, *, content: str | None, embed: discord.Embed | None = None, **options: Any) -> None:
+        self.channel.requests.append(Request(self.channel.clock.now(), "edit", content, embed))
+        if self.edit_errors:
+            raise self.edit_errors.pop(0)
+        if self.deleted:
+            raise http_error(10008, status=404)
+        self.content, self.embed, self.options = content, embed, options
+
+    async def delete(self) -> None:
+        self.channel.requests.append(Request(self.channel.clock.now(), "delete", self.content))
+        self.deleted = True

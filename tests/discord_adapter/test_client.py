@@ -11,10 +11,11 @@ from typing import Any
 import discord
 import pytest
 
-from bot.concierge import ChannelBusy, Reply, TraceEntry
+from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
 from bot.discord_adapter.client import Conversations, MessageFacts, Route, route
-from bot.discord_adapter.commands import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.turns import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
+from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import (
     FakeChannel,
@@ -306,6 +307,17 @@ async def test_a_busy_channel_tells_the_member_to_wait() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_member_over_the_turn_rate_is_told_once_then_not_answered_until_the_cool_down_ends() -> None:
+    refusals = [SlowDown(30, first=True), SlowDown(29, first=False), SlowDown(28, first=False)]
+    concierge = FakeConcierge(replies=[*refusals, Reply(text="Back.")], conversations={"50"})
+    message = thread_message("spam")
+    for _ in range(4):
+        await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == [refusals[0].user_message, "Back."]
+    assert "try again in 30 seconds" in refusals[0].user_message
+
+
+@pytest.mark.asyncio
 async def test_a_bug_in_the_turn_is_logged_and_answered_with_one_sentence(caplog: pytest.LogCaptureFixture) -> None:
     concierge = FakeConcierge(replies=[RuntimeError("database on fire")], conversations={"50"})
     message = thread_message("hello")
@@ -341,6 +353,15 @@ async def test_a_bare_mention_gets_a_hint_and_no_model_call() -> None:
     assert concierge.chats == []
     assert message.threads_created == []
     assert [sent.content for sent in message.channel.sent] == ["Hi! Mention me with a question, or use `/ask`."]
+
+
+@pytest.mark.asyncio
+async def test_a_server_whose_preferred_locale_is_zh_cn_gets_its_hints_in_chinese() -> None:
+    message = channel_message("<@1>")
+    assert message.guild is not None
+    message.guild.preferred_locale = discord.Locale.chinese
+    await Conversations(FakeConcierge()).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == ["你好！提及我并附上问题，或使用 `/ask`。"]
 
 
 @pytest.mark.asyncio
@@ -382,3 +403,24 @@ async def test_an_attachment_without_text_in_a_conversation_gets_a_text_only_hin
     assert [sent.content for sent in message.channel.sent] == [
         "I can only read text for now: please say in words what you'd like."
     ]
+
+
+@pytest.mark.asyncio
+async def test_tool_progress_shows_in_the_conversation_before_the_answer() -> None:
+    trace = (TraceEntry("c1", "get_weather", '{"city": "Oslo"}', "ok", 250.0, "sunny"),)
+
+    class ReportingConcierge(FakeConcierge):
+        async def chat(self, place: Place, caller: Caller, text: str, **options: Any) -> Reply:
+            surface = options["surface"]
+            surface.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
+            surface.progress.tool_finished(trace[0])
+            await asyncio.sleep(0)
+            return Reply(text="Sunny.", trace=trace)
+
+    message = thread_message("weather?")
+    await Conversations(ReportingConcierge(conversations={"50"})).handle(message, me=ME)  # type: ignore[arg-type]
+
+    contents = [sent.content for sent in message.channel.sent]
+    assert contents[0].startswith("-# Working on it…\n")
+    assert "Sunny." in contents[1:]
+    assert "reference" in message.channel.sent[0].options

@@ -12,15 +12,15 @@ import pytest
 from discord import app_commands
 from discord.webhook.async_ import async_context
 
-from bot.concierge import AuditEntry, Reply, UnknownTool
+from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
 from bot.discord_adapter.commands import (
-    NOTE_THREAD_LIMIT,
     CommandHandlers,
     build_commands,
     format_audit_entry,
     install_commands,
 )
 from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import TOOLS, FakeChannel, FakeConcierge, FakeGuild, FakeRole, FakeUser, http_error
@@ -57,6 +57,7 @@ class FakeInteraction:
     permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
     response: FakeInteractionResponse = field(default_factory=FakeInteractionResponse)
     followup: FakeFollowup = field(default_factory=FakeFollowup)
+    locale: discord.Locale = discord.Locale.american_english
 
     @property
     def channel_id(self) -> int | None:
@@ -102,7 +103,12 @@ async def test_ask_in_a_thread_defers_then_answers_there_with_the_chosen_tool() 
 
 @pytest.mark.parametrize(
     "refusal",
-    [ToolChoiceRefused("book_table", "the tool is restricted to admins"), UnknownTool("nope", TOOLS)],
+    [
+        ToolChoiceRefused(
+            "book_table", "the tool is restricted to server admins until an admin allows a role", reason_kind="admins"
+        ),
+        UnknownTool("nope", TOOLS),
+    ],
     ids=["forbidden tool", "unknown tool"],
 )
 @pytest.mark.asyncio
@@ -168,9 +174,7 @@ async def test_tooladmin_by_a_non_admin_is_refused_ephemerally_and_changes_nothi
 
     await CommandHandlers(concierge).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
 
-    assert followup_texts(interaction) == [
-        "Only server admins (Administrator or Manage Server) can change tool settings."
-    ]
+    assert followup_texts(interaction) == ["Only server admins (Administrator or Manage Server) can do that."]
     assert all_ephemeral(interaction)
     assert concierge.changes == []
 
@@ -192,7 +196,7 @@ async def test_tooladmin_by_an_admin_changes_the_policy_and_confirms() -> None:
         ("book_table", "revoke", "20"),
     ]
     assert followup_texts(disable) == ["`get_weather` is now disabled in this server."]
-    assert followup_texts(allow) == ["Members with @staff may now use `book_table`."]
+    assert followup_texts(allow) == ["Members with the role staff may now use `book_table`."]
     assert all(all_ephemeral(interaction) for interaction in (disable, allow, revoke))
 
 
@@ -213,7 +217,8 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
         "Tools in **Cafe**:\n"
         "✓ `get_weather` — Weather for a city.\n"
         "✗ `book_table` — Book a table.\n"
-        "    not for you: the tool 'book_table' is limited to certain roles · asks the member to confirm each call"
+        "    not for you: the tool is limited to certain roles in this server, and you have none of them"
+        " · asks the member to confirm each call"
         " · roles: <@&3>, <@&20>\n"
         "⏸ `web_search` — Search the web.\n"
         "    disabled in this server"
@@ -236,7 +241,7 @@ async def test_audit_lists_recent_calls_and_policy_changes_for_admins_only() -> 
         "`#1` <t:1735787045:R> **Bob** ✓ get_weather city=Oslo · 0.4 s"
     ]
     assert concierge.changes == [("audit", "get_weather", "8")]
-    assert followup_texts(member) == ["Only server admins can read the audit log."]
+    assert followup_texts(member) == ["Only server admins (Administrator or Manage Server) can do that."]
     assert all_ephemeral(admin) and all_ephemeral(member)
 
 
@@ -386,3 +391,41 @@ def test_audit_lines_show_confirmations_and_a_call_the_member_did_not_confirm() 
     call = AuditEntry(4, at, "tool_call", "5", "6", "7", "Ann", "book_table", '{"table": 4}', "declined", 5.0, "")
     assert format_audit_entry(asked) == "`#3` <t:1735787045:R> **Ann** ☐ `book_table` confirmation timed out — Book it."
     assert format_audit_entry(call) == "`#4` <t:1735787045:R> **Ann** ✋ book_table table=4 · not confirmed · 0.0 s"
+
+
+@pytest.mark.asyncio
+async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_hangs() -> None:
+    concierge = FakeConcierge(replies=[SlowDown(12, first=False)])
+    interaction = in_thread()
+    await CommandHandlers(concierge).ask(interaction, prompt="again", tool="auto")  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
+
+
+@pytest.mark.parametrize(
+    ("locale", "reply"),
+    [
+        (discord.Locale.american_english, "`get_weather` is now disabled in this server."),
+        (discord.Locale.chinese, "`get_weather` 已在本服务器停用。"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_command_replies_in_the_members_language(locale: discord.Locale, reply: str) -> None:
+    interaction = in_thread(permissions=ADMIN)
+    interaction.locale = locale
+    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [reply]
+
+
+@pytest.mark.parametrize(
+    ("locale", "refusal"),
+    [
+        (discord.Locale.american_english, "Only server admins (Administrator or Manage Server) can do that."),
+        (discord.Locale.chinese, "只有服务器管理员（拥有“管理员”或“管理服务器”权限）可以这样做。"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_refusal_reads_in_the_members_language(locale: discord.Locale, refusal: str) -> None:
+    interaction = in_thread()
+    interaction.locale = locale
+    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    assert followup_texts(interaction) == [refusal]

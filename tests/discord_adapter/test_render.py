@@ -14,7 +14,9 @@ from bot.discord_adapter.render import (
     caller_of,
     error_sentence,
     key_arguments,
+    note_text,
     place_of,
+    reason_text,
     render_reply,
     split_message,
     strip_bot_mention,
@@ -22,6 +24,7 @@ from bot.discord_adapter.render import (
     trace_line,
 )
 from bot.engine.errors import RateLimited
+from bot.engine.loop import Note
 from bot.engine.permissions import Caller, Place
 
 
@@ -131,7 +134,7 @@ def test_reply_renders_answer_with_trace_notes_and_cut_short_under_the_last_mess
     reply = Reply(
         text="It is sunny.",
         trace=(entry("get_weather", '{"city": "Oslo"}'),),
-        notes=("This model server could not force the tool.",),
+        notes=(Note("forced_fallback", "get_weather", "This model server could not force `get_weather`, so ..."),),
         cut_short=True,
     )
     [message] = render_reply(reply, extra_notes=("Answering here instead.",))
@@ -141,7 +144,7 @@ def test_reply_renders_answer_with_trace_notes_and_cut_short_under_the_last_mess
     assert message.embed.description == (
         "✓ get_weather city=Oslo · 0.4 s\n"
         "ℹ Answering here instead.\n"
-        "ℹ This model server could not force the tool.\n"
+        "ℹ This model server could not force `get_weather`, so the model chose its tools freely.\n"
         f"ℹ {CUT_SHORT_NOTE}"
     )
 
@@ -223,3 +226,10 @@ def test_channel_becomes_place_and_a_dm_has_no_guild() -> None:
     channel.name = "general"  # type: ignore[attr-defined]
     assert place_of(channel, guild) == Place(channel_id="6", guild_id="5", guild_name="Cafe", channel_name="general")
     assert place_of(discord.Object(id=6), None) == Place(channel_id="6")
+
+
+def test_engine_notes_and_denial_reasons_read_in_simplified_chinese() -> None:
+    note = Note("forced_ignored", "get_weather", "`get_weather` was requested, but ...")
+    assert note_text(note, "zh-CN") == "已要求使用 `get_weather`，但模型服务器没有调用它；这个回答没有用到它。"
+    assert reason_text("disabled", "the tool 'x' is disabled in this server", "zh-CN") == "此工具已在本服务器停用"
+    assert reason_text(None, "some reason from elsewhere", "zh-CN") == "some reason from elsewhere"

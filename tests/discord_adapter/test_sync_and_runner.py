@@ -14,7 +14,9 @@ from discord import app_commands
 
 from bot.discord_adapter.client import ConciergeBot, commands_fingerprint, sync_if_changed
 from bot.discord_adapter.commands import install_commands
+from bot.discord_adapter.messages import CATALOG
 from bot.discord_adapter.runner import run_bot
+from bot.discord_adapter.translator import CatalogTranslator
 from tests.discord_adapter.fakes import FakeConcierge
 
 
@@ -43,7 +45,7 @@ async def test_commands_sync_on_first_start_and_not_again_while_unchanged(tmp_pa
     assert await sync_if_changed(second, hash_file=hash_file) is False
 
     assert (first.syncs, second.syncs) == (1, 0)
-    assert hash_file.read_text().strip() == commands_fingerprint(second)
+    assert hash_file.read_text().strip() == await commands_fingerprint(second)
 
 
 @pytest.mark.asyncio
@@ -73,6 +75,48 @@ async def test_a_failed_sync_records_nothing_so_the_next_start_retries(tmp_path:
     with pytest.raises(RuntimeError):
         await sync_if_changed(failing, hash_file=hash_file)
     assert not hash_file.exists()
+
+
+async def translated_tree() -> RecordingTree:
+    tree = tree_with_commands()
+    await tree.set_translator(CatalogTranslator())
+    return tree
+
+
+@pytest.mark.asyncio
+async def test_the_synced_payload_carries_chinese_descriptions_and_unchanged_names() -> None:
+    tree = await translated_tree()
+    [ask] = [command for command in tree.get_commands() if command.name == "ask"]
+    payload = await ask.get_translated_payload(tree, CatalogTranslator())  # type: ignore[union-attr]
+    assert payload["description"] == "Ask the assistant; it may use this server's tools."
+    assert payload["description_localizations"] == {"zh-CN": CATALOG["cmd.ask"]["zh-CN"]}
+    assert payload.get("name_localizations", {}) == {}
+    assert payload["options"][0]["description_localizations"] == {"zh-CN": "你想问的内容"}
+
+
+@pytest.mark.asyncio
+async def test_commands_fingerprint_changes_when_a_translation_changes_and_not_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = await commands_fingerprint(await translated_tree())
+    assert await commands_fingerprint(await translated_tree()) == before
+
+    monkeypatch.setitem(CATALOG["cmd.tools.list"], "zh-CN", "列出工具")
+    assert await commands_fingerprint(await translated_tree()) != before
+
+
+@pytest.mark.asyncio
+async def test_the_bot_syncs_translated_commands_on_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bot = ConciergeBot(FakeConcierge(), commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    synced: list[object] = []
+
+    async def fake_sync(*, guild: discord.abc.Snowflake | None = None) -> list[app_commands.AppCommand]:
+        synced.append(bot.tree.translator)
+        return []
+
+    monkeypatch.setattr(bot.tree, "sync", fake_sync)
+    await bot.setup_hook()
+    assert isinstance(synced[0], CatalogTranslator)
 
 
 def test_the_bot_asks_for_message_content_and_no_privileged_member_intent(tmp_path: Path) -> None:

@@ -245,7 +245,7 @@ async def test_forcing_a_tool_the_caller_may_not_use_is_refused_before_any_model
 async def test_a_forced_tool_the_server_ignored_is_said_plainly() -> None:
     api = ScriptedAPI().text("It is sunny, I think.")
     result = await turn(api, executor_for(Spy()), choice="add")
-    assert result.notes and "did not call it" in result.notes[0]
+    assert result.notes and "did not call it" in result.notes[0].text
 
 
 @pytest.mark.asyncio
@@ -254,7 +254,7 @@ async def test_a_server_rejecting_a_forced_choice_gets_the_request_again_with_au
     result = await turn(api, executor_for(Spy()), choice="required")
     assert [request.tool_choice for request in api.requests] == ["required", "auto"]
     assert result.answer == "answered freely" and result.error is None
-    assert "could not force" in result.notes[0]
+    assert "could not force" in result.notes[0].text
 
 
 @pytest.mark.asyncio

@@ -56,6 +56,12 @@ async def add(context: ToolContext, a: int, b: int) -> dict[str, int]:
     return {"sum": a + b}
 
 
+@tool()
+async def echo(context: ToolContext, text: str) -> dict[str, str]:
+    """Echo text back."""
+    return {"echo": text}
+
+
 def adapter(kind: str, server: FakeOpenAI, client: object, **options: bool) -> ModelAPI:
     cls = ChatAPI if kind == "chat" else ResponsesAPI
     return cls(client, model="test-model", stream=True, **options)  # type: ignore[arg-type]
@@ -69,7 +75,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 async def turn(api: ModelAPI, listener: Listener, *, history: list[Item] | None = None, **options: object) -> Turn:
     executor = ToolExecutor(
-        registry=Registry([add]),
+        registry=Registry([add, echo]),
         caller=Caller(user_id="1", name="Ann"),
         place=Place(channel_id="c"),
         policies={},
@@ -263,3 +269,38 @@ async def test_the_prompt_cache_key_is_sent_only_to_openai(kind: str, on_openai:
             instructions="t", items=[UserMessage(text="hi")], tools=[], tool_choice="auto", cache_key="channel-key"
         )
     assert fake.requests[0].json.get("prompt_cache_key") == ("channel-key" if on_openai else None)
+
+
+@pytest.mark.asyncio
+async def test_streamed_a_forced_choice_the_server_rejects_falls_back_to_auto_and_streaming_stays_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with FakeOpenAI(reject_required_tool_choice=True) as server, server.client(max_retries=0) as client:
+        api = ChatAPI(client, model="test-model", stream=True)
+        server.reply_calls(("add", {"a": 1, "b": 1}))
+        server.reply_text("2")
+        with caplog.at_level(logging.WARNING):
+            result = await turn(api, Listener(), tool_choice="required")
+    assert result.answer == "2" and result.error is None
+    assert "could not force" in result.notes[0].text
+    assert [request.json.get("tool_choice") for request in server.model_requests()] == [
+        "required",
+        "required",
+        "auto",
+        "auto",
+    ]
+    assert all(request.json.get("stream") for request in server.model_requests()[2:])
+    assert not any("without streaming" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", APIS)
+async def test_streamed_the_round_limit_still_ends_with_one_answer_without_tools(kind: str, fake: FakeOpenAI) -> None:
+    async with fake.client() as client:
+        fake.reply_calls(("add", {"a": 1, "b": 1}))
+        fake.reply_calls(("add", {"a": 2, "b": 2}))
+        fake.reply_text("as far as I got")
+        listener = Listener()
+        result = await turn(adapter(kind, fake, client), listener, max_rounds=2)
+    assert result.cut_short and result.answer == "as far as I got" == "".join(listener.deltas)
+    assert [request.json.get("tool_choice") for request in fake.model_requests()][-1] == "none"

@@ -1,0 +1,116 @@
+"""What the facade hands the chat adapter: replies, statuses and changes as values, refusals as errors it words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from bot.engine.confirm import Confirmer
+from bot.engine.errors import ConciergeError
+from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, TraceEntry
+from bot.engine.gate import MemberDirectory
+from bot.engine.loop import Note
+from bot.engine.permissions import DenialKind
+from bot.engine.progress import Progress
+
+NotAllowedKind = Literal["not_starter", "server_only", "not_admin", "no_usage"]
+
+
+class NotAllowed(ConciergeError):
+    """The member may not do this (an admin command, or clearing someone else's conversation); `kind` says why."""
+
+    _ENGLISH: ClassVar[dict[str, str]] = {
+        "not_starter": "Only the member who started this conversation or a server admin can clear it.",
+        "server_only": "Tool settings belong to a server: use this command in a server channel.",
+        "not_admin": "Only server admins (Administrator or Manage Server) can do that.",
+        "no_usage": "Usage is not recorded by this bot.",
+    }
+
+    def __init__(self, kind: NotAllowedKind) -> None:
+        sentence = self._ENGLISH[kind]
+        super().__init__(sentence, user_message=sentence, key=f"error.not_allowed.{kind}")
+        self.kind = kind
+
+
+class UnknownTool(ConciergeError):
+    """A tool name that does not exist; the message lists the valid ones."""
+
+    def __init__(self, name: str, valid: list[str]) -> None:
+        listing = ", ".join(f"`{tool}`" for tool in valid)
+        super().__init__(
+            f"unknown tool {name!r}",
+            user_message=f"There is no tool `{name}`. Tools: {listing}.",
+            key="error.unknown_tool",
+            params={"tool": name, "tools": listing},
+        )
+        self.name = name
+        self.valid = valid
+
+
+class ShuttingDown(ConciergeError):
+    """The bot is stopping and takes no new turns."""
+
+    user_message = "I'm restarting right now. Please send that again in a minute."
+    key = "error.shutting_down"
+
+
+PolicyChangeKind = Literal["enabled", "disabled", "confirm_always", "confirm_never", "role_allowed", "role_revoked"]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """A tool setting an admin just changed, for the chat platform to word."""
+
+    tool: str
+    kind: PolicyChangeKind
+    role_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSurface:
+    """What the chat platform lends one turn: a way to ask the member, a live view of members' roles, and where
+    to show the turn's progress."""
+
+    confirmer: Confirmer
+    members: MemberDirectory | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes."""
+
+    text: str
+    trace: tuple[TraceEntry, ...] = ()
+    notes: tuple[Note, ...] = ()
+    cut_short: bool = False
+    failed: bool = False
+    error: ConciergeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStatus:
+    """One tool as a member sees it in this server."""
+
+    name: str
+    description: str
+    enabled: bool
+    usable: bool
+    reason: str | None
+    reason_kind: DenialKind | None
+    restricted: bool
+    allowed_role_ids: frozenset[str]
+    confirm: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConciergeLimits:
+    """The knobs of a turn, from the settings."""
+
+    max_rounds: int = 8
+    tool_timeout: float = 15.0
+    history_max_turns: int = 20
+    history_max_tokens: int = 6000
+    max_waiting_per_channel: int = 10
+    max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
+    member_turns_per_minute: int = 6

@@ -1,0 +1,99 @@
+"""The message catalog: which language a member gets, and every sentence present in both languages."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime
+
+import discord
+import pytest
+
+from bot.concierge import NotAllowed, Reply, ShuttingDown, TraceEntry, UnknownTool
+from bot.discord_adapter.messages import CATALOG, CHINESE, ENGLISH, language_of
+from bot.discord_adapter.render import error_sentence, render_reply
+from bot.engine.errors import (
+    ConciergeError,
+    ModelError,
+    ModelMisconfigured,
+    ModelRejectedRequest,
+    ModelUnavailable,
+    QuotaExhausted,
+    RateLimited,
+    ToolChoiceRefused,
+)
+from bot.pacing import ChannelBusy, SlowDown
+from bot.spending import QuotaReached
+
+ERRORS: list[ConciergeError] = [
+    ConciergeError(),
+    ToolChoiceRefused(
+        "book_table", "the tool is restricted to server admins until an admin allows a role", reason_kind="admins"
+    ),
+    ModelError(),
+    ModelUnavailable(),
+    RateLimited(),
+    QuotaExhausted(),
+    ModelMisconfigured(),
+    ModelRejectedRequest(),
+    NotAllowed("not_starter"),
+    NotAllowed("server_only"),
+    NotAllowed("not_admin"),
+    UnknownTool("nope", ["calculate", "get_weather"]),
+    ShuttingDown(),
+    ChannelBusy(10),
+    SlowDown(0.4, first=True),
+    SlowDown(12.2, first=True),
+    NotAllowed("no_usage"),
+    QuotaReached("member", limit=50_000, now=datetime(2025, 1, 2, 21, 30, tzinfo=UTC)),
+    QuotaReached("server", limit=1_000_000, now=datetime(2025, 1, 2, 23, 59, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"),
+    [
+        (discord.Locale.chinese, CHINESE),
+        ("zh-CN", CHINESE),
+        (discord.Locale.taiwan_chinese, ENGLISH),  # Traditional Chinese readers are not served Simplified
+        (discord.Locale.american_english, ENGLISH),
+        (discord.Locale.french, ENGLISH),
+        (None, ENGLISH),
+    ],
+)
+def test_only_simplified_chinese_locales_get_chinese_and_everyone_else_english(locale: object, language: str) -> None:
+    assert language_of(locale) == language
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: f"{type(error).__name__}:{error.key}")
+def test_every_error_reads_in_english_exactly_as_its_user_message_and_differently_in_chinese(
+    error: ConciergeError,
+) -> None:
+    assert error.key in CATALOG
+    assert error_sentence(error, ENGLISH) == error.user_message
+    assert error_sentence(error, CHINESE) != error.user_message
+
+
+def test_an_error_given_only_an_english_sentence_shows_that_sentence() -> None:
+    error = ModelError("odd", user_message="A very particular failure.")
+    assert error_sentence(error, CHINESE) == "A very particular failure."
+
+
+@pytest.mark.parametrize("key", sorted(CATALOG))
+def test_every_entry_has_chinese_with_the_same_fields_as_the_english(key: str) -> None:
+    def fields(template: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    texts = CATALOG[key]
+    assert set(texts) == {ENGLISH, CHINESE}
+    assert fields(texts[CHINESE]) == fields(texts[ENGLISH])
+
+
+def test_a_failed_turn_reads_in_chinese_with_its_trace() -> None:
+    trace = (TraceEntry("c1", "get_weather", '{"city": "Oslo"}', "error", 300.0, ""),)
+    reply = Reply(text=RateLimited().user_message, trace=trace, failed=True, error=RateLimited())
+
+    [message] = render_reply(reply, language=CHINESE)
+
+    assert message.content == "模型服务器正忙（请求受限）。请一分钟后再试。"
+    assert message.embed is not None
+    assert (message.embed.title, message.embed.description) == ("使用的工具", "✗ get_weather city=Oslo · 失败 · 0.3 秒")
