@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.app import open_app
+from bot.app import check_database, open_app
 from bot.engine.permissions import Caller, Place
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+from bot.store import Store
 from tests.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,3 +194,25 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
     assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
     replayed = server.model_requests()[-1].json["messages"]
     assert any(message["role"] == "assistant" and message["content"] == "" for message in replayed)
+
+
+@pytest.mark.asyncio
+async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_concierge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.db"
+    settings = Settings(DATABASE_URL=f"sqlite:///{path}")
+    assert await check_database(settings) is True
+    assert "will be migrated from 0 on start" in capsys.readouterr().out
+    assert not path.exists()  # checking creates nothing
+
+    store = await Store.open(path)
+    await store.close()
+    assert await check_database(settings) is True
+    assert "up to date" in capsys.readouterr().out
+
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    raw.close()
+    assert await check_database(settings) is False
+    assert "newer than this Concierge knows" in capsys.readouterr().out
