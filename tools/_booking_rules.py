@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.engine.permissions import Denied
-from bot.engine.tools import ToolContext, ToolError
+from bot.engine.tools import Preview, ToolContext, ToolError
 from bot.store.bookings import Booking, BookingRequest, BookingStore, SlotFull, TooManyBookings
 from bot.store.restaurants import SLOT_MINUTES, Restaurant, RestaurantStore, clock_text
 
@@ -242,7 +242,7 @@ def _occasion(party_size: int, name: str, day: dt.date, time: str, timezone: str
     return f"a table for {party_size} at {name} on {_long_date(day)} at {time}{zone}"
 
 
-async def describe_booking(context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int) -> str:
+async def describe_booking(context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int) -> Preview:
     """Run every check of book_restaurant without writing, and say in one sentence what the booking would do."""
     plan = await check_booking(context, restaurant_id, date, time, party_size)
     outcome = await context.service(BookingStore).check(
@@ -254,9 +254,14 @@ async def describe_booking(context: ToolContext, restaurant_id: str, date: str, 
     occasion = _occasion(
         plan.party_size, f"{restaurant.name} ({restaurant.address})", plan.day, plan.time, restaurant.timezone
     )
+    params = _preview_params(
+        plan.party_size, restaurant.name, plan.day, plan.time, restaurant.timezone, address=restaurant.address
+    )
     if outcome is not None:
-        return f"You already have this booking: {occasion}; nothing new will be booked."
-    return f"Book {occasion}."
+        return Preview(
+            f"You already have this booking: {occasion}; nothing new will be booked.", "book_existing", params
+        )
+    return Preview(f"Book {occasion}.", "book", params)
 
 
 async def require_permission_in(context: ToolContext, guild_id: str | None, **details: object) -> None:
@@ -292,17 +297,34 @@ async def cancellable(context: ToolContext, booking_id: int) -> Booking:
     return booking
 
 
-async def describe_cancellation(context: ToolContext, booking_id: int) -> str:
+async def describe_cancellation(context: ToolContext, booking_id: int) -> Preview:
     """Run every check of cancel_booking without writing, and say in one sentence what the cancellation would do."""
     booking = await cancellable(context, booking_id)
     restaurant = await context.service(RestaurantStore).get(booking.restaurant_id)
-    occasion = _occasion(
+    facts = (
         booking.party_size,
         restaurant.name if restaurant else booking.restaurant_id,
         dt.date.fromisoformat(booking.date),
         booking.time,
         restaurant.timezone if restaurant else "",
     )
+    occasion = _occasion(*facts)
+    params = {**_preview_params(*facts), "booking_id": str(booking.id)}
     if booking.status == "cancelled":
-        return f"Booking #{booking.id} ({occasion}) is already cancelled; nothing will change."
-    return f"Cancel booking #{booking.id}: {occasion}."
+        text = f"Booking #{booking.id} ({occasion}) is already cancelled; nothing will change."
+        return Preview(text, "cancel_already", params)
+    return Preview(f"Cancel booking #{booking.id}: {occasion}.", "cancel", params)
+
+
+def _preview_params(
+    party_size: int, name: str, day: dt.date, time: str, timezone: str, *, address: str = ""
+) -> dict[str, str]:
+    """The facts of a booking a chat platform words in the member's language (date as YYYY-MM-DD)."""
+    return {
+        "party": str(party_size),
+        "restaurant": name,
+        "address": address,
+        "date": day.isoformat(),
+        "time": time,
+        "timezone": timezone,
+    }

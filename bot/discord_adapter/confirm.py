@@ -7,12 +7,13 @@ import logging
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.concierge import TurnSurface
-from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
+from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, language_of, say
 from bot.discord_adapter.render import allowed_mentions, caller_of, place_of
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.permissions import Caller
@@ -56,10 +57,25 @@ def request_text(request: ConfirmationRequest, *, asker_id: int, expires_at: int
         language,
         "confirm.request",
         asker=asker_id,
-        summary=request.summary,
+        summary=summary_text(request, language),
         name=request.asker.name,
         expires=expires_at,
     )
+
+
+def summary_text(request: ConfirmationRequest, language: Language = ENGLISH) -> str:
+    """What will happen, in the member's language when the tool said it in words the catalog knows."""
+    key = f"preview.{request.summary_kind}"
+    template = CATALOG.get(key, {}).get(language)
+    if language == ENGLISH or template is None:
+        return request.summary
+    params = dict(request.summary_params)
+    with suppress(ValueError):
+        params["weekday"] = say(language, f"weekday.{date.fromisoformat(params.get('date', '')).weekday()}")
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):  # a tool that sent fewer facts than the catalog words: keep its own sentence
+        return request.summary
 
 
 def outcome_line(verdict: Verdict | str, language: Language, *, name: str = "") -> str:
@@ -67,9 +83,9 @@ def outcome_line(verdict: Verdict | str, language: Language, *, name: str = "") 
     return say(language, f"confirm.{verdict}", name=name)
 
 
-def outcome_text(request: ConfirmationRequest, line: str) -> str:
+def outcome_text(request: ConfirmationRequest, line: str, language: Language = ENGLISH) -> str:
     """The question once answered: what was asked, and how it ended."""
-    return f"> {request.summary}\n{line}"
+    return f"> {summary_text(request, language)}\n{line}"
 
 
 class ConfirmationView(discord.ui.View):
@@ -115,7 +131,9 @@ class ConfirmationView(discord.ui.View):
             self.stop()
             line = outcome_line(verdict, self.language, name=presser.name)
             try:
-                await interaction.response.edit_message(content=outcome_text(self.request, line), view=None)
+                await interaction.response.edit_message(
+                    content=outcome_text(self.request, line, self.language), view=None
+                )
             except discord.HTTPException as error:
                 log.warning("could not show the confirmation outcome: %s", error)
 
@@ -159,12 +177,13 @@ class DiscordConfirmer:
             return await asyncio.wait_for(asyncio.shield(view.answer), self._timeout)
         except TimeoutError:
             view.stop()
-            await _edit_quietly(message, outcome_text(request, outcome_line("timed_out", self._language)))
+            line = outcome_line("timed_out", self._language)
+            await _edit_quietly(message, outcome_text(request, line, self._language))
             return ConfirmationOutcome("timed_out")
         except asyncio.CancelledError:  # the bot is stopping: say so instead of leaving live-looking buttons
             view.stop()
             line = outcome_line("interrupted", self._language)
-            await asyncio.shield(_edit_quietly(message, outcome_text(request, line)))
+            await asyncio.shield(_edit_quietly(message, outcome_text(request, line, self._language)))
             raise
         finally:
             self._waiting.discard(nonce)

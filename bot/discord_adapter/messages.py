@@ -232,6 +232,30 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "⌛ 已过期：我在收到回答前重启了，所以未执行任何操作。",
     },
     # -- slash command and option descriptions (names stay as they are) ------------------------------------
+    # -- what a confirmation asks (the tools' previews; English comes from the tool itself) ---------------------
+    "preview.book": {
+        "en": "Book a table for {party} at {restaurant} ({address}) on {weekday} {date} at {time} ({timezone} time).",
+        "zh-CN": "预订 {restaurant}（{address}）{date}（{weekday}）{time}（{timezone} 时间）的 {party} 人餐桌。",
+    },
+    "preview.book_existing": {
+        "en": "You already have this booking: {party} at {restaurant} ({address}) on {weekday} {date} at {time}.",
+        "zh-CN": "你已经有这个预订：{restaurant}（{address}）{date}（{weekday}）{time}，{party} 人；不会重复预订。",
+    },
+    "preview.cancel": {
+        "en": "Cancel booking #{booking_id}: {party} at {restaurant} on {weekday} {date} at {time} ({timezone} time).",
+        "zh-CN": "取消预订 #{booking_id}：{restaurant} {date}（{weekday}）{time}（{timezone} 时间）的 {party} 人餐桌。",
+    },
+    "preview.cancel_already": {
+        "en": "Booking #{booking_id} is already cancelled; nothing will change.",
+        "zh-CN": "预订 #{booking_id} 已经取消，不会有任何变化。",
+    },
+    "weekday.0": {"en": "Monday", "zh-CN": "星期一"},
+    "weekday.1": {"en": "Tuesday", "zh-CN": "星期二"},
+    "weekday.2": {"en": "Wednesday", "zh-CN": "星期三"},
+    "weekday.3": {"en": "Thursday", "zh-CN": "星期四"},
+    "weekday.4": {"en": "Friday", "zh-CN": "星期五"},
+    "weekday.5": {"en": "Saturday", "zh-CN": "星期六"},
+    "weekday.6": {"en": "Sunday", "zh-CN": "星期日"},
     # -- /usage and /quota -----------------------------------------------------------------------------------
     "usage.title.member": {
         "en": "**{whose} usage {where}** (days in UTC)",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bot.engine.permissions import Caller
@@ -21,6 +22,8 @@ class ConfirmationRequest:
     arguments: str
     summary: str
     asker: Caller
+    summary_kind: str = ""  # with summary_params, lets a chat platform word the summary in the member's language
+    summary_params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

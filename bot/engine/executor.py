@@ -161,7 +161,13 @@ class ToolExecutor:
         self._tell(self.progress.tool_waiting, call)
         outcome = await self.confirmer.confirm(
             ConfirmationRequest(
-                call_id=call.call_id, tool=tool.name, arguments=call.arguments, summary=preview, asker=self.caller
+                call_id=call.call_id,
+                tool=tool.name,
+                arguments=call.arguments,
+                summary=preview.text,
+                asker=self.caller,
+                summary_kind=preview.kind,
+                summary_params=preview.params,
             )
         )
         if not outcome.confirmed:

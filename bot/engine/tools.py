@@ -75,6 +75,16 @@ class ToolError(Exception):
 ToolResult = Mapping[str, Any] | BaseModel
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a call would do, for the member to confirm: the English sentence, and a `kind` with `params` from
+    which a chat platform can word it in the member's language ("" when there is none)."""
+
+    text: str
+    kind: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Tool:
     """One tool: its function, argument model, strict JSON schema and metadata."""
@@ -87,7 +97,7 @@ class Tool:
     side_effects: bool = False
     restricted: bool = False
     timeout: float | None = None
-    preview: Callable[..., Awaitable[str]] | None = None
+    preview: Callable[..., Awaitable[str | Preview]] | None = None
 
     async def invoke(self, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
         """Run the function with validated arguments and return its result as a JSON-ready object."""
@@ -100,13 +110,14 @@ class Tool:
             return result.model_dump(mode="json")
         return dict(result)
 
-    async def describe(self, context: ToolContext, arguments: BaseModel) -> str:
+    async def describe(self, context: ToolContext, arguments: BaseModel) -> Preview:
         """What a call would do, in plain words, for the member to confirm; raises ToolError if it would fail."""
         if self.preview is not None:
-            return await self.preview(context, **_keywords(arguments))
+            described = await self.preview(context, **_keywords(arguments))
+            return described if isinstance(described, Preview) else Preview(described)
         values = arguments.model_dump(mode="json").items()
         shown = ", ".join(f"{name}: {json.dumps(value, ensure_ascii=False)}" for name, value in values)
-        return f"Run {self.name}" + (f" with {shown}." if shown else ".")
+        return Preview(f"Run {self.name}" + (f" with {shown}." if shown else "."))
 
 
 def _keywords(arguments: BaseModel) -> dict[str, Any]:
@@ -120,12 +131,12 @@ def tool(
     side_effects: bool = False,
     restricted: bool = False,
     timeout: float | None = None,
-    preview: Callable[..., Awaitable[str]] | None = None,
+    preview: Callable[..., Awaitable[str | Preview]] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt.
 
-    `preview(context, **typed_args) -> str` says in plain words what a call would do, for the member to confirm,
-    and raises ToolError when the call would fail anyway (so nobody is asked to confirm the impossible).
+    `preview(context, **typed_args) -> str | Preview` says in plain words what a call would do, for the member to
+    confirm, and raises ToolError when the call would fail anyway (so nobody is asked to confirm the impossible).
     """
 
     def wrap(function: Callable[..., Any]) -> Tool:

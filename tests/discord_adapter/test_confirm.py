@@ -18,6 +18,7 @@ from bot.discord_adapter.confirm import (
     DiscordConfirmer,
     LiveMembers,
     confirm_custom_id,
+    summary_text,
 )
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest
 from bot.engine.executor import ToolExecutor
@@ -287,3 +288,29 @@ async def test_shutdown_stops_taking_messages_and_answers_the_one_in_flight_befo
     assert [chat.text for chat in concierge.chats] == ["hello"]
     assert [message.content for message in channel.sent] == ["Sure thing."]
     assert ("shutdown",) in concierge.changes
+
+
+def test_the_question_reads_in_simplified_chinese_with_the_tools_facts() -> None:
+    request = ConfirmationRequest(
+        call_id="c",
+        tool="book_restaurant",
+        arguments="{}",
+        summary="Book a table for 4 at 老北京 (东城区 1 号) on Tuesday 2 June 2026 at 19:00 (Asia/Shanghai time).",
+        asker=Caller(user_id="7", name="Ann"),
+        summary_kind="book",
+        summary_params={
+            "party": "4",
+            "restaurant": "老北京",
+            "address": "东城区 1 号",
+            "date": "2026-06-02",
+            "time": "19:00",
+            "timezone": "Asia/Shanghai",
+        },
+    )
+    assert (
+        summary_text(request, "zh-CN")
+        == "预订 老北京（东城区 1 号）2026-06-02（星期二）19:00（Asia/Shanghai 时间）的 4 人餐桌。"
+    )
+    assert summary_text(request, "en") == request.summary
+    unknown = ConfirmationRequest(call_id="c", tool="x", arguments="{}", summary="Run x.", asker=request.asker)
+    assert summary_text(unknown, "zh-CN") == "Run x."

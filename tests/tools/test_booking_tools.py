@@ -439,10 +439,10 @@ async def test_a_party_larger_than_a_slot_seats_is_refused_before_any_write(worl
 
 @pytest.mark.asyncio
 async def test_describe_booking_says_what_will_be_booked_and_writes_nothing(world: World) -> None:
-    sentence = await describe_booking(
+    preview = await describe_booking(
         world.context(), restaurant_id="ldn", date="2026-06-05", time="19:30", party_size=4
     )
-    assert sentence == (
+    assert preview.text == (
         "Book a table for 4 at Kitchen ldn (ldn Test Street) on Friday 5 June 2026 at 19:30 (Europe/London time)."
     )
     assert await rows(world) == []
@@ -454,10 +454,10 @@ async def test_describe_booking_of_a_booking_the_member_already_has_says_nothing
 ) -> None:
     await book(world.context(), restaurant_id="sha", date="2026-06-02", time="19:00", party_size=2)
     before = await rows(world)
-    sentence = await describe_booking(
+    preview = await describe_booking(
         world.context(), restaurant_id="sha", date="2026-06-02", time="19:00", party_size=2
     )
-    assert sentence == (
+    assert preview.text == (
         "You already have this booking: a table for 2 at Kitchen sha (sha Test Street) on Tuesday 2 June 2026 "
         "at 19:00 (Asia/Shanghai time); nothing new will be booked."
     )
@@ -516,8 +516,8 @@ async def test_describe_booking_refuses_exactly_as_book_restaurant_would_and_wri
 async def test_describe_cancellation_names_the_booking_and_writes_nothing(world: World) -> None:
     mine = await book(world.context(), restaurant_id="sha", date="2026-06-01", time="19:00")
     before = await rows(world)
-    sentence = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
-    assert sentence == (
+    preview = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
+    assert preview.text == (
         f"Cancel booking #{mine['booking_id']}: a table for 2 at Kitchen sha on Monday 1 June 2026 at 19:00 "
         "(Asia/Shanghai time)."
     )
@@ -528,9 +528,11 @@ async def test_describe_cancellation_names_the_booking_and_writes_nothing(world:
 async def test_describe_cancellation_of_a_cancelled_booking_says_nothing_will_change(world: World) -> None:
     mine = await book(world.context())
     await call(cancel_booking, world.context(), booking_id=mine["booking_id"])
-    sentence = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
-    assert sentence.startswith(f"Booking #{mine['booking_id']} (a table for 2 at Kitchen ldn on Tuesday 2 June 2026")
-    assert sentence.endswith("is already cancelled; nothing will change.")
+    preview = await describe_cancellation(world.context(), booking_id=mine["booking_id"])
+    assert preview.text.startswith(
+        f"Booking #{mine['booking_id']} (a table for 2 at Kitchen ldn on Tuesday 2 June 2026"
+    )
+    assert preview.text.endswith("is already cancelled; nothing will change.")
 
 
 CANCEL_FAILURES: dict[str, tuple[Caller, Place, datetime, bool]] = {
