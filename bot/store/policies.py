@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from bot.engine.permissions import ConfirmMode, ToolPolicy
 from bot.store.audit import Clock, insert_entry, utc_now
@@ -42,50 +43,66 @@ class PolicyStore:
 
     async def set_enabled(self, guild_id: str, tool: str, enabled: bool, *, actor_id: str, actor_name: str) -> None:
         """Enable or disable a tool in a server."""
-        async with self._db.write() as conn:
-            row = await conn.fetchone(
-                "SELECT enabled FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
-            )
-            was_enabled = True if row is None else bool(row[0])
-            await conn.execute(
-                "INSERT INTO tool_policies (guild_id, tool, enabled) VALUES (?, ?, ?)"
-                " ON CONFLICT (guild_id, tool) DO UPDATE SET enabled = excluded.enabled",
-                (guild_id, tool, int(enabled)),
-            )
-            await self._audit(
-                conn,
-                guild_id=guild_id,
-                tool=tool,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                arguments={"enabled": enabled},
-                changed=was_enabled != enabled,
-                summary=f"{'enabled' if enabled else 'disabled'} {tool}",
-            )
+        await self._set(
+            guild_id,
+            tool,
+            column="enabled",
+            value=int(enabled),
+            default=1,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            summary=f"{'enabled' if enabled else 'disabled'} {tool}",
+        )
 
     async def set_confirm(
         self, guild_id: str, tool: str, mode: ConfirmMode, *, default: ConfirmMode, actor_id: str, actor_name: str
     ) -> None:
         """Choose whether a tool's calls wait for the member's yes in a server (`default`: the tool's own)."""
+        await self._set(
+            guild_id,
+            tool,
+            column="confirm",
+            value=mode,
+            default=default,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            summary=f"set confirmation of {tool} to {mode}",
+        )
+
+    async def _set(
+        self,
+        guild_id: str,
+        tool: str,
+        *,
+        column: Literal["enabled", "confirm"],
+        value: int | str,
+        default: int | str,
+        actor_id: str,
+        actor_name: str,
+        summary: str,
+    ) -> None:
+        """Set one column of a tool's policy and audit whether that changed it (NULL or no row: `default`)."""
         async with self._db.write() as conn:
+            await conn.lock("policy", guild_id, tool)  # so "changed" is right when two processes change it at once
             row = await conn.fetchone(
-                "SELECT confirm FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
+                f"SELECT {column} FROM tool_policies WHERE guild_id = ? AND tool = ?", (guild_id, tool)
             )
-            was = default if row is None or row[0] is None else str(row[0])
+            was = default if row is None or row[0] is None else row[0]
             await conn.execute(
-                "INSERT INTO tool_policies (guild_id, tool, confirm) VALUES (?, ?, ?)"
-                " ON CONFLICT (guild_id, tool) DO UPDATE SET confirm = excluded.confirm",
-                (guild_id, tool, mode),
+                f"INSERT INTO tool_policies (guild_id, tool, {column}) VALUES (?, ?, ?)"
+                f" ON CONFLICT (guild_id, tool) DO UPDATE SET {column} = excluded.{column}",
+                (guild_id, tool, value),
             )
+            shown: str | bool = bool(value) if column == "enabled" else str(value)
             await self._audit(
                 conn,
                 guild_id=guild_id,
                 tool=tool,
                 actor_id=actor_id,
                 actor_name=actor_name,
-                arguments={"confirm": mode},
-                changed=was != mode,
-                summary=f"set confirmation of {tool} to {mode}",
+                arguments={column: shown},
+                changed=was != value,
+                summary=summary,
             )
 
     async def allow_role(self, guild_id: str, tool: str, role_id: str, *, actor_id: str, actor_name: str) -> None:
