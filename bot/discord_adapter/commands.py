@@ -100,7 +100,7 @@ class CommandHandlers:
 
     async def ask(self, interaction: discord.Interaction, *, prompt: str, tool: str = "auto") -> None:
         """Answer `prompt`; in a text channel open a thread for it, elsewhere answer in place."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         language = _language(interaction)
         tool_choice = tool.strip() or "auto"
         try:
@@ -184,7 +184,7 @@ class CommandHandlers:
 
     async def ask_tool_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete for /ask tool: the three modes, then the tools this member may use here."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         try:
             names = await self.concierge.usable_tools(place, caller)
         except Exception:
@@ -200,7 +200,7 @@ class CommandHandlers:
 
     async def tools_list(self, interaction: discord.Interaction) -> None:
         """/tools list: each tool, whether it is on, whether the caller may use it, and the allowed roles."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
 
         async def work(language: Language) -> str:
             statuses = await self.concierge.tools_for(place, caller)
@@ -212,28 +212,28 @@ class CommandHandlers:
                 header = say(language, "tools.header_here")
             return header + "\n" + "\n".join(format_tool_status(status, language) for status in statuses)
 
-        await self._ephemeral(interaction, work)
+        await self.ephemeral(interaction, work)
 
     async def set_enabled(self, interaction: discord.Interaction, *, tool: str, enabled: bool) -> None:
         """/tooladmin enable|disable."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         await self._policy_change(interaction, lambda: self.concierge.set_enabled(place, caller, tool, enabled))
 
     async def set_confirm(self, interaction: discord.Interaction, *, tool: str, mode: ConfirmMode) -> None:
         """/tooladmin confirm."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         await self._policy_change(interaction, lambda: self.concierge.set_confirm(place, caller, tool, mode))
 
     async def allow_role(self, interaction: discord.Interaction, *, tool: str, role: discord.Role) -> None:
         """/tooladmin allow."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         await self._policy_change(
             interaction, lambda: self.concierge.allow_role(place, caller, tool, str(role.id), role.name)
         )
 
     async def revoke_role(self, interaction: discord.Interaction, *, tool: str, role: discord.Role) -> None:
         """/tooladmin revoke."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
         await self._policy_change(
             interaction, lambda: self.concierge.revoke_role(place, caller, tool, str(role.id), role.name)
         )
@@ -242,7 +242,7 @@ class CommandHandlers:
         self, interaction: discord.Interaction, *, tool: str | None = None, user: discord.abc.User | None = None
     ) -> None:
         """/audit: recent tool calls and policy changes, newest first."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
 
         async def work(language: Language) -> str:
             entries = await self.concierge.audit(
@@ -252,11 +252,11 @@ class CommandHandlers:
                 return say(language, "audit.none")
             return "\n".join(format_audit_entry(entry, language) for entry in entries)
 
-        await self._ephemeral(interaction, work)
+        await self.ephemeral(interaction, work)
 
     async def history_clear(self, interaction: discord.Interaction) -> None:
         """/history clear: forget this channel's conversation."""
-        place, caller = self._who(interaction)
+        place, caller = self.who(interaction)
 
         async def work(language: Language) -> str:
             removed = await self.concierge.clear_history(place, caller)
@@ -264,7 +264,7 @@ class CommandHandlers:
                 return say(language, "history.none")
             return say(language, "history.cleared.one" if removed == 1 else "history.cleared", count=removed)
 
-        await self._ephemeral(interaction, work)
+        await self.ephemeral(interaction, work)
 
     async def _policy_change(
         self, interaction: discord.Interaction, change: Callable[[], Awaitable[PolicyChange]]
@@ -272,9 +272,9 @@ class CommandHandlers:
         async def work(language: Language) -> str:
             return format_policy_change(await change(), language)
 
-        await self._ephemeral(interaction, work)
+        await self.ephemeral(interaction, work)
 
-    async def _ephemeral(self, interaction: discord.Interaction, work: Callable[[Language], Awaitable[str]]) -> None:
+    async def ephemeral(self, interaction: discord.Interaction, work: Callable[[Language], Awaitable[str]]) -> None:
         """Acknowledge at once (ephemeral), run `work`, and follow up with its text or the error's sentence, in
         the member's language."""
         language = _language(interaction)
@@ -290,7 +290,8 @@ class CommandHandlers:
             await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=mentions)
 
     @staticmethod
-    def _who(interaction: discord.Interaction) -> tuple[Place, Caller]:
+    def who(interaction: discord.Interaction) -> tuple[Place, Caller]:
+        """Where a command was used and by whom, as the facade's plain values."""
         channel = interaction.channel or discord.Object(id=interaction.channel_id or 0)
         if interaction.guild is None:
             return place_of(channel, None), caller_of(interaction.user)

@@ -92,7 +92,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
     @app_commands.command(name="usage", description=described("cmd.usage"))
     @app_commands.describe(member=described("cmd.usage.member"), server=described("cmd.usage.server"))
     async def usage(interaction: discord.Interaction, member: discord.User | None = None, server: bool = False) -> None:
-        place, caller = handlers._who(interaction)
+        place, caller = handlers.who(interaction)
 
         async def work(language: Language) -> str:
             where = (
@@ -108,7 +108,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
             whose = say(language, "usage.whose.self") if mine else say(language, "usage.whose.other", user=member_id)
             return format_member_usage(found, whose=whose, where=where, language=language)
 
-        await handlers._ephemeral(interaction, work)
+        await handlers.ephemeral(interaction, work)
 
     quota = app_commands.Group(
         name="quota",
@@ -124,7 +124,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
         tokens: int | None,
         role: discord.Role | None = None,
     ) -> None:
-        place, caller = handlers._who(interaction)
+        place, caller = handlers.who(interaction)
 
         async def work(language: Language) -> str:
             role_id = "" if role is None else str(role.id)
@@ -134,7 +134,7 @@ def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
                 return say(language, "quota.back_to_default", target=target)
             return say(language, "quota.now", target=target, quota=quota_text(tokens, language))
 
-        await handlers._ephemeral(interaction, work)
+        await handlers.ephemeral(interaction, work)
 
     @quota.command(name="member", description=described("cmd.quota.member"))
     @app_commands.describe(tokens=described("cmd.quota.tokens"))

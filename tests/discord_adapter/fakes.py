@@ -13,6 +13,8 @@ import discord
 
 from bot.concierge import AuditEntry, NotAllowed, PolicyChange, Reply, ToolStatus, TurnSurface, UnknownTool
 from bot.engine.permissions import Caller, Place
+from bot.spending import MemberUsage
+from bot.store.usage import UsageTotals
 
 TOOLS = ["book_table", "calculate", "get_weather"]
 
@@ -95,6 +97,20 @@ class FakeConcierge:
     async def set_confirm(self, place: Place, caller: Caller, tool: str, mode: str) -> PolicyChange:
         self._admin_action(caller, tool, "confirm", mode)
         return PolicyChange(tool, "confirm_always" if mode == "always" else "confirm_never")
+
+    async def member_usage(self, place: Place, caller: Caller, *, member_id: str | None = None) -> MemberUsage:
+        if member_id not in (None, caller.user_id) and not caller.is_admin:
+            raise NotAllowed("not_admin")
+        self.changes.append(("usage", member_id or caller.user_id))
+        today = UsageTotals(input_tokens=12_000, cached_input_tokens=3_000, output_tokens=345, requests=4)
+        return MemberUsage(member_id or caller.user_id, today=today, month=today)
+
+    async def set_quota(
+        self, place: Place, caller: Caller, scope: str, tokens: int | None, *, role_id: str = ""
+    ) -> None:
+        if not caller.is_admin:
+            raise NotAllowed("not_admin")
+        self.changes.append(("quota", scope, role_id, "default" if tokens is None else str(tokens)))
 
     async def record_expired_press(self, place: Place, presser: Caller, *, tool: str) -> None:
         self.changes.append(("expired", tool, presser.user_id))

@@ -21,6 +21,7 @@ from bot.discord_adapter.commands import (
 )
 from bot.discord_adapter.render import GENERIC_FAILURE
 from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
+from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import TOOLS, FakeChannel, FakeConcierge, FakeGuild, FakeRole, FakeUser, http_error
@@ -429,3 +430,38 @@ async def test_a_refusal_reads_in_the_members_language(locale: discord.Locale, r
     interaction.locale = locale
     await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
     assert followup_texts(interaction) == [refusal]
+
+
+def spending_commands(concierge: FakeConcierge) -> dict[str, Any]:
+    return {command.name: command for command in build_spending_commands(CommandHandlers(concierge))}  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_usage_shows_the_member_their_own_exact_counts_privately() -> None:
+    concierge = FakeConcierge()
+    interaction = in_thread()
+    await spending_commands(concierge)["usage"].callback(interaction)
+    assert followup_texts(interaction) == [
+        "**Your usage in **Cafe**** (days in UTC)\n"
+        "Today: 12,345 tokens (input 12,000 · output 345)\n"
+        "This month: 12,345 tokens (input 12,000 · output 345)\n"
+        "Prompt cache: 25% of input tokens this month (3,000 cached)"
+    ]
+    assert all_ephemeral(interaction) and concierge.changes == [("usage", "7")]
+
+
+@pytest.mark.asyncio
+async def test_quota_commands_are_for_admins_and_say_what_changed() -> None:
+    concierge = FakeConcierge()
+    quota = spending_commands(concierge)["quota"]
+    role = FakeRole(77, name="vip")
+    admin, member = in_thread(permissions=ADMIN), in_thread(permissions=MEMBER)
+    await quota.get_command("role").callback(admin, role=role, tokens=100_000)
+    await quota.get_command("reset").callback(admin, scope="member")
+    await quota.get_command("server").callback(member, tokens=0)
+    assert followup_texts(admin) == [
+        "The daily quota for members with <@&77> is now 100,000 tokens a day.",
+        "The daily quota for each member is back to the default.",
+    ]
+    assert followup_texts(member) == ["Only server admins (Administrator or Manage Server) can do that."]
+    assert concierge.changes == [("quota", "role", "77", "100000"), ("quota", "member", "", "default")]
