@@ -148,8 +148,17 @@ async def test_a_member_over_the_turn_rate_is_told_once_across_channels_and_no_m
     assert first.value.first and not second.value.first
     assert "try again in" in first.value.user_message and 1 <= first.value.retry_after <= 60
     assert len(api.requests) == 3
-    api.text("admins count too")
-    await concierge.chat(THREAD, ADMIN, "an admin is limited separately")
+
+
+@pytest.mark.asyncio
+async def test_admins_are_not_exempt_from_the_turn_rate(store: Store) -> None:
+    api = ScriptedAPI().text("1").text("2")
+    concierge = concierge_with(api, store, member_turns_per_minute=2)
+    await concierge.chat(THREAD, ADMIN, "one")
+    await concierge.chat(DM, ADMIN, "two")
+    with pytest.raises(SlowDown):
+        await concierge.chat(OTHER, ADMIN, "three")
+    assert len(api.requests) == 2
 
 
 @pytest.mark.asyncio
