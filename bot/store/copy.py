@@ -8,7 +8,7 @@ from bot.store.db import Database
 
 BATCH_ROWS = 5000
 
-# Parents before children (foreign keys): table -> (primary key, which orders the copy; columns).
+# Parents before children (foreign keys): table -> (primary key, which orders the copy and leads the columns; columns).
 TABLES: dict[str, tuple[str, str]] = {
     "restaurants": (
         "id",
@@ -58,12 +58,17 @@ async def copy_data(
             if row is not None and row[0]:
                 raise TargetNotEmpty(table)
         for table, (key, columns) in TABLES.items():
-            select = f"SELECT {columns} FROM {table} ORDER BY {key} LIMIT ? OFFSET ?"
+            # Keyset paging (after the last key copied), so each batch costs the same however big the table is.
+            width = len(key.split(","))
+            first = f"SELECT {columns} FROM {table} ORDER BY {key} LIMIT ?"
+            after = f"SELECT {columns} FROM {table} WHERE ({key}) > ({', '.join('?' * width)}) ORDER BY {key} LIMIT ?"
             insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
             copied[table] = 0
-            while rows := await source.fetch(select, (BATCH_ROWS, copied[table])):
+            rows = await source.fetch(first, (BATCH_ROWS,))
+            while rows:
                 await conn.executemany(insert, rows)
                 copied[table] += len(rows)
+                rows = await source.fetch(after, (*rows[-1][:width], BATCH_ROWS))
             if progress is not None:
                 progress(table, copied[table])
         if target.dialect == "postgres":

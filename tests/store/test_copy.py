@@ -73,6 +73,29 @@ async def test_copy_data_moves_every_row_keeping_ids_and_new_rows_continue_after
 
 
 @pytest.mark.asyncio
+async def test_copy_data_pages_through_tables_bigger_than_a_batch_on_their_whole_key(
+    tmp_path: pathlib.Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.store.copy.BATCH_ROWS", 2)
+    source = await Store.open(tmp_path / "c.db")
+    target = await open_database(postgres_url)
+    try:
+        await fill(source)
+        for channel in ("c2", "c3"):  # history_items pages across channels and turns (a three-column key)
+            for n in range(3):
+                await source.history.append_turn(
+                    channel, [UserMessage(text=f"q{n}", author_id="u1"), AssistantMessage(text=f"a{n}")]
+                )
+        copied = await copy_data(source.db, target)
+        before = await dump(source.db)
+        assert copied["history_items"] == len(before["history_items"]) == 14
+        assert await dump(target) == before
+    finally:
+        await source.close()
+        await target.close()
+
+
+@pytest.mark.asyncio
 async def test_copy_data_refuses_a_target_that_holds_data_and_changes_nothing(
     tmp_path: pathlib.Path, postgres_url: str
 ) -> None:
