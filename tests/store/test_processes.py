@@ -8,24 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull, TooManyBookings
+from bot.store.bookings import Booked, BookingStore, SlotFull, TooManyBookings
 from bot.store.db import bundled_migrations, open_database
 from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from tests.store.test_bookings import request
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 SEATS = 6
-REQUEST = BookingRequest(
-    restaurant_id="r-1",
-    guild_id="g-1",
-    channel_id="c-1",
-    user_id="u-1",
-    user_name="Ana",
-    date="2026-06-02",
-    time="19:00",
-    party_size=1,
-    starts_at=datetime(2026, 6, 2, 18, 0, tzinfo=UTC),
-    created_at=NOW,
-)
+REQUEST = request(party_size=1)
 CATALOG = [
     Restaurant(
         id="r-1",
