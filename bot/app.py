@@ -216,7 +216,13 @@ async def check_model_server(settings: Settings) -> int:
 
     client = make_model_client(settings)
     try:
-        report = await run_check(client, model=settings.OPENAI_MODEL, api=settings.OPENAI_API)
+        report = await run_check(
+            client,
+            model=settings.OPENAI_MODEL,
+            api=settings.OPENAI_API,
+            features=feature_modes(settings),
+            limit_field=first_output_limit_field(settings),
+        )
     finally:
         await client.close()
     where = settings.OPENAI_BASE_URL or "OpenAI"
