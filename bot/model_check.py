@@ -269,7 +269,8 @@ async def _probe(adapter: ChatAPI | ResponsesAPI, feature: Feature, setting: str
             "on": f"{setting}=on sends it anyway, so those requests fail: set it to auto",
             "off": f"not sent ({setting}=off)",
         }[mode]
-        return CheckLine(name, False, f"rejected; {then}", warning=True)
+        said = adapter.features.rejection(feature) or "rejected"
+        return CheckLine(name, False, f"rejected ({said}); {then}", warning=True)
     if feature is Feature.STREAM_USAGE and listener.restarted:
         return CheckLine(name, False, "not tried: the server did not stream (the bot answers it plain)", warning=True)
     off = f"; not sent ({setting}=off): set it to auto to use it" if mode == "off" else ""
@@ -296,7 +297,10 @@ async def _probe_output_limit(client: openai.AsyncOpenAI, *, model: str, first: 
     taken = probe.features.limit_field
     if taken == first:
         return CheckLine("output limit", True, f"accepted as {taken}")
-    return CheckLine("output limit", True, f"{first} rejected, {taken} accepted (the bot swaps after one rejection)")
+    said = probe.features.rejection(first) or "rejected"
+    return CheckLine(
+        "output limit", True, f"{first} rejected ({said}); {taken} accepted, the bot swaps after one rejection"
+    )
 
 
 class _Listener(NoProgress):

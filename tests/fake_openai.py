@@ -245,7 +245,10 @@ class FakeOpenAI:
             detail = {"type": "extra_forbidden", "loc": ["body", field_name], "msg": "Extra inputs are not permitted"}
             return FakeFailure(422, {"detail": [detail]})
         message = {
-            "openai": f"Unsupported parameter: '{field_name}' is not supported with this model.",
+            # OpenAI's words for include=["reasoning.encrypted_content"] to a model that does not reason (gpt-4o)
+            "openai": "Encrypted content is not supported with this model."
+            if field_name == "include"
+            else f"Unsupported parameter: '{field_name}' is not supported with this model.",
             "azure": f"Unrecognized request argument supplied: {field_name}",
             "litellm": f"litellm.UnsupportedParamsError: openai does not support parameters: ['{field_name}'], "
             "for model=test-model. To drop these, set `litellm.drop_params=True` or for proxy: "

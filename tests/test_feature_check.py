@@ -67,7 +67,12 @@ async def test_a_rejected_feature_is_advice_and_the_server_is_still_ready(
     async with FakeOpenAI(responder=obliging_model, rejects=frozenset({field}), rejection="litellm") as server:
         report = await check(server, api=api)
     assert report.ok, report.render()
-    assert f"! {name}: rejected; the bot stops sending it after the first rejection" in report.render()
+    detail = line(report, name).detail
+    assert line(report, name).mark == "!"
+    assert detail.startswith(
+        f"rejected (HTTP 400: litellm.UnsupportedParamsError: openai does not support parameters: ['{field}']"
+    )
+    assert detail.endswith("; the bot stops sending it after the first rejection")
 
 
 @pytest.mark.asyncio
@@ -96,4 +101,7 @@ async def test_a_feature_set_off_is_still_tried_and_the_report_says_how_to_use_i
 async def test_the_report_says_which_name_of_the_output_limit_the_server_takes() -> None:
     async with FakeOpenAI(responder=obliging_model, rejects=frozenset({"max_completion_tokens"})) as server:
         report = await check(server, api="chat", limit_field="max_completion_tokens")
-    assert line(report, "output limit").detail.startswith("max_completion_tokens rejected, max_tokens accepted")
+    assert line(report, "output limit").detail == (
+        "max_completion_tokens rejected (HTTP 400: Unsupported parameter: 'max_completion_tokens' is not supported "
+        "with this model.); max_tokens accepted, the bot swaps after one rejection"
+    )

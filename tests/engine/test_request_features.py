@@ -92,6 +92,20 @@ async def test_a_server_that_rejects_a_feature_answers_after_one_retry_and_never
     assert all(request.json["stream"] for request in server.model_requests()), "streaming stays on"
     [line] = dropped_lines(caplog)
     assert field in line and "from now on" in line
+    assert "HTTP 4" in line  # with the server's own words
+
+
+@pytest.mark.asyncio
+async def test_the_log_line_quotes_the_server_without_the_api_key(caplog: pytest.LogCaptureFixture) -> None:
+    said = {"error": {"message": "Unknown parameter: 'stream_options' (key sk-secret-123)", "param": "stream_options"}}
+    async with FakeOpenAI() as server, server.client(api_key="sk-secret-123") as client:
+        server.fail(400, body=said)
+        server.reply_text("ok")
+        with caplog.at_level(logging.WARNING):
+            await ask(adapter("chat", client))
+    [line] = dropped_lines(caplog)
+    assert "Unknown parameter: 'stream_options' (key [redacted])" in line
+    assert "sk-secret-123" not in caplog.text
 
 
 @pytest.mark.asyncio

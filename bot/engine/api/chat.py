@@ -49,7 +49,9 @@ class ChatAPI:
         # composition root picks the first field by address; a server that rejects it gets the other from then on.
         self._limit: dict[str, int] = {"max_completion_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Chat Completions")
-        self.features = RequestFeatures(features, api="Chat Completions", limit_field=output_limit_field)
+        self.features = RequestFeatures(
+            features, api="Chat Completions", limit_field=output_limit_field, secret=client.api_key
+        )
 
     async def respond(
         self,

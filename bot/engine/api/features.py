@@ -23,6 +23,8 @@ from typing import Any, Literal, TypeVar
 
 import openai
 
+from bot.engine.api.failures import said_by_server
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -91,15 +93,23 @@ class _State:
 class RequestFeatures:
     """The optional fields one adapter sends; `auto` ones a server rejects are dropped for the rest of the process."""
 
-    def __init__(self, modes: FeatureModes | None = None, *, api: str, limit_field: LimitField = "max_tokens") -> None:
+    def __init__(
+        self, modes: FeatureModes | None = None, *, api: str, limit_field: LimitField = "max_tokens", secret: str = ""
+    ) -> None:
         self.modes = modes or FeatureModes()
         self._api = api
+        self._secret = secret  # the API key, kept out of what the server's rejections are quoted in
+        self._rejections: dict[Feature | LimitField, str] = {}
         off = frozenset(feature for feature in Feature if self.modes.of(feature) == "off")
         self._state = _State(dropped=off, limit_field=limit_field)
 
     def sends(self, feature: Feature) -> bool:
         """True while requests carry this feature."""
         return feature not in self._state.dropped
+
+    def rejection(self, feature: Feature | LimitField) -> str | None:
+        """What the server said when it rejected this feature (or this name of the output limit), if it did."""
+        return self._rejections.get(feature)
 
     @property
     def limit_field(self) -> LimitField:
@@ -113,6 +123,7 @@ class RequestFeatures:
         changes one more feature the rejection names; the first request that works makes the changes stick.
         """
         state = self._state
+        said: dict[Feature | LimitField, str] = {}
         while True:
             try:
                 reply = await call(_shaped(request, state))
@@ -120,9 +131,11 @@ class RequestFeatures:
                 changed = self._blamed(error, _shaped(request, state), state)
                 if changed is None:
                     raise
+                blamed = next(iter(changed.dropped - state.dropped), state.limit_field)
+                said[blamed] = f"HTTP {error.status_code}: {said_by_server(error, secret=self._secret) or 'no message'}"
                 state = changed
                 continue
-            self._keep(state)
+            self._keep(state, said)
             return reply
 
     def _blamed(self, error: openai.APIStatusError, sent: Mapping[str, Any], state: _State) -> _State | None:
@@ -143,21 +156,25 @@ class RequestFeatures:
             return replace(state, limit_field=_OTHER_LIMIT[limit], limit_swapped=True)
         return None
 
-    def _keep(self, state: _State) -> None:
+    def _keep(self, state: _State, said: Mapping[Feature | LimitField, str]) -> None:
         """Make a working request's changes stick, with one log line each (another request may have made some)."""
         now = self._state
         for feature in sorted(state.dropped - now.dropped):
+            self._rejections[feature] = said.get(feature, "")
             log.warning(
-                "the %s server rejected %s (%s); sending requests without it from now on",
+                "the %s server rejected %s (%s; %s); sending requests without it from now on",
                 self._api,
                 _FIELD[feature],
                 feature.value,
+                self._rejections[feature],
             )
         if state.limit_swapped and not now.limit_swapped:
+            self._rejections[now.limit_field] = said.get(now.limit_field, "")
             log.warning(
-                "the %s server rejected %s; sending the output limit as %s from now on",
+                "the %s server rejected %s (%s); sending the output limit as %s from now on",
                 self._api,
                 now.limit_field,
+                self._rejections[now.limit_field],
                 state.limit_field,
             )
             now = replace(now, limit_field=state.limit_field, limit_swapped=True)

@@ -36,7 +36,7 @@ class ResponsesAPI:
         self._model = model
         self._limit: dict[str, int] = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Responses")
-        self.features = RequestFeatures(features, api="Responses")
+        self.features = RequestFeatures(features, api="Responses", secret=client.api_key)
 
     async def respond(
         self,
