@@ -105,3 +105,11 @@ async def test_the_report_says_which_name_of_the_output_limit_the_server_takes()
         "max_completion_tokens rejected (HTTP 400: Unsupported parameter: 'max_completion_tokens' is not supported "
         "with this model.); max_tokens accepted, the bot swaps after one rejection"
     )
+
+
+@pytest.mark.asyncio
+async def test_usage_in_streams_is_not_judged_on_a_server_that_cannot_stream() -> None:
+    async with FakeOpenAI(responder=obliging_model, no_streaming=True) as server:
+        report = await check(server, api="chat")
+    assert report.ok, report.render()
+    assert line(report, "usage in streams").detail.startswith("not tried: the server did not stream")
