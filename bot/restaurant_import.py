@@ -29,7 +29,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.catalog import OpeningHours, Restaurant
+from bot.store.restaurants import RestaurantStore
 
 CSV_COLUMNS = (
     "id",

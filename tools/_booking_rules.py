@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.catalog import SLOT_MINUTES, Booking, BookingRequest, Restaurant, SlotFull, TooManyBookings, clock_text
 from bot.engine.permissions import Denied
 from bot.engine.tools import Preview, ToolContext, ToolError
-from bot.store.bookings import Booking, BookingRequest, BookingStore, SlotFull, TooManyBookings
-from bot.store.restaurants import SLOT_MINUTES, Restaurant, RestaurantStore, clock_text
+from bot.store.bookings import BookingStore
+from bot.store.restaurants import RestaurantStore
 
 MIN_PARTY = 1
 MAX_PARTY = 20

@@ -15,9 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.catalog import Booked, Booking, Restaurant
 from bot.engine.tools import ToolContext, ToolError, tool
-from bot.store.bookings import Booked, Booking, BookingStore
-from bot.store.restaurants import Restaurant, RestaurantStore
+from bot.store.bookings import BookingStore
+from bot.store.restaurants import RestaurantStore
 from tools._booking_rules import (
     MAX_PARTY,
     MIN_PARTY,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.catalog import PlaceTerm, PriceRange, Restaurant
 from bot.engine.tools import ToolContext, tool
-from bot.store.restaurants import PlaceTerm, PriceRange, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
+from bot.text import search_key
 
 MAX_RESULTS = 10
 
@@ -123,10 +124,6 @@ def summarize(restaurant: Restaurant) -> RestaurantSummary:
     )
 
 
-def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
 def _strip_suffix(word: str) -> str:
     """ "朝阳区" -> "朝阳", "soho district" -> "soho": the administrative suffix is optional in a query."""
     for suffix in ("新区", "市", "区", "县", " city", " district", " borough"):
@@ -147,7 +144,7 @@ def location_terms(location: str) -> list[PlaceTerm]:
     """Split a location into parts that must all match: known cities by any spelling, other words as a city or part
     of a district. "Chaoyang, Beijing" and "北京朝阳区" both give [Beijing's spellings, district "朝阳"/"chaoyang"]."""
     terms: list[PlaceTerm] = []
-    for raw in _LOCATION_SEPARATORS.split(_fold(location)):
+    for raw in _LOCATION_SEPARATORS.split(search_key(location)):
         word = raw.strip()
         if not word or word in _COUNTRIES:
             continue
@@ -186,7 +183,7 @@ def _city_prefix_split(word: str) -> list[PlaceTerm] | None:
 
 def cuisine_terms(cuisine: str) -> frozenset[str]:
     """The cuisine word with its synonyms in Chinese and English ("chinese" covers the regional kitchens)."""
-    word = _fold(cuisine)
+    word = search_key(cuisine)
     if word in ("chinese", "中餐", "中国菜", "中式", "chinese food"):
         return _CHINESE_CUISINES
     words = {word}
@@ -216,7 +213,7 @@ async def search_restaurants(
         ),
     ] = None,
     price_range: Annotated[
-        Literal["cheap", "moderate", "expensive"] | None,
+        PriceRange | None,
         Field(description="Price level; null for any."),
     ] = None,
 ) -> SearchResult:

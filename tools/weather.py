@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.engine.tools import ToolContext, ToolError, tool
+from bot.text import search_key
 from tools._http import fetch_json
 
 Unit = Literal["celsius", "fahrenheit"]
@@ -178,7 +178,7 @@ async def get_weather(
     config = context.service(WeatherConfig)
     cache = context.service(WeatherCache)
     session = context.service(aiohttp.ClientSession)
-    key = (normalise_city(city), unit)
+    key = (search_key(city), unit)
     cached = cache.get(key, max_age=config.cache_seconds)
     if cached is not None:
         return cached
@@ -192,11 +192,6 @@ async def get_weather(
         ) from None
     cache.put(key, report)
     return report
-
-
-def normalise_city(city: str) -> str:
-    """The cache key form of a city name: NFKC, case-folded, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", city).casefold().split())
 
 
 def condition_for(code: int | None) -> str:

@@ -9,21 +9,17 @@ import json
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import ModuleType
 from typing import Any, TypeVar, get_type_hints
 
 from openai import pydantic_function_tool
 from pydantic import BaseModel, ConfigDict, create_model
 
+from bot.engine.clock import utc_now as utc_now  # re-exported: the default clock of tools
 from bot.engine.permissions import Allowed, Caller, Decision, Place, ToolPolicy, decide
 
 T = TypeVar("T")
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware (UTC): the default clock of tools."""
-    return datetime.now(UTC)
 
 
 PermissionIn = Callable[[str], Awaitable[Decision]]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
+from bot.catalog import OpeningHours, Restaurant
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest
 from bot.engine.executor import ToolExecutor
 from bot.engine.gate import AsGiven, Gate
@@ -18,7 +19,7 @@ from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry
 from bot.store import Store
 from bot.store.bookings import BookingStore
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 from tools.bookings import book_restaurant, cancel_booking, list_my_bookings
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # Monday, 09:00 in London

@@ -13,11 +13,12 @@ import pytest_asyncio
 from pydantic import ValidationError
 
 import tools
+from bot.catalog import OpeningHours, Restaurant
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, Tool, ToolContext, ToolError
 from bot.store.bookings import BookingStore
 from bot.store.db import Database
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 from tools.bookings import (
     BookingLimits,
     book_restaurant,
