@@ -12,9 +12,10 @@ These are the values the store (bot.store.restaurants, bot.store.bookings) reads
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -296,3 +297,60 @@ class Cancellation:
 
     booking: Booking
     already_cancelled: bool
+
+
+class RestaurantCatalog(Protocol):
+    """The catalog as the tools read it (bot.store.restaurants.RestaurantStore is the app's)."""
+
+    async def get(self, restaurant_id: str) -> Restaurant | None:
+        """The restaurant with this id, or None."""
+        ...
+
+    async def get_many(self, restaurant_ids: Collection[str]) -> Mapping[str, Restaurant]:
+        """The restaurants with these ids, by id (unknown ids are left out)."""
+        ...
+
+    async def cities(self) -> list[str]:
+        """The cities the catalog covers, as written in it."""
+        ...
+
+    async def search(
+        self,
+        *,
+        places: Sequence[PlaceTerm] = (),
+        cuisines: Collection[str] = (),
+        price_range: PriceRange | None = None,
+        limit: int = 10,
+    ) -> list[Restaurant]:
+        """Restaurants matching every place term, any of the cuisines and the price range."""
+        ...
+
+
+class BookingLedger(Protocol):
+    """The bookings as the tools read and write them (bot.store.bookings.BookingStore is the app's)."""
+
+    async def book(self, request: BookingRequest, *, max_active: int | None = None) -> BookingOutcome:
+        """Book the slot unless it is full or the member holds `max_active` upcoming bookings."""
+        ...
+
+    async def check(self, request: BookingRequest, *, max_active: int | None = None) -> BookingOutcome | None:
+        """What `book` would answer, without writing (None: it would book)."""
+        ...
+
+    async def get(self, booking_id: int) -> Booking | None:
+        """The booking with this id, or None."""
+        ...
+
+    async def upcoming_for(
+        self, user_id: str, *, guild_id: str | None, after: datetime, limit: int = 25
+    ) -> list[Booking]:
+        """A member's active bookings starting after `after`, soonest first; in one server, or everywhere if None."""
+        ...
+
+    async def seats_taken(self, restaurant_id: str, date: str) -> Mapping[str, int]:
+        """Seats taken by active bookings on a local date, by slot start "HH:MM"."""
+        ...
+
+    async def cancel(self, booking_id: int, *, by_user_id: str, at: datetime) -> Cancellation | None:
+        """Cancel the booking (None if there is none)."""
+        ...

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.catalog import PlaceTerm, PriceRange, Restaurant
+from bot.catalog import PlaceTerm, PriceRange, Restaurant, RestaurantCatalog
 from bot.engine.tools import ToolContext, tool
-from bot.store.restaurants import RestaurantStore
 from bot.text import search_key
 
 MAX_RESULTS = 10
@@ -79,6 +78,14 @@ _CHINESE_CUISINES = frozenset(
         "noodles",
     }
 )
+
+
+class CatalogServices(Protocol):
+    """What search_restaurants uses: the catalog."""
+
+    @property
+    def restaurants(self) -> RestaurantCatalog: ...
+
 
 _LOCATION_SEPARATORS = re.compile(r"[,，、/;；]+")
 
@@ -196,7 +203,7 @@ def cuisine_terms(cuisine: str) -> frozenset[str]:
 
 @tool(timeout=10)
 async def search_restaurants(
-    context: ToolContext,
+    context: ToolContext[CatalogServices],
     location: Annotated[
         str,
         Field(
@@ -221,7 +228,7 @@ async def search_restaurants(
     price range. Returns at most 10 restaurants with their id (needed by book_restaurant), name, city, district,
     cuisine, price range, address, opening hours (local time; slots every 30 minutes) and time zone. An empty list
     comes with a hint, such as the cities the catalog covers."""
-    store = context.service(RestaurantStore)
+    store = context.services.restaurants
     places = location_terms(location)
     if not places:
         cities = await store.cities()
@@ -240,7 +247,7 @@ async def search_restaurants(
 
 
 async def _empty_hint(
-    store: RestaurantStore, places: list[PlaceTerm], cuisine: str | None, price_range: PriceRange | None
+    store: RestaurantCatalog, places: list[PlaceTerm], cuisine: str | None, price_range: PriceRange | None
 ) -> str:
     """Why nothing matched: the filters ruled out every restaurant there, or the catalog does not cover the place."""
     if cuisine or price_range:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
@@ -127,6 +127,19 @@ class WeatherCache:
             self._entries.popitem(last=False)
 
 
+class WeatherServices(Protocol):
+    """What get_weather uses: the HTTP session, where Open-Meteo is, and the cache of recent answers."""
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+
+    @property
+    def weather(self) -> WeatherConfig: ...
+
+    @property
+    def weather_cache(self) -> WeatherCache: ...
+
+
 class _Place(BaseModel):
     name: str
     latitude: float
@@ -164,7 +177,7 @@ class _ForecastAnswer(BaseModel):
 
 @tool(timeout=10)
 async def get_weather(
-    context: ToolContext,
+    context: ToolContext[WeatherServices],
     city: Annotated[
         str, Field(description="City name in any language, e.g. Beijing or 北京", min_length=1, max_length=100)
     ],
@@ -175,9 +188,9 @@ async def get_weather(
     Use it for current conditions only (not forecasts). Returns the matched city, region and country, so check that
     the place found is the one meant; the observation time is local to the city.
     """
-    config = context.service(WeatherConfig)
-    cache = context.service(WeatherCache)
-    session = context.service(aiohttp.ClientSession)
+    config = context.services.weather
+    cache = context.services.weather_cache
+    session = context.services.http
     key = (search_key(city), unit)
     cached = cache.get(key, max_age=config.cache_seconds)
     if cached is not None:
