@@ -262,17 +262,25 @@ async def copy_database(source_url: str, target_url: str) -> int:
     return 0
 
 
-async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
-    """`python -m bot import-restaurants FILE`: load a catalog; a bad row names its line and nothing is imported."""
-    from bot.restaurant_import import CatalogImportError, import_restaurants
+async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:
+    """`python -m bot import-restaurants [--replace] FILE`: load a catalog in place of the samples (with `replace`, in
+    place of every restaurant not in the file); a bad row names its line and nothing is imported."""
+    from bot.catalog import CatalogFile, RestaurantsStillBooked
+    from bot.restaurant_import import CatalogImportError, read_catalog, summary
 
-    store = await open_store(settings)
     try:
-        count = await import_restaurants(store.restaurants, path)
+        restaurants = await read_catalog(path)  # a missing or bad file is told before any database work
     except CatalogImportError as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
+    samples = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
+    store = await open_store(settings)
+    try:
+        change = await store.restaurants.import_catalog(restaurants, samples=samples, replace=replace)
+    except RestaurantsStillBooked as error:
+        print(f"concierge: {path.name}: {error}; nothing was imported", file=sys.stderr)
+        return 1
     finally:
         await store.close()
-    print(f"imported {count} restaurants from {path}")
+    print(summary(change, path))
     return 0

@@ -299,6 +299,26 @@ class Cancellation:
     already_cancelled: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogChange:
+    """What an import did: restaurants written, shipped samples removed (with the bookings made at them), and, with
+    `--replace`, other restaurants removed because the file no longer holds them."""
+
+    imported: int
+    removed_samples: int = 0
+    removed_bookings: int = 0
+    removed_others: int = 0
+
+
+class RestaurantsStillBooked(Exception):
+    """Replacing the catalog would remove restaurants that have bookings; nothing was changed."""
+
+    def __init__(self, restaurant_ids: Sequence[str]) -> None:
+        shown = ", ".join(restaurant_ids[:10]) + (", ..." if len(restaurant_ids) > 10 else "")
+        super().__init__(f"--replace would remove restaurants that have bookings: {shown}; keep them in the file")
+        self.restaurant_ids = tuple(restaurant_ids)
+
+
 class RestaurantCatalog(Protocol):
     """The catalog as the tools read it (bot.store.restaurants.RestaurantStore is the app's)."""
 

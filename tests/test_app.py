@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import tools
-from bot.app import StartupError, check_database, make_tool_services, open_app
+from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
@@ -195,6 +195,42 @@ async def test_import_restaurants_loads_a_csv_catalog(tmp_path: Path) -> None:
     status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
     assert status == 0, err
     assert "imported 3 restaurants" in out
+
+
+@pytest.mark.asyncio
+async def test_the_first_import_on_the_command_line_replaces_the_samples_and_says_so(tmp_path: Path) -> None:
+    database = tmp_path / "c.db"
+    store = await Store.open(database)
+    try:
+        samples = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)  # as the bot's first start does
+    finally:
+        await store.close()
+    catalog = tmp_path / "mine.csv"
+    catalog.write_text(CSV_HEADER + "".join(CSV_ROW.format(n=n) for n in range(12)), encoding="utf-8")
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
+    assert status == 0, err
+    assert out.strip() == f"imported 12 restaurants from {catalog}; removed the {samples} samples" and samples == 60
+
+
+@pytest.mark.asyncio
+async def test_a_missing_catalog_file_is_told_in_one_line_before_any_database_work(tmp_path: Path) -> None:
+    database = tmp_path / "not-yet" / "c.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(tmp_path / "nope.csv"), env=env, cwd=tmp_path)
+    assert status == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "concierge: nope.csv: cannot read the file: No such file or directory; nothing was imported"
+    ]
+    assert not database.parent.exists()
+
+
+@pytest.mark.asyncio
+async def test_import_restaurants_help_describes_both_formats_and_replace(tmp_path: Path) -> None:
+    status, out, _ = await run_cli("import-restaurants", "--help", env={}, cwd=tmp_path)
+    assert status == 0
+    for said in (".json", ".csv", "mon-fri 11:00-14:00,17:00-22:00", "seats_per_slot", "sample", "--replace"):
+        assert said in out
 
 
 @pytest.mark.asyncio

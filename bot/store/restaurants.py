@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib.resources.abc import Traversable
 
-from bot.catalog import CatalogFile, PlaceTerm, PriceRange, Restaurant
+from bot.catalog import CatalogChange, CatalogFile, PlaceTerm, PriceRange, Restaurant, RestaurantsStillBooked
 from bot.store.db import Connection, Database
 from bot.text import search_key
 
@@ -85,6 +85,30 @@ class RestaurantStore:
         async with self._db.write() as conn:
             return await _upsert(conn, list(restaurants))
 
+    async def import_catalog(
+        self, restaurants: Sequence[Restaurant], *, samples: Collection[Restaurant] = (), replace: bool = False
+    ) -> CatalogChange:
+        """Upsert `restaurants` by id and, in the same transaction, remove the `samples` still in the catalog exactly as
+        shipped (and the bookings made at them: those restaurants were invented, so no table was ever held) unless the
+        import holds their id; with `replace`, also remove every other restaurant the import does not hold, refusing
+        (RestaurantsStillBooked, nothing changed) when one of those has bookings."""
+        kept = {restaurant.id for restaurant in restaurants}
+        shipped = {sample.id: sample for sample in samples}
+        async with self._db.write() as conn:
+            await conn.lock("restaurants", "sample")  # not while a starting bot loads the samples
+            current = [_restaurant(row) for row in await conn.fetch(f"SELECT {_COLUMNS} FROM restaurants")]
+            gone = [restaurant for restaurant in current if restaurant.id not in kept]
+            stale = [restaurant.id for restaurant in gone if shipped.get(restaurant.id) == restaurant]
+            others = [restaurant.id for restaurant in gone if replace and restaurant.id not in stale]
+            booked = await _booked(conn, others)
+            if booked:
+                raise RestaurantsStillBooked(booked)
+            removed_bookings = await _delete(conn, stale + others)
+            imported = await _upsert(conn, restaurants)
+        return CatalogChange(
+            imported=imported, removed_samples=len(stale), removed_bookings=removed_bookings, removed_others=len(others)
+        )
+
     async def load_sample_if_empty(self, path: Traversable) -> int:
         """Load the JSON catalog at `path` (a file or package resource) if the catalog is empty; returns how many."""
         catalog = CatalogFile.model_validate_json(await asyncio.to_thread(path.read_bytes))
@@ -130,6 +154,25 @@ async def _upsert(conn: Connection, restaurants: Sequence[Restaurant]) -> int:
         ],
     )
     return len(restaurants)
+
+
+async def _booked(conn: Connection, restaurant_ids: Sequence[str]) -> list[str]:
+    """Which of these restaurants have bookings (of any status), sorted."""
+    if not restaurant_ids:
+        return []
+    marks = ",".join("?" * len(restaurant_ids))
+    sql = f"SELECT DISTINCT restaurant_id FROM bookings WHERE restaurant_id IN ({marks}) ORDER BY restaurant_id"
+    return [str(row[0]) for row in await conn.fetch(sql, list(restaurant_ids))]
+
+
+async def _delete(conn: Connection, restaurant_ids: Sequence[str]) -> int:
+    """Delete these restaurants and every booking made at them; returns how many bookings went."""
+    if not restaurant_ids:
+        return 0
+    marks = ",".join("?" * len(restaurant_ids))
+    bookings = await conn.execute(f"DELETE FROM bookings WHERE restaurant_id IN ({marks})", list(restaurant_ids))
+    await conn.execute(f"DELETE FROM restaurants WHERE id IN ({marks})", list(restaurant_ids))
+    return bookings
 
 
 def _restaurant(row: Sequence[object]) -> Restaurant:
