@@ -147,16 +147,9 @@ def parse_csv(text: str) -> tuple[list[Restaurant], list[str]]:
         return [], ["line 1: the file is empty; expected a header row"]
     except csv.Error as error:
         return [], [f"line 1: {error}"]
-    missing = [column for column in CSV_COLUMNS if column not in header]
-    unknown = [column for column in header if column not in CSV_COLUMNS]
-    repeated = sorted({column for column in header if header.count(column) > 1})
-    if missing or unknown or repeated:
-        parts = [
-            f"{label} {', '.join(columns)}"
-            for label, columns in (("missing columns", missing), ("unknown columns", unknown), ("repeated", repeated))
-            if columns
-        ]
-        return [], [f"line 1: {'; '.join(parts)} (expected {', '.join(CSV_COLUMNS)})"]
+    header_problem = _header_problem(header)
+    if header_problem:
+        return [], [header_problem]
     rows: list[tuple[str, Any]] = []
     problems: list[str] = []
     line = reader.line_num
@@ -190,6 +183,19 @@ def parse_csv(text: str) -> tuple[list[Restaurant], list[str]]:
         problems.append(f"{others[0]}; {hours_problem}" if others else f"line {start}: {hours_problem}")
     restaurants, invalid = _validate(rows)
     return restaurants, sorted(problems + invalid, key=_line_number)
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """What is wrong with a CSV header row (missing, unknown or repeated columns), or None."""
+    missing = [column for column in CSV_COLUMNS if column not in header]
+    unknown = [column for column in header if column not in CSV_COLUMNS]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    parts = [
+        f"{label} {', '.join(columns)}"
+        for label, columns in (("missing columns", missing), ("unknown columns", unknown), ("repeated", repeated))
+        if columns
+    ]
+    return f"line 1: {'; '.join(parts)} (expected {', '.join(CSV_COLUMNS)})" if parts else None
 
 
 def _line_number(problem: str) -> int:
