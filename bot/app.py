@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from types import ModuleType
 
 import aiohttp
 import openai
@@ -19,13 +20,14 @@ from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
-from bot.engine.tools import Registry
+from bot.engine.tools import Registry, missing_services
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
-from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
+from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
 from tools.bookings import BookingLimits
+from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
 
@@ -118,8 +120,34 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
 
 
+def make_tool_services(settings: Settings, store: Store, http: aiohttp.ClientSession) -> ToolServices:
+    """What the tools may use, from the settings and the open resources."""
+    return ToolServices(
+        http=http,
+        restaurants=store.restaurants,
+        bookings=store.bookings,
+        booking_limits=BookingLimits(
+            horizon_days=settings.BOOKING_HORIZON_DAYS, max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER
+        ),
+        weather=WeatherConfig(forecast_url=settings.OPEN_METEO_URL, geocoding_url=settings.OPEN_METEO_GEOCODING_URL),
+        weather_cache=WeatherCache(),
+        web_search=WebSearchConfig(searxng_url=settings.SEARXNG_URL),
+    )
+
+
+def tool_registry(services: object, package: ModuleType = tools) -> Registry:
+    """Every tool of the package; a tool that needs a service `services` lacks stops the start (not a member's turn)."""
+    registry = Registry.from_package(package)
+    unmet = [
+        f"{item.name} needs {', '.join(missing)}" for item in registry if (missing := missing_services(item, services))
+    ]
+    if unmet:
+        raise StartupError("tools need services the app did not build: " + "; ".join(unmet), exit_status=1)
+    return registry
+
+
 @asynccontextmanager
-async def open_app(settings: Settings) -> AsyncIterator[App]:
+async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
     store = await open_store(settings)
@@ -130,28 +158,16 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
         http = aiohttp.ClientSession()
         model_client = make_model_client(settings)
         try:
+            services = make_tool_services(settings, store, http)
             concierge = Concierge(
                 api=make_model_api(settings, model_client),
-                registry=Registry.from_package(tools),
+                registry=tool_registry(services, tool_package),
                 history=store.history,
                 policies=store.policies,
                 audit=store.audit,
                 conversations=store.conversations,
                 prompt=prompt,
-                services={
-                    aiohttp.ClientSession: http,
-                    WeatherConfig: WeatherConfig(
-                        forecast_url=settings.OPEN_METEO_URL, geocoding_url=settings.OPEN_METEO_GEOCODING_URL
-                    ),
-                    WeatherCache: WeatherCache(),
-                    WebSearchConfig: WebSearchConfig(searxng_url=settings.SEARXNG_URL),
-                    RestaurantStore: store.restaurants,
-                    BookingStore: store.bookings,
-                    BookingLimits: BookingLimits(
-                        horizon_days=settings.BOOKING_HORIZON_DAYS,
-                        max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER,
-                    ),
-                },
+                services=services,
                 spending=Spending(
                     store.usage,
                     store.quotas,
@@ -272,17 +288,25 @@ async def copy_database(source_url: str, target_url: str) -> int:
     return 0
 
 
-async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
-    """`python -m bot import-restaurants FILE`: load a catalog; a bad row names its line and nothing is imported."""
-    from bot.restaurant_import import CatalogImportError, import_restaurants
+async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:
+    """`python -m bot import-restaurants [--replace] FILE`: load a catalog in place of the samples (with `replace`, in
+    place of every restaurant not in the file); a bad row names its line and nothing is imported."""
+    from bot.catalog import CatalogFile, RestaurantsStillBooked
+    from bot.restaurant_import import CatalogImportError, read_catalog, summary
 
-    store = await open_store(settings)
     try:
-        count = await import_restaurants(store.restaurants, path)
+        restaurants = await read_catalog(path)  # a missing or bad file is told before any database work
     except CatalogImportError as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
+    samples = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
+    store = await open_store(settings)
+    try:
+        change = await store.restaurants.import_catalog(restaurants, samples=samples, replace=replace)
+    except RestaurantsStillBooked as error:
+        print(f"concierge: {path.name}: {error}; nothing was imported", file=sys.stderr)
+        return 1
     finally:
         await store.close()
-    print(f"imported {count} restaurants from {path}")
+    print(summary(change, path))
     return 0

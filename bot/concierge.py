@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
@@ -73,7 +73,7 @@ class Concierge:
         audit: AuditLog,
         conversations: ConversationStore,
         prompt: SystemPrompt,
-        services: Mapping[type, object],
+        services: object,
         limits: ConciergeLimits = ConciergeLimits(),
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,

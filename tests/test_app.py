@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import check_database, open_app
+import tools
+from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
 from bot.engine.permissions import Caller, Place
+from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.fake_openai import FakeOpenAI
@@ -69,6 +71,51 @@ async def test_history_and_policies_survive_a_restart_and_the_sample_catalog_loa
     last = server.requests[-1].json
     assert "remember: blue" in json.dumps(last)
     assert "book_restaurant" in [tool["function"]["name"] for tool in last["tools"]]
+
+
+MAIL_TOOL = """
+from typing import Protocol
+
+from bot.engine.tools import ToolContext, tool
+
+
+class MailServices(Protocol):
+    @property
+    def mailer(self) -> object: ...
+
+
+@tool(side_effects=True)
+async def send_mail(context: ToolContext[MailServices], to: str) -> dict[str, str]:
+    \"\"\"Send a note.\"\"\"
+    return {"sent_to": to}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_tool_that_needs_a_service_the_app_did_not_build_stops_the_start_before_any_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "extra_tools"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mail.py").write_text(MAIL_TOOL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import extra_tools
+
+    async with FakeOpenAI() as server:
+        with pytest.raises(StartupError, match=r"send_mail needs mailer") as stopped:
+            async with open_app(settings_for(server, tmp_path), tool_package=extra_tools):
+                pytest.fail("the app started")
+    assert stopped.value.exit_status == 1 and server.requests == []
+
+
+@pytest.mark.asyncio
+async def test_the_app_builds_every_service_the_shipped_tools_declare(tmp_path: Path) -> None:
+    async with FakeOpenAI() as server, open_app(settings_for(server, tmp_path)) as app:
+        services = make_tool_services(app.settings, app.store, app.http)
+        shipped = Registry.from_package(tools)
+        assert {"get_weather", "search_web", "search_restaurants", "book_restaurant"} <= set(shipped.names())
+        assert {item.name: missing_services(item, services) for item in shipped} == {item.name: [] for item in shipped}
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.Future[tuple[int, str, str]]:
@@ -148,6 +195,42 @@ async def test_import_restaurants_loads_a_csv_catalog(tmp_path: Path) -> None:
     status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
     assert status == 0, err
     assert "imported 3 restaurants" in out
+
+
+@pytest.mark.asyncio
+async def test_the_first_import_on_the_command_line_replaces_the_samples_and_says_so(tmp_path: Path) -> None:
+    database = tmp_path / "c.db"
+    store = await Store.open(database)
+    try:
+        samples = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)  # as the bot's first start does
+    finally:
+        await store.close()
+    catalog = tmp_path / "mine.csv"
+    catalog.write_text(CSV_HEADER + "".join(CSV_ROW.format(n=n) for n in range(12)), encoding="utf-8")
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
+    assert status == 0, err
+    assert out.strip() == f"imported 12 restaurants from {catalog}; removed the {samples} samples" and samples == 60
+
+
+@pytest.mark.asyncio
+async def test_a_missing_catalog_file_is_told_in_one_line_before_any_database_work(tmp_path: Path) -> None:
+    database = tmp_path / "not-yet" / "c.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(tmp_path / "nope.csv"), env=env, cwd=tmp_path)
+    assert status == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "concierge: nope.csv: cannot read the file: No such file or directory; nothing was imported"
+    ]
+    assert not database.parent.exists()
+
+
+@pytest.mark.asyncio
+async def test_import_restaurants_help_describes_both_formats_and_replace(tmp_path: Path) -> None:
+    status, out, _ = await run_cli("import-restaurants", "--help", env={}, cwd=tmp_path)
+    assert status == 0
+    for said in (".json", ".csv", "mon-fri 11:00-14:00,17:00-22:00", "seats_per_slot", "sample", "--replace"):
+        assert said in out
 
 
 @pytest.mark.asyncio

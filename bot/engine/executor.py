@@ -60,7 +60,7 @@ class ToolExecutor:
     place: Place
     policies: Mapping[str, ToolPolicy]
     default_timeout: float
-    services: Mapping[type, object] = field(default_factory=dict)
+    services: object = None
     now: Callable[[], datetime] = utc_now
     record: RecordCall | None = None
     gate: Gate | None = None
@@ -191,7 +191,7 @@ class ToolExecutor:
             tool=tool.name, restricted=tool.restricted, caller=self.caller, place=place or self.place
         )
 
-    def _context(self, tool: Tool, caller: Caller) -> ToolContext:
+    def _context(self, tool: Tool, caller: Caller) -> ToolContext[object]:
         async def permission_in(guild_id: str) -> Decision:
             elsewhere = Place(channel_id=self.place.channel_id, guild_id=guild_id)
             return (await self._authorize(tool, elsewhere)).decision

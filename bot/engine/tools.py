@@ -9,21 +9,17 @@ import json
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import ModuleType
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin, get_type_hints
 
 from openai import pydantic_function_tool
 from pydantic import BaseModel, ConfigDict, create_model
 
+from bot.engine.clock import utc_now as utc_now  # re-exported: the default clock of tools
 from bot.engine.permissions import Allowed, Caller, Decision, Place, ToolPolicy, decide
 
-T = TypeVar("T")
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware (UTC): the default clock of tools."""
-    return datetime.now(UTC)
+ServicesT = TypeVar("ServicesT", covariant=True)
 
 
 PermissionIn = Callable[[str], Awaitable[Decision]]
@@ -35,8 +31,13 @@ async def _allowed_anywhere(guild_id: str) -> Decision:
 
 
 @dataclass(frozen=True)
-class ToolContext:
+class ToolContext(Generic[ServicesT]):
     """What a running tool may know and use: who asked, where, the services the app lends it, and the clock.
+
+    `services` is the app's one object of services (a store, an HTTP session, a tool's config), read by attribute:
+    a tool declares what it reads in its first parameter, `context: ToolContext[Needs]`, where `Needs` is a Protocol
+    of the attributes it uses, and the app checks at start-up that it built them all (`missing_services`), as
+    pydantic-ai's `RunContext[Deps]`. A tool that needs none takes `ToolContext[object]`.
 
     `permission_in` lets a tool that acts on another server's data (a booking made there, looked at from a DM)
     follow that server's policies; the executor provides a live decision, the default allows.
@@ -44,19 +45,9 @@ class ToolContext:
 
     caller: Caller
     place: Place
-    services: Mapping[type, object] = field(default_factory=dict)
+    services: ServicesT
     now: Callable[[], datetime] = utc_now
     permission_in: PermissionIn = _allowed_anywhere
-
-    def service(self, kind: type[T]) -> T:
-        """Return the app's instance of `kind` (a store, an HTTP session, a tool's config)."""
-        try:
-            value = self.services[kind]
-        except KeyError:
-            raise LookupError(f"no service of type {kind.__name__} was provided to tools") from None
-        if not isinstance(value, kind):
-            raise TypeError(f"service registered for {kind.__name__} is a {type(value).__name__}")
-        return value
 
 
 class ToolError(Exception):
@@ -99,7 +90,7 @@ class Tool:
     timeout: float | None = None
     preview: Callable[..., Awaitable[str | Preview]] | None = None
 
-    async def invoke(self, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
+    async def invoke(self, context: ToolContext[Any], arguments: BaseModel) -> dict[str, Any]:
         """Run the function with validated arguments and return its result as a JSON-ready object."""
         kwargs = _keywords(arguments)
         if inspect.iscoroutinefunction(self.function):
@@ -110,7 +101,7 @@ class Tool:
             return result.model_dump(mode="json")
         return dict(result)
 
-    async def describe(self, context: ToolContext, arguments: BaseModel) -> Preview:
+    async def describe(self, context: ToolContext[Any], arguments: BaseModel) -> Preview:
         """What a call would do, in plain words, for the member to confirm; raises ToolError if it would fail."""
         if self.preview is not None:
             described = await self.preview(context, **_keywords(arguments))
@@ -163,8 +154,8 @@ def _arguments_model(function: Callable[..., Any]) -> type[BaseModel]:
     signature = inspect.signature(function)
     hints = get_type_hints(function, include_extras=True)
     parameters = list(signature.parameters.values())
-    if not parameters or hints.get(parameters[0].name) is not ToolContext:
-        raise TypeError(f"tool {function.__name__}: the first parameter must be `context: ToolContext`")
+    if not parameters or not _is_context(hints.get(parameters[0].name)):
+        raise TypeError(f"tool {function.__name__}: the first parameter must be `context: ToolContext[Needs]`")
     fields: dict[str, Any] = {}
     for parameter in parameters[1:]:
         if parameter.name not in hints:
@@ -173,6 +164,48 @@ def _arguments_model(function: Callable[..., Any]) -> type[BaseModel]:
         fields[parameter.name] = (hints[parameter.name], default)
     model_name = "".join(part.title() for part in function.__name__.split("_")) + "Arguments"
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _is_context(hint: object) -> bool:
+    return hint is ToolContext or get_origin(hint) is ToolContext
+
+
+def services_needed(function: Callable[..., object]) -> type | None:
+    """The `Needs` of a function whose first parameter is `context: ToolContext[Needs]` (None when it says none)."""
+    parameters = list(inspect.signature(function).parameters.values())
+    if not parameters:
+        return None
+    hint = get_type_hints(function, include_extras=True).get(parameters[0].name)
+    arguments = get_args(hint) if get_origin(hint) is ToolContext else ()
+    needed = arguments[0] if arguments else None
+    return needed if isinstance(needed, type) and needed is not object else None
+
+
+def missing_services(tool: Tool, services: object) -> list[str]:
+    """The services the tool (or its preview) reads that `services` lacks: the attributes of a `Needs` Protocol that
+    are absent or None, or the class name when `Needs` is a class `services` is not an instance of."""
+    missing: list[str] = []
+    for function in (tool.function, tool.preview):
+        needed = services_needed(function) if function is not None else None
+        if needed is None:
+            continue
+        if not getattr(needed, "_is_protocol", False):
+            names = [] if isinstance(services, needed) else [needed.__name__]
+        else:
+            names = [name for name in _protocol_members(needed) if getattr(services, name, None) is None]
+        missing += [name for name in names if name not in missing]
+    return missing
+
+
+def _protocol_members(protocol: type) -> list[str]:
+    """The public attributes, properties and methods a Protocol class (and the Protocols it extends) declares."""
+    names: list[str] = []
+    for base in protocol.__mro__:
+        if base in (object, Generic, Protocol) or not getattr(base, "_is_protocol", False):
+            continue
+        declared = [*vars(base).get("__annotations__", {}), *vars(base)]
+        names += [name for name in declared if not name.startswith("_") and name not in names]
+    return names
 
 
 # Keywords OpenAI's strict mode refuses. `default` is dropped (every property is required anyway); the others are

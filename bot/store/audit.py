@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from bot.engine.clock import Clock, utc_now
 from bot.store.db import Connection, Database
 
 MAX_TEXT_CHARS = 500
@@ -14,12 +14,6 @@ MAX_QUERY_LIMIT = 1000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 AuditKind = Literal["tool_call", "policy", "confirmation", "quota"]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (the default clock of the stores)."""
-    return datetime.now(UTC)
 
 
 def format_time(moment: datetime) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import types
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal, Protocol
 
 import pytest
 from pydantic import Field
 
 from bot.engine.permissions import Caller, Place, ToolPolicy
-from bot.engine.tools import Registry, Tool, ToolContext, tool
+from bot.engine.tools import Registry, Tool, ToolContext, missing_services, tool
 
 
 @tool(restricted=True, side_effects=True, timeout=3)
@@ -125,3 +126,66 @@ def test_shipped_tools_use_only_keywords_strict_mode_accepts() -> None:
 
     for shipped in Registry.from_package(tools):
         assert not keywords(shipped.parameters) & STRICT_UNSUPPORTED_KEYWORDS, shipped.name
+
+
+class _Mailer:
+    async def send(self, to: str) -> None:
+        return None
+
+
+class _MailServices(Protocol):
+    @property
+    def mailer(self) -> _Mailer: ...
+
+    @property
+    def sender(self) -> str: ...
+
+
+@tool()
+async def _send_mail(context: ToolContext[_MailServices], to: str) -> dict[str, str]:
+    """Send a note."""
+    await context.services.mailer.send(to)
+    return {"sent_to": to}
+
+
+@dataclass(frozen=True)
+class _Services:
+    mailer: _Mailer | None = None
+    sender: str | None = None
+
+
+def test_a_tool_reads_the_services_its_context_declares_and_lists_those_that_are_missing() -> None:
+    assert missing_services(_send_mail, _Services(mailer=_Mailer(), sender="bot@example.org")) == []
+    assert missing_services(_send_mail, _Services(sender="bot@example.org")) == ["mailer"]
+    assert missing_services(_send_mail, object()) == ["mailer", "sender"]
+
+
+def test_a_tool_that_declares_no_services_needs_none() -> None:
+    @tool()
+    def plain(context: ToolContext[object]) -> dict[str, int]:
+        """Nothing needed."""
+        return {}
+
+    @tool()
+    def bare(context: ToolContext) -> dict[str, int]:
+        """Nothing declared."""
+        return {}
+
+    assert missing_services(plain, None) == [] and missing_services(bare, None) == []
+
+
+@pytest.mark.asyncio
+async def test_a_running_tool_reads_its_services_by_attribute() -> None:
+    sent: list[str] = []
+
+    class Recording(_Mailer):
+        async def send(self, to: str) -> None:
+            sent.append(to)
+
+    context = ToolContext(
+        caller=Caller(user_id="1", name="ann"),
+        place=Place(channel_id="c"),
+        services=_Services(mailer=Recording(), sender="x"),
+    )
+    result = await _send_mail.invoke(context, _send_mail.arguments.model_validate({"to": "ann@example.org"}))
+    assert result == {"sent_to": "ann@example.org"} and sent == ["ann@example.org"]

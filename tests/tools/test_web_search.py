@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -31,7 +32,7 @@ def make_context(
     return ToolContext(
         caller=Caller(user_id="1", name="ann"),
         place=Place(channel_id="c", guild_id="g"),
-        services={aiohttp.ClientSession: session, WebSearchConfig: config},
+        services=SimpleNamespace(http=session, web_search=config),
     )
 
 
