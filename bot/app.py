@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
+from bot.store.retention import Pruner, Retention
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
@@ -51,6 +53,7 @@ class App:
     http: aiohttp.ClientSession
     model_client: openai.AsyncOpenAI
     concierge: Concierge
+    pruner: Pruner | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -85,9 +88,19 @@ def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
 async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
-        return await Store.open(settings.DATABASE_URL)
+        return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
     except (SchemaTooNew, DatabaseUnavailable) as error:
         raise StartupError(str(error)) from None
+
+
+def make_pruner(settings: Settings, store: Store) -> Pruner:
+    """The background pruner of history, audit and usage rows past their retention settings."""
+    retention = Retention(
+        history_days=settings.HISTORY_RETENTION_DAYS,
+        audit_days=settings.AUDIT_RETENTION_DAYS,
+        usage_days=settings.USAGE_RETENTION_DAYS,
+    )
+    return Pruner(store.db, retention)
 
 
 def load_prompt(settings: Settings) -> SystemPrompt:
@@ -103,6 +116,8 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
     store = await open_store(settings)
+    pruner = make_pruner(settings, store)
+    pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
     try:
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
         if loaded:
@@ -149,7 +164,14 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
                 ),
             )
-            app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
+            app = App(
+                settings=settings,
+                store=store,
+                http=http,
+                model_client=model_client,
+                concierge=concierge,
+                pruner=pruner,
+            )
             try:
                 yield app
             finally:
@@ -158,6 +180,8 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             await model_client.close()
             await http.close()
     finally:
+        pruning.cancel()
+        await asyncio.wait([pruning])
         await store.close()
 
 
