@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.engine.tools import ToolContext, ToolError, tool
+from bot.engine.tools import ToolContext, tool
 from bot.store.bookings import Booked, Booking, BookingStore
 from bot.store.restaurants import Restaurant, RestaurantStore
 from tools._booking_rules import (
@@ -29,6 +29,7 @@ from tools._booking_rules import (
     describe_booking,
     describe_cancellation,
     limits_of,
+    no_such_booking,
     refusal,
     servers_refusing,
 )
@@ -183,7 +184,7 @@ async def cancel_booking(
         booking_id, by_user_id=context.caller.user_id, at=context.now()
     )
     if outcome is None:
-        raise ToolError("no such booking", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     note = "It was already cancelled; nothing changed." if outcome.already_cancelled else "Cancelled."
     return CancelResult(
         **_view(outcome.booking, restaurant).model_dump(), already_cancelled=outcome.already_cancelled, note=note
