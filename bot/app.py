@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
+from bot.store.retention import Pruner, Retention
 from tools.bookings import BookingLimits
 from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
@@ -54,6 +56,7 @@ class App:
     http: aiohttp.ClientSession
     model_client: openai.AsyncOpenAI
     concierge: Concierge
+    pruner: Pruner | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -107,9 +110,19 @@ def feature_modes(settings: Settings) -> FeatureModes:
 async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
-        return await Store.open(settings.DATABASE_URL)
+        return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
     except (SchemaTooNew, DatabaseUnavailable) as error:
         raise StartupError(str(error)) from None
+
+
+def make_pruner(settings: Settings, store: Store) -> Pruner:
+    """The background pruner of history, audit and usage rows past their retention settings."""
+    retention = Retention(
+        history_days=settings.HISTORY_RETENTION_DAYS,
+        audit_days=settings.AUDIT_RETENTION_DAYS,
+        usage_days=settings.USAGE_RETENTION_DAYS,
+    )
+    return Pruner(store.db, retention)
 
 
 def load_prompt(settings: Settings) -> SystemPrompt:
@@ -151,6 +164,8 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
     store = await open_store(settings)
+    pruner = make_pruner(settings, store)
+    pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
     try:
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
         if loaded:
@@ -185,7 +200,14 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
                     member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
                 ),
             )
-            app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
+            app = App(
+                settings=settings,
+                store=store,
+                http=http,
+                model_client=model_client,
+                concierge=concierge,
+                pruner=pruner,
+            )
             try:
                 yield app
             finally:
@@ -194,6 +216,8 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
             await model_client.close()
             await http.close()
     finally:
+        pruning.cancel()
+        await asyncio.wait([pruning])
         await store.close()
 
 

@@ -29,6 +29,7 @@ from bot.engine.tools import Preview, ToolContext, ToolError
 
 MIN_PARTY = 1
 MAX_PARTY = 20
+NO_SUCH_BOOKING = "no such booking among those you can cancel"
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTH_NAMES = (
     "January",
@@ -301,16 +302,22 @@ async def servers_refusing(context: BookingContext, guild_ids: set[str | None]) 
     return {guild_id for guild_id in others if isinstance(await context.permission_in(guild_id), Denied)}
 
 
+def no_such_booking(booking_id: int) -> ToolError:
+    """The one refusal for an id that does not exist and for a booking the caller may not touch: a member probing ids
+    cannot tell them apart (nor learn that someone else booked)."""
+    return ToolError(NO_SUCH_BOOKING, booking_id=booking_id)
+
+
 async def cancellable(context: BookingContext, booking_id: int) -> Booking:
     """The booking, if it exists, the caller may cancel it, and its time has not passed (or it is already cancelled)."""
     booking = await context.services.bookings.get(booking_id)
     if booking is None:
-        raise ToolError("no such booking", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     caller, place = context.caller, context.place
     own = booking.user_id == caller.user_id
     admin_here = caller.is_admin and place.guild_id is not None and booking.guild_id == place.guild_id
     if not (own or admin_here):
-        raise ToolError("you can only cancel your own bookings", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     await require_permission_in(context, booking.guild_id, booking_id=booking_id)
     if booking.status == "active" and booking.starts_at <= context.now():
         raise ToolError("that booking's time has passed; it can no longer be cancelled", booking_id=booking_id)

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.catalog import Booked, Booking, Restaurant
-from bot.engine.tools import ToolError, tool
+from bot.engine.tools import tool
 from tools._booking_rules import (
     MAX_PARTY,
     MIN_PARTY,
@@ -29,6 +29,7 @@ from tools._booking_rules import (
     check_booking,
     describe_booking,
     describe_cancellation,
+    no_such_booking,
     refusal,
     servers_refusing,
 )
@@ -182,7 +183,7 @@ async def cancel_booking(
     restaurant = await context.services.restaurants.get(booking.restaurant_id)
     outcome = await context.services.bookings.cancel(booking_id, by_user_id=context.caller.user_id, at=context.now())
     if outcome is None:
-        raise ToolError("no such booking", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     note = "It was already cancelled; nothing changed." if outcome.already_cancelled else "Cancelled."
     return CancelResult(
         **_view(outcome.booking, restaurant).model_dump(), already_cancelled=outcome.already_cancelled, note=note

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Annotated, Protocol, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
@@ -14,11 +12,11 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.engine.tools import ToolContext, ToolError, tool
+from tools._html import read_fragment
 from tools._http import fetch_json
 
 T = TypeVar("T")
 TITLE_CHARS = 200
-_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -286,8 +284,7 @@ def _flatten(topics: list[_DuckTopic]) -> list[_DuckTopic]:
 
 def _topic_title(topic: _DuckTopic) -> str:
     """A related topic's title: its link text, or the last part of its URL."""
-    anchor = _ANCHOR.search(topic.result)
-    if anchor is not None and (title := plain_text(anchor.group(1))):
+    if title := read_fragment(topic.result).first_link:
         return title
     slug = unquote(urlsplit(topic.first_url).path.rstrip("/").rsplit("/", 1)[-1])
     return slug.replace("_", " ") or topic.text
@@ -298,23 +295,9 @@ def wikipedia_page_url(base: str, title: str) -> str:
     return f"{base}/wiki/{quote(title.replace(' ', '_'), safe=';@$!*(),/~:')}"
 
 
-class _TextOnly(HTMLParser):
-    """Collects the text of an HTML fragment, entities decoded."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def plain_text(fragment: str) -> str:
-    """Text without tags, entities decoded, whitespace collapsed."""
-    parser = _TextOnly()
-    parser.feed(fragment)
-    parser.close()
-    return " ".join("".join(parser.parts).split())
+    """Text without tags, entities decoded, whitespace collapsed (read from the fragment's bounded start)."""
+    return read_fragment(fragment).text
 
 
 def _shorten(text: str, limit: int) -> str:

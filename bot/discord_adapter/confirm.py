@@ -189,6 +189,17 @@ class DiscordConfirmer:
             self._waiting.discard(nonce)
 
 
+def _button_ids(message: discord.Message) -> set[str]:
+    """The custom ids of a message's buttons, as Discord reports the message."""
+    ids: set[str] = set()
+    for component in message.components:
+        for child in getattr(component, "children", (component,)):
+            custom_id = getattr(child, "custom_id", None)
+            if isinstance(custom_id, str):
+                ids.add(custom_id)
+    return ids
+
+
 async def _edit_quietly(message: discord.Message, content: str) -> None:
     """Edit a confirmation message and drop its buttons; a failure is only logged."""
     try:
@@ -240,20 +251,27 @@ class Confirmations:
 
     async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
         """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if
-        it was one. Acknowledged first, within Discord's 3 seconds, then the old buttons are removed and audited."""
+        it was one. Acknowledged first, within Discord's 3 seconds, then the old buttons are removed and audited.
+
+        Only a press whose custom id is one of the message's own buttons (which this bot wrote) changes the message or
+        the audit log: a forged id on a live question must not remove the asker's buttons, nor name the tool audited.
+        """
         if interaction.type is not discord.InteractionType.component or interaction.data is None:
             return False
-        press = read_custom_id(str(interaction.data.get("custom_id", "")))
+        custom_id = str(interaction.data.get("custom_id", ""))
+        press = read_custom_id(custom_id)
         if press is None or press.nonce in self._waiting:
             return False
         language = language_of(getattr(interaction, "locale", None))
         with suppress(discord.HTTPException):
             await interaction.response.send_message(say(language, "confirm.expired_press"), ephemeral=True)
         message = interaction.message
-        if message is not None and message.components:
-            expired = say(language, "confirm.expired_line")
-            with suppress(discord.HTTPException):
-                await message.edit(content=f"{message.content}\n{expired}", view=None)
+        if message is None or custom_id not in _button_ids(message):
+            log.warning("ignored a press whose custom id is not a button of its message (forged?)")
+            return True
+        expired = say(language, "confirm.expired_line")
+        with suppress(discord.HTTPException):
+            await message.edit(content=f"{message.content}\n{expired}", view=None)
         place = place_of(interaction.channel or discord.Object(id=interaction.channel_id or 0), interaction.guild)
         try:
             await concierge.record_expired_press(place, caller_of(interaction.user), tool=press.tool)

@@ -33,6 +33,14 @@ def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def truncate_marked(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Cut `text` to at most `limit` characters, saying how long it was: "…[cut from 200,000 characters]"."""
+    if len(text) <= limit:
+        return text
+    mark = f"…[cut from {len(text):,} characters]"
+    return text[: limit - len(mark)] + mark
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCallRecord:
     """What the executor reports about one tool call."""
@@ -107,7 +115,7 @@ async def insert_entry(
             user_id,
             truncate(user_name, 100),
             tool,
-            truncate(arguments),
+            truncate_marked(arguments),
             truncate(outcome, 100),
             duration_ms,
             truncate(summary),

@@ -285,10 +285,25 @@ async def test_a_member_cancels_their_own_booking_and_frees_the_seats(world: Wor
 @pytest.mark.asyncio
 async def test_a_member_cannot_cancel_someone_elses_booking(world: World) -> None:
     theirs = await book(world.context(BO))
-    with pytest.raises(ToolError, match="you can only cancel your own bookings"):
+    with pytest.raises(ToolError, match="no such booking among those you can cancel"):
         await call(cancel_booking, world.context(ANA), booking_id=theirs["booking_id"])
     stored = await world.bookings.get(theirs["booking_id"])
     assert stored is not None and stored.status == "active"
+
+
+@pytest.mark.asyncio
+async def test_someone_elses_booking_and_an_unknown_id_are_refused_alike(world: World) -> None:
+    theirs = await book(world.context(BO, SERVER))
+    refusals = []
+    for caller, place, booking_id in [
+        (ANA, SERVER, theirs["booking_id"]),
+        (ADMIN, OTHER_SERVER, theirs["booking_id"]),
+        (ANA, SERVER, theirs["booking_id"] + 1000),
+    ]:
+        with pytest.raises(ToolError) as refused:
+            await call(cancel_booking, world.context(caller, place), booking_id=booking_id)
+        refusals.append({key: value for key, value in refused.value.as_result().items() if key != "booking_id"})
+    assert refusals == [{"error": "no such booking among those you can cancel"}] * 3
 
 
 @pytest.mark.asyncio
@@ -303,7 +318,7 @@ async def test_an_admin_cancels_any_booking_made_in_their_server(world: World) -
 @pytest.mark.asyncio
 async def test_an_admin_of_another_server_cannot_cancel(world: World) -> None:
     theirs = await book(world.context(BO, SERVER))
-    with pytest.raises(ToolError, match="you can only cancel your own bookings"):
+    with pytest.raises(ToolError, match="no such booking among those you can cancel"):
         await call(cancel_booking, world.context(ADMIN, OTHER_SERVER), booking_id=theirs["booking_id"])
     assert await world.active_rows() == 1
 
