@@ -215,6 +215,7 @@ class OldPress:
     guild: FakeGuild = field(default_factory=FakeGuild)
     channel: Any = None
     channel_id: int = 50
+    permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
 
     @property
     def data(self) -> dict[str, str]:
