@@ -112,7 +112,7 @@ class Concierge:
         """
         async with self._in_use():
             self._member_turns.admit(caller.user_id)
-            async with self._queues.turn(place.channel_id):
+            async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
                 if self._spending is not None:
