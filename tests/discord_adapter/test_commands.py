@@ -17,7 +17,7 @@ from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
 from bot.discord_adapter.ask import ToolChoice
 from bot.discord_adapter.commands import ToolAdmin, format_audit_entry, install_commands
 from bot.discord_adapter.interactions import ToolName
-from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
@@ -148,7 +148,7 @@ async def test_ask_forcing_a_tool_the_member_may_not_use_is_refused_ephemerally_
 
     await run(concierge, interaction, "ask", prompt="book it", tool="book_table")
 
-    assert interaction.response.messages == [(refusal.user_message, True)]  # type: ignore[attr-defined]
+    assert interaction.response.messages == [(error_sentence(refusal), True)]
     assert interaction.response.deferred == []
     assert concierge.chats == []
     assert interaction.channel.created_threads == []  # type: ignore[union-attr]
@@ -462,7 +462,7 @@ async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_ha
     concierge = FakeConcierge(replies=[SlowDown(12, first=False)])
     interaction = in_thread()
     await run(concierge, interaction, "ask", prompt="again", tool="auto")
-    assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
+    assert followup_texts(interaction) == [error_sentence(SlowDown(12, first=False))]
 
 
 @pytest.mark.parametrize(
