@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +16,7 @@ from discord.webhook.async_ import async_context
 
 from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
 from bot.discord_adapter.ask import ToolChoice
+from bot.discord_adapter.client import ConciergeBot
 from bot.discord_adapter.commands import ToolAdmin, format_audit_entry, install_commands
 from bot.discord_adapter.interactions import ToolName
 from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
@@ -363,6 +365,39 @@ class RecordingAdapter:
         }
 
 
+BOT_USER = {"id": "1", "username": "concierge", "discriminator": "0", "avatar": None, "bot": True}
+
+
+def interaction_payload(
+    command: app_commands.Group | app_commands.Command[Any, ..., Any],
+    options: list[dict[str, Any]],
+    *,
+    permissions: discord.Permissions,
+    type: int = 2,
+) -> Any:
+    """What Discord sends when a member in a server text channel uses `command` (type 4: autocompletes it)."""
+    return {
+        "id": "1000",
+        "application_id": "1",
+        "token": "token",
+        "version": 1,
+        "type": type,
+        "attachment_size_limit": 8_000_000,
+        "guild_id": "5",
+        "channel": {"id": "6", "type": 0, "name": "general", "guild_id": "5", "position": 0, "nsfw": False},
+        "member": {
+            "user": {"id": "7", "username": "ann", "discriminator": "0", "global_name": "Ann", "avatar": None},
+            "roles": ["30"],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "permissions": str(permissions.value),
+            "flags": 0,
+        },
+        "data": {"id": str(hash(command)), "name": command.name, "type": 1, "options": options},
+    }
+
+
 @pytest.mark.parametrize(
     ("permissions", "reply"),
     [
@@ -376,38 +411,14 @@ async def test_a_real_interaction_payload_runs_tooladmin_enable_end_to_end(
     permissions: discord.Permissions, reply: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = discord.Client(intents=discord.Intents.default())
-    bot_user = {"id": "1", "username": "concierge", "discriminator": "0", "avatar": None, "bot": True}
-    client._connection.user = discord.ClientUser(state=client._connection, data=bot_user)  # as after login
+    client._connection.user = discord.ClientUser(state=client._connection, data=BOT_USER)  # as after login
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     concierge = FakeConcierge()
     install_commands(tree, concierge)  # type: ignore[arg-type]
     admin_group = tree.get_command("tooladmin")
     assert isinstance(admin_group, app_commands.Group)
-    payload: Any = {
-        "id": "1000",
-        "application_id": "1",
-        "token": "token",
-        "version": 1,
-        "type": 2,
-        "attachment_size_limit": 8_000_000,
-        "guild_id": "5",
-        "channel": {"id": "6", "type": 0, "name": "general", "guild_id": "5", "position": 0, "nsfw": False},
-        "member": {
-            "user": {"id": "7", "username": "ann", "discriminator": "0", "global_name": "Ann", "avatar": None},
-            "roles": ["30"],
-            "joined_at": "2024-01-01T00:00:00+00:00",
-            "deaf": False,
-            "mute": False,
-            "permissions": str(permissions.value),
-            "flags": 0,
-        },
-        "data": {
-            "id": str(hash(admin_group)),
-            "name": "tooladmin",
-            "type": 1,
-            "options": [{"type": 1, "name": "enable", "options": [{"type": 3, "name": "tool", "value": "calculate"}]}],
-        },
-    }
+    enable = {"type": 1, "name": "enable", "options": [{"type": 3, "name": "tool", "value": "calculate"}]}
+    payload = interaction_payload(admin_group, [enable], permissions=permissions)
     adapter = RecordingAdapter()
     token = async_context.set(adapter)  # type: ignore[arg-type]
     try:
@@ -420,6 +431,23 @@ async def test_a_real_interaction_payload_runs_tooladmin_enable_end_to_end(
     assert adapter.callbacks == [{"type": 5, "data": {"flags": 64}}]
     assert [(f["content"], f["flags"]) for f in adapter.followups] == [(reply, 64)]
     assert caplog.records == []  # a refusal is an answer, not a failure
+
+
+@pytest.mark.asyncio
+async def test_the_tool_option_autocompletes_from_the_bots_facade_in_a_real_interaction(tmp_path: Path) -> None:
+    bot = ConciergeBot(FakeConcierge(), commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    bot._connection.user = discord.ClientUser(state=bot._connection, data=BOT_USER)  # as after login
+    admin_group = bot.tree.get_command("tooladmin")
+    assert admin_group is not None
+    typing = {"type": 1, "name": "allow", "options": [{"type": 3, "name": "tool", "value": "TAB", "focused": True}]}
+    payload = interaction_payload(admin_group, [typing], permissions=ADMIN, type=4)
+    adapter = RecordingAdapter()
+    token = async_context.set(adapter)  # type: ignore[arg-type]
+    try:
+        await bot.tree._call(discord.Interaction(data=payload, state=bot._connection))
+    finally:
+        async_context.reset(token)
+    assert adapter.callbacks == [{"type": 8, "data": {"choices": [{"name": "book_table", "value": "book_table"}]}}]
 
 
 def test_each_tree_gets_its_own_commands_bound_to_its_own_concierge() -> None:
