@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.concierge import TurnSurface
+from bot.concierge import ChatHooks
 from bot.discord_adapter.interactions import origin_of
 from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, language_of, say
 from bot.discord_adapter.render import allowed_mentions, caller_of
@@ -224,20 +224,20 @@ class Confirmations:
         self._timeout = timeout
         self._waiting: set[str] = set()
 
-    def surface(
+    def hooks(
         self,
         channel: discord.abc.Messageable,
         *,
         asker_id: int,
         language: Language = ENGLISH,
         progress: Progress | None = None,
-    ) -> TurnSurface:
+    ) -> ChatHooks:
         """What a turn in `channel` for this asker needs: buttons posted there (worded in `language`), live member
         lookups, and where its progress shows."""
         confirmer = DiscordConfirmer(
             channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting, language=language
         )
-        return TurnSurface(confirmer=confirmer, members=self._members, progress=progress)
+        return ChatHooks(confirmer=confirmer, members=self._members, progress=progress)
 
     async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
         """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 
-from bot.concierge import TurnSurface
+from bot.concierge import ChatHooks
 from bot.discord_adapter.live import LiveReply
 from bot.discord_adapter.messages import ENGLISH, Language, say
 from bot.discord_adapter.render import Outgoing, error_sentence, render_reply
@@ -83,22 +83,22 @@ async def answer_live(
     asker_id = int(question.caller.user_id)
     live = LiveReply(first=outlet.first, rest=outlet.rest, asker_id=asker_id, language=question.language)
     if confirmations is not None and outlet.channel is not None:
-        surface = confirmations.surface(outlet.channel, asker_id=asker_id, language=question.language, progress=live)
+        hooks = confirmations.hooks(outlet.channel, asker_id=asker_id, language=question.language, progress=live)
     else:
-        surface = TurnSurface(NoConfirmer(), progress=live)
+        hooks = ChatHooks(NoConfirmer(), progress=live)
     if outlet.typing and outlet.channel is not None:
-        outgoing = await converse_while_typing(outlet.channel, concierge, question, surface)
+        outgoing = await converse_while_typing(outlet.channel, concierge, question, hooks)
     else:
-        outgoing = await converse(concierge, question, surface)
+        outgoing = await converse(concierge, question, hooks)
     await live.deliver(outgoing)
 
 
-async def converse(concierge: Concierge, question: Question, surface: TurnSurface | None = None) -> list[Outgoing]:
+async def converse(concierge: Concierge, question: Question, hooks: ChatHooks | None = None) -> list[Outgoing]:
     """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology, and a
     repeated slow-down nothing at all (an empty list) when the question allows quiet repeats."""
     place, caller, language, notes = question.place, question.caller, question.language, question.notes
     try:
-        reply = await concierge.chat(place, caller, question.text, tool_choice=question.tool_choice, surface=surface)
+        reply = await concierge.chat(place, caller, question.text, tool_choice=question.tool_choice, hooks=hooks)
     except SlowDown as error:
         log.info("turn refused for user %s: %s", caller.user_id, error)
         if error.first or not question.quiet_repeats:
@@ -114,11 +114,11 @@ async def converse(concierge: Concierge, question: Question, surface: TurnSurfac
 
 
 async def converse_while_typing(
-    channel: discord.abc.Messageable, concierge: Concierge, question: Question, surface: TurnSurface
+    channel: discord.abc.Messageable, concierge: Concierge, question: Question, hooks: ChatHooks
 ) -> list[Outgoing]:
     """Run `converse` with the typing indicator on; the turn starts first, so waiting on Discord to show the
     indicator can never let a later message of the same channel overtake this one."""
-    running = asyncio.create_task(converse(concierge, question, surface))
+    running = asyncio.create_task(converse(concierge, question, hooks))
     async with typing_in(channel):
         return await running
 

@@ -411,9 +411,9 @@ async def test_tool_progress_shows_in_the_conversation_before_the_answer() -> No
 
     class ReportingConcierge(FakeConcierge):
         async def chat(self, place: Place, caller: Caller, text: str, **options: Any) -> Reply:
-            surface = options["surface"]
-            surface.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
-            surface.progress.tool_finished(trace[0])
+            hooks = options["hooks"]
+            hooks.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
+            hooks.progress.tool_finished(trace[0])
             await asyncio.sleep(0)
             return Reply(text="Sunny.", trace=trace)
 

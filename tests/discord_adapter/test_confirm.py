@@ -241,8 +241,8 @@ async def test_presses_on_live_questions_and_other_components_are_left_to_their_
     concierge = FakeConcierge()
     confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
     channel = PostingChannel()
-    surface = confirmations.surface(channel, asker_id=ANN.id)  # type: ignore[arg-type]
-    asked = asyncio.create_task(surface.confirmer.confirm(REQUEST))
+    hooks = confirmations.hooks(channel, asker_id=ANN.id)  # type: ignore[arg-type]
+    asked = asyncio.create_task(hooks.confirmer.confirm(REQUEST))
     _, view = await posted_view(channel)
     live_id = view.children[0].custom_id  # type: ignore[attr-defined]
 
