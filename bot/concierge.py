@@ -21,13 +21,13 @@ from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPoli
 from bot.engine.progress import NoProgress
 from bot.engine.tools import Registry, Tool, utc_now
 from bot.outcomes import (
+    ChatHooks,
     ConciergeLimits,
     NotAllowed,
     PolicyChange,
     Reply,
     ShuttingDown,
     ToolStatus,
-    TurnSurface,
     UnknownTool,
 )
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
@@ -42,6 +42,7 @@ from bot.store.usage import QuotaScope
 __all__ = [
     "AuditEntry",
     "ChannelBusy",
+    "ChatHooks",
     "Concierge",
     "ConciergeLimits",
     "NotAllowed",
@@ -53,7 +54,6 @@ __all__ = [
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
-    "TurnSurface",
     "UnknownTool",
 ]
 
@@ -101,23 +101,23 @@ class Concierge:
         text: str,
         *,
         tool_choice: str = "auto",
-        surface: TurnSurface | None = None,
+        hooks: ChatHooks | None = None,
     ) -> Reply:
         """Run one member message through the model and tools, in order within its channel.
 
         The message takes its place in the channel's queue before the first await, so the order of calls is the
-        order of answers; a message still waiting when shutdown starts is refused, not run. `surface` is how to
+        order of answers; a message still waiting when shutdown starts is refused, not run. `hooks` is how to
         ask this member to confirm side effects and where to read their current roles (without it, side effects
         that need a yes are not done, and the roles given in `caller` are trusted).
         """
         async with self._in_use():
             self._member_turns.admit(caller.user_id)
-            async with self._queues.turn(place.channel_id):
+            async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
-                executor = await self._executor(place, caller, surface or TurnSurface(NoConfirmer()))
+                executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
                 check_tool_choice(executor, tool_choice)
                 return await self._turn(executor, place, caller, text, tool_choice)
 
@@ -160,7 +160,7 @@ class Concierge:
         if tool_choice not in TOOL_CHOICE_MODES:
             self._require_tool(tool_choice)
         async with self._in_use():
-            check_tool_choice(await self._executor(place, caller, TurnSurface(NoConfirmer())), tool_choice)
+            check_tool_choice(await self._executor(place, caller, ChatHooks(NoConfirmer())), tool_choice)
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         """Every tool with whether it is enabled here, whether this member may use it, and whether it asks first."""
@@ -325,7 +325,7 @@ class Concierge:
         finally:
             self._busy.discard(task)
 
-    async def _executor(self, place: Place, caller: Caller, surface: TurnSurface) -> ToolExecutor:
+    async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
         async def record(entry: TraceEntry) -> None:
             await self._audit.record_tool_call(
                 ToolCallRecord(
@@ -350,9 +350,9 @@ class Concierge:
             services=self._services,
             now=self._now,
             record=record,
-            gate=Gate(policies=self._policies, members=surface.members or AsGiven(caller)),
-            confirmer=AuditedConfirmer(surface.confirmer, self._audit, place),
-            progress=surface.progress or NoProgress(),
+            gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
+            confirmer=AuditedConfirmer(hooks.confirmer, self._audit, place),
+            progress=hooks.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )
 

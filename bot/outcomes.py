@@ -67,8 +67,8 @@ class PolicyChange:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnSurface:
-    """What the chat platform lends one turn: a way to ask the member, a live view of members' roles, and where
+class ChatHooks:
+    """What the chat platform lends one chat() call: a way to ask the member, a live view of members' roles, and where
     to show the turn's progress."""
 
     confirmer: Confirmer

@@ -54,8 +54,8 @@ class ChannelQueues:
         self._counts: dict[str, int] = {}
 
     @asynccontextmanager
-    async def turn(self, channel_id: str) -> AsyncIterator[None]:
-        """Wait for this channel's turn (FIFO: asyncio.Lock wakes waiters in order) or raise ChannelBusy."""
+    async def one_at_a_time(self, channel_id: str) -> AsyncIterator[None]:
+        """Wait in line (FIFO: asyncio.Lock wakes waiters in order), hold the channel for the block; or ChannelBusy."""
         count = self._counts.get(channel_id, 0)
         if count > self._max_waiting:  # one running plus max_waiting queued
             raise ChannelBusy(count - 1)

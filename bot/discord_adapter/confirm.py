@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.concierge import TurnSurface
+from bot.concierge import ChatHooks
+from bot.discord_adapter.interactions import origin_of
 from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, language_of, say
-from bot.discord_adapter.render import allowed_mentions, caller_of, place_of
+from bot.discord_adapter.render import allowed_mentions, caller_of
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.permissions import Caller
 from bot.engine.progress import Progress
@@ -234,20 +235,20 @@ class Confirmations:
         self._timeout = timeout
         self._waiting: set[str] = set()
 
-    def surface(
+    def hooks(
         self,
         channel: discord.abc.Messageable,
         *,
         asker_id: int,
         language: Language = ENGLISH,
         progress: Progress | None = None,
-    ) -> TurnSurface:
+    ) -> ChatHooks:
         """What a turn in `channel` for this asker needs: buttons posted there (worded in `language`), live member
         lookups, and where its progress shows."""
         confirmer = DiscordConfirmer(
             channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting, language=language
         )
-        return TurnSurface(confirmer=confirmer, members=self._members, progress=progress)
+        return ChatHooks(confirmer=confirmer, members=self._members, progress=progress)
 
     async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
         """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if
@@ -262,7 +263,8 @@ class Confirmations:
         press = read_custom_id(custom_id)
         if press is None or press.nonce in self._waiting:
             return False
-        language = language_of(getattr(interaction, "locale", None))
+        origin = origin_of(interaction)
+        language = origin.language
         with suppress(discord.HTTPException):
             await interaction.response.send_message(say(language, "confirm.expired_press"), ephemeral=True)
         message = interaction.message
@@ -272,9 +274,8 @@ class Confirmations:
         expired = say(language, "confirm.expired_line")
         with suppress(discord.HTTPException):
             await message.edit(content=f"{message.content}\n{expired}", view=None)
-        place = place_of(interaction.channel or discord.Object(id=interaction.channel_id or 0), interaction.guild)
         try:
-            await concierge.record_expired_press(place, caller_of(interaction.user), tool=press.tool)
+            await concierge.record_expired_press(origin.place, origin.caller, tool=press.tool)
         except Exception:
             log.exception("could not audit a press on an expired confirmation")
         return True

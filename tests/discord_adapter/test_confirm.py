@@ -215,6 +215,7 @@ class OldPress:
     guild: FakeGuild = field(default_factory=FakeGuild)
     channel: Any = None
     channel_id: int = 50
+    permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
 
     @property
     def data(self) -> dict[str, str]:
@@ -251,8 +252,8 @@ async def test_presses_on_live_questions_and_other_components_are_left_to_their_
     concierge = FakeConcierge()
     confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
     channel = PostingChannel()
-    surface = confirmations.surface(channel, asker_id=ANN.id)  # type: ignore[arg-type]
-    asked = asyncio.create_task(surface.confirmer.confirm(REQUEST))
+    hooks = confirmations.hooks(channel, asker_id=ANN.id)  # type: ignore[arg-type]
+    asked = asyncio.create_task(hooks.confirmer.confirm(REQUEST))
     _, view = await posted_view(channel)
     live_id = view.children[0].custom_id  # type: ignore[attr-defined]
 
@@ -268,8 +269,8 @@ async def test_a_forged_id_on_a_live_question_keeps_the_askers_buttons_and_write
     concierge = FakeConcierge()
     confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
     channel = PostingChannel()
-    surface = confirmations.surface(channel, asker_id=ANN.id)  # type: ignore[arg-type]
-    asked = asyncio.create_task(surface.confirmer.confirm(REQUEST))
+    hooks = confirmations.hooks(channel, asker_id=ANN.id)  # type: ignore[arg-type]
+    asked = asyncio.create_task(hooks.confirmer.confirm(REQUEST))
     posted, view = await posted_view(channel)
     live_ids = [child.custom_id for child in view.children]  # type: ignore[attr-defined]
     live = message_with(*live_ids)
