@@ -236,6 +236,7 @@ async def run_bot(settings: Settings) -> int:
             shard_count=settings.SHARD_COUNT or 1,
             shard_ids=settings.SHARD_IDS,
             sync_commands=settings.syncs_commands,
+            progress_grace=settings.PROGRESS_GRACE_SECONDS,
         )
         try:
             await run_discord(bot, settings.discord_token())

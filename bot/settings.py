@@ -28,6 +28,8 @@ class Settings(BaseModel):
     OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
     MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=64)
     STREAM_ANSWERS: bool = True
+    # Issue 23: within this many seconds a turn shows nothing but its finished answer (no typing, progress, stream).
+    PROGRESS_GRACE_SECONDS: float = Field(default=0.5, ge=0, le=10)
     # Optional request features (issue 22): auto = sent until the server rejects one, on = always, off = never.
     OPENAI_REASONING_REPLAY: Literal["auto", "on", "off"] = "auto"
     OPENAI_STREAM_USAGE: Literal["auto", "on", "off"] = "auto"

@@ -92,9 +92,12 @@ class Destination:
 class MessageRouter:
     """Answers messages: routes them, opens threads, runs the turn with a typing indicator, sends the reply."""
 
-    def __init__(self, concierge: Concierge, confirmations: Confirmations | None = None) -> None:
+    def __init__(
+        self, concierge: Concierge, confirmations: Confirmations | None = None, *, progress_grace: float = 0.0
+    ) -> None:
         self.concierge = concierge
         self.confirmations = confirmations
+        self.progress_grace = progress_grace
 
     async def facts(self, message: discord.Message, *, me: discord.abc.User) -> MessageFacts:
         """The routing facts for `message`, as seen by the bot user `me`."""
@@ -161,6 +164,7 @@ class MessageRouter:
             first=reply_to_message if destination.channel is message.channel else destination.channel.send,
             rest=destination.channel.send,
             channel=destination.channel,
+            grace=self.progress_grace,
         )
         await answer_live(self.concierge, question, outlet, confirmations=self.confirmations)
 
@@ -256,6 +260,7 @@ class ConciergeBot(discord.AutoShardedClient):
         shard_count: int = 1,
         shard_ids: Sequence[int] | None = None,
         sync_commands: bool = True,
+        progress_grace: float = 0.0,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
@@ -271,7 +276,7 @@ class ConciergeBot(discord.AutoShardedClient):
         self.confirmations = Confirmations(self, timeout=confirm_timeout)
         self.tree: app_commands.CommandTree[ConciergeBot] = app_commands.CommandTree(self)
         install_commands(self.tree, concierge, self.confirmations)
-        self.router = MessageRouter(concierge, self.confirmations)
+        self.router = MessageRouter(concierge, self.confirmations, progress_grace=progress_grace)
         self._in_flight: set[asyncio.Task[object]] = set()
         self._closing = False
 

@@ -1,15 +1,22 @@
 """One turn as it happens in Discord: a progress message listing the tool calls, the answer streaming into
-messages, and the final reply put into those same messages (the engine's Progress, done with throttled edits)."""
+messages, and the final reply put into those same messages (the engine's Progress, done with throttled edits).
+
+Only what helps the member is shown: within a grace period nothing appears but the finished reply, so a fast turn
+is one message (with its trace) and no edits; a call still running after the grace since the turn's first call, or
+waiting for the member's yes, brings the progress message; text still being written after the grace from the start
+of the turn streams in.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.discord_adapter.messages import ENGLISH, Language, say
 from bot.discord_adapter.render import MESSAGE_LIMIT, Outgoing, call_line, open_fence, split_message, status_line
-from bot.discord_adapter.throttle import Clock, LiveMessage, MonotonicClock, Send
+from bot.discord_adapter.throttle import ChannelBudget, Clock, LiveMessage, MonotonicClock, Send
 
 if TYPE_CHECKING:
     from bot.engine.executor import TraceEntry
@@ -81,8 +88,9 @@ def streaming_chunks(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
 class LiveReply:
     """The engine's Progress for one turn in one Discord conversation, and the final delivery of its reply.
 
-    Progress methods only record the news and ask the messages to show it (throttled, in the background);
-    `deliver` then puts the final reply into the messages already posted and waits until all of it is shown.
+    Progress methods only record the news and ask the messages to show it (throttled, in the background) once it
+    is worth showing (see the module docstring; `grace` 0 shows everything at once); `deliver` then puts the final
+    reply into the messages already posted, or posts it whole, and waits until all of it is shown.
     """
 
     def __init__(
@@ -94,6 +102,7 @@ class LiveReply:
         language: Language = ENGLISH,
         clock: Clock | None = None,
         limit: int = MESSAGE_LIMIT,
+        grace: float = 0.0,
     ) -> None:
         self._first = first
         self._rest = rest or first
@@ -107,11 +116,20 @@ class LiveReply:
         self._answer: list[LiveMessage] = []
         self._retired: list[LiveMessage] = []
         self._last: LiveMessage | None = None
+        self._budget = ChannelBudget()  # the messages of one reply share their channel's limit
+        self._grace = grace
+        self._text_due = self._clock.now() + grace  # streamed text shows from then on
+        self._progress_due: float | None = None  # running calls show from then on (set by the first call)
+        self._delivering = False
+        self._wakers: set[asyncio.Task[None]] = set()
+        self._wake_moments: set[float] = set()
 
     # -- Progress -------------------------------------------------------------------------------------------
 
     def tool_started(self, call: ToolCall) -> None:
-        """Add the call to the progress message (posting it with the first call)."""
+        """Add the call to the progress message (posting it once a call has run past the grace period)."""
+        if self._progress_due is None:
+            self._progress_due = self._clock.now() + self._grace
         if call.call_id not in self._calls:
             self._calls[call.call_id] = CallState(tool=call.name, arguments=call.arguments)
             self._show_progress()
@@ -128,8 +146,17 @@ class LiveReply:
         self._show_progress()
 
     def answer_delta(self, text: str) -> None:
-        """Show the answer so far, continuing in new messages past the length limit."""
+        """Show the answer so far (once the grace period is over), continuing in new messages past the length
+        limit."""
         self._answer_text += text
+        self._show_answer()
+
+    def _show_answer(self) -> None:
+        if self._delivering or not self._answer_text:
+            return
+        if not self._answer and self._clock.now() < self._text_due:
+            self._wake_at(self._text_due)
+            return
         for index, chunk in enumerate(streaming_chunks(self._answer_text, limit=self._limit)):
             if index == len(self._answer):
                 self._answer.append(self._new_message())
@@ -152,14 +179,17 @@ class LiveReply:
     async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
         """Show the finished reply: the answer's messages become its chunks (new ones are sent past them, extra
         ones deleted), and the progress message becomes the trace. Raises DeliveryFailed if a chunk was lost."""
+        self._delivering = True
+        for waker in self._wakers:
+            waker.cancel()
         outgoing = list(outgoing)
         if self._progress is not None and outgoing and outgoing[-1].embed is not None:
-            self._progress.show(None, embed=outgoing[-1].embed)
+            self._progress.show(None, embed=outgoing[-1].embed, final=True)
             outgoing[-1] = Outgoing(content=outgoing[-1].content)
         messages: list[LiveMessage] = []
         for index, message in enumerate(outgoing):
             live = self._answer[index] if index < len(self._answer) else self._new_message()
-            live.show(message.content, embed=message.embed)
+            live.show(message.content, embed=message.embed, final=True)
             messages.append(live)
         for extra in self._answer[len(outgoing) :]:
             extra.delete()
@@ -174,12 +204,45 @@ class LiveReply:
     # -- helpers --------------------------------------------------------------------------------------------
 
     def _show_progress(self) -> None:
+        if self._delivering:
+            return
         if self._progress is None:
+            if not self._progress_helps():
+                return
             self._progress = self._new_message()
         self._progress.show(progress_text(list(self._calls.values()), self._language))
 
+    def _progress_helps(self) -> bool:
+        """Whether the member should see the calls now: one waits for them, or one has run past the grace period
+        (counted from the turn's first call, so a second round after it shows at once)."""
+        calls = self._calls.values()
+        if any(call.waiting and call.ended is None for call in calls):
+            return True
+        if self._progress_due is None or not any(call.ended is None for call in calls):
+            return False
+        if self._clock.now() >= self._progress_due:
+            return True
+        self._wake_at(self._progress_due)
+        return False
+
+    def _wake_at(self, moment: float) -> None:
+        """Look again at `moment` whether the progress or the text should show by then (once per moment)."""
+        if moment in self._wake_moments:
+            return
+        self._wake_moments.add(moment)
+
+        async def wake() -> None:
+            await self._clock.sleep(max(0.0, moment - self._clock.now()))
+            self._wake_moments.discard(moment)  # a clock that woke a hair early is asked again
+            self._show_progress()
+            self._show_answer()
+
+        task = asyncio.create_task(wake())
+        self._wakers.add(task)
+        task.add_done_callback(self._wakers.discard)
+
     def _new_message(self) -> LiveMessage:
         send = self._first if self._last is None else self._rest
-        message = LiveMessage(send, asker_id=self._asker_id, clock=self._clock, after=self._last)
+        message = LiveMessage(send, asker_id=self._asker_id, clock=self._clock, after=self._last, budget=self._budget)
         self._last = message
         return message

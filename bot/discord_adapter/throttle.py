@@ -1,4 +1,9 @@
-"""One Discord message kept up to date by throttled edits: the latest text always wins, and it is never lost."""
+"""One Discord message kept up to date by throttled edits: the latest text always wins, and it is never lost.
+
+Updates while an answer is being written go at most once per EDIT_INTERVAL per message; the final look goes as soon
+as Discord's own limit allows (CHANNEL_LIMIT requests per CHANNEL_WINDOW per channel, counted by a ChannelBudget the
+messages of one reply share), so the end of an answer never waits for the streaming throttle.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +22,9 @@ from bot.discord_adapter.render import allowed_mentions
 
 log = logging.getLogger(__name__)
 
-EDIT_INTERVAL = 1.0  # seconds between two requests for one message (Discord allows ~5 edits per 5 s per channel)
+EDIT_INTERVAL = 1.0  # seconds between two streaming updates of one message
+CHANNEL_LIMIT = 5  # Discord allows 5 message requests per 5 s per channel
+CHANNEL_WINDOW = 5.0
 MAX_ATTEMPTS = 5  # tries for one text before giving it up (429s, failed sends)
 MAX_BACKOFF = 30.0
 
@@ -54,10 +62,32 @@ class Look:
 GONE = Look(None, None)
 
 
+class ChannelBudget:
+    """The message requests one channel still allows: at most `limit` in any `window` seconds (Discord's limit)."""
+
+    def __init__(self, *, limit: int = CHANNEL_LIMIT, window: float = CHANNEL_WINDOW) -> None:
+        self._limit = limit
+        self._window = window
+        self._spent: deque[float] = deque()
+
+    def delay(self, now: float) -> float:
+        """Seconds until one more request fits (0 if it fits now)."""
+        while self._spent and self._spent[0] <= now - self._window:
+            self._spent.popleft()
+        if len(self._spent) < self._limit:
+            return 0.0
+        return self._spent[0] + self._window - now
+
+    def spend(self, now: float) -> None:
+        """Count a request made now."""
+        self._spent.append(now)
+
+
 class LiveMessage:
     """A message whose look changes often: `show` returns at once and a background task sends or edits at most once
-    per `interval`, always with the latest look (superseded looks are never sent); `settle` waits until Discord
-    shows the last look. A deleted message is sent again; a 429 waits and retries; mentions ping only the asker."""
+    per `interval`, always with the latest look (superseded looks are never sent); a `final` look goes as soon as
+    the channel's budget allows; `settle` waits until Discord shows the last look. A deleted message is sent again;
+    a 429 waits and retries; mentions ping only the asker."""
 
     def __init__(
         self,
@@ -67,19 +97,24 @@ class LiveMessage:
         clock: Clock | None = None,
         interval: float = EDIT_INTERVAL,
         after: LiveMessage | None = None,
+        budget: ChannelBudget | None = None,
     ) -> None:
         self._send = send
         self._mentions = allowed_mentions(asker_id)
         self._clock = clock or MonotonicClock()
         self._interval = interval
         self._after = after  # posted only once this one is, so messages appear in order
+        self._budget = budget or ChannelBudget()
         self._wanted: Look | None = None
+        self._final = False  # the wanted look is the last one: it waits for the budget only
         self._shown: Look | None = None
         self._message: Any = None
-        self._next_request = -math.inf
+        self._next_request = -math.inf  # the streaming throttle
+        self._retry_at = -math.inf  # the back-off after a failure
         self._failures = 0
         self._posted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sleeping: asyncio.Future[None] | None = None
         self.error: Exception | None = None  # the last failure when a look had to be given up
 
     @property
@@ -87,22 +122,26 @@ class LiveMessage:
         """Whether the message exists in Discord (as far as we know)."""
         return self._message is not None
 
-    def show(self, content: str | None, *, embed: discord.Embed | None = None) -> None:
-        """Make the message look like this as soon as the throttle allows (replacing any look not yet sent)."""
-        self._want(Look(content, embed))
+    def show(self, content: str | None, *, embed: discord.Embed | None = None, final: bool = False) -> None:
+        """Make the message look like this as soon as the throttle allows (replacing any look not yet sent); a
+        `final` look waits only for the channel's budget."""
+        self._want(Look(content, embed), final=final)
 
     def delete(self) -> None:
-        """Remove the message (nothing is sent if it was never posted)."""
-        self._want(GONE)
+        """Remove the message as soon as the channel's budget allows (nothing is sent if it was never posted)."""
+        self._want(GONE, final=True)
 
     async def settle(self) -> None:
         """Wait until the latest look is shown, or given up on (see `error`)."""
         while self._task is not None and not self._task.done():
             await asyncio.wait({self._task})
 
-    def _want(self, look: Look) -> None:
+    def _want(self, look: Look, *, final: bool) -> None:
         self._wanted = look
+        self._final = final
         self._failures = 0
+        if final and self._sleeping is not None:
+            self._sleeping.cancel()  # it may have been waiting out the streaming interval
         self.error = None
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._pump())
@@ -112,12 +151,17 @@ class LiveMessage:
             if self._after is not None:
                 await self._after._posted.wait()
             while self._wanted is not None and self._wanted != self._shown:
-                wait = self._next_request - self._clock.now()
+                now = self._clock.now()
+                wait = max(self._budget.delay(now), self._retry_at - now)
+                if not self._final:
+                    wait = max(wait, self._next_request - now)
                 if wait > 0:
-                    await self._clock.sleep(wait)
+                    self._sleeping = asyncio.ensure_future(self._clock.sleep(wait))
+                    await asyncio.wait({self._sleeping})  # cut short when the final look arrives
                     continue
                 look = self._wanted
-                self._next_request = self._clock.now() + self._interval
+                self._next_request = now + self._interval
+                self._budget.spend(now)
                 await self._apply(look)
         except Exception:
             log.exception("updating a live message failed")
@@ -171,7 +215,7 @@ class LiveMessage:
             self._give_up(look, error)
             return
         backoff = min(MAX_BACKOFF, max(delay, self._interval * 2 ** (self._failures - 1)))
-        self._next_request = self._clock.now() + backoff
+        self._retry_at = self._clock.now() + backoff
 
     def _give_up(self, look: Look, error: Exception) -> None:
         log.warning("giving up a live message update after %d attempts: %s", self._failures + 1, error)

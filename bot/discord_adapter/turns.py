@@ -68,12 +68,14 @@ class Question:
 @dataclass(frozen=True, slots=True)
 class Outlet:
     """Where a live answer appears: `first` sends its first message, `rest` the others (`first` if None);
-    `channel` is where side effects are confirmed (none without it) and, with `typing`, where typing shows."""
+    `channel` is where side effects are confirmed (none without it) and, with `typing`, where typing shows.
+    Within `grace` seconds nothing shows but the finished answer (no typing, progress or streamed text)."""
 
     first: Send
     rest: Send | None = None
     channel: discord.abc.Messageable | None = None
     typing: bool = True
+    grace: float = 0.0
 
 
 async def answer_live(
@@ -81,13 +83,15 @@ async def answer_live(
 ) -> None:
     """Answer `question` through `outlet`: its progress, streamed answer and final reply, edited as they change."""
     asker_id = int(question.caller.user_id)
-    live = LiveReply(first=outlet.first, rest=outlet.rest, asker_id=asker_id, language=question.language)
+    live = LiveReply(
+        first=outlet.first, rest=outlet.rest, asker_id=asker_id, language=question.language, grace=outlet.grace
+    )
     if confirmations is not None and outlet.channel is not None:
         hooks = confirmations.hooks(outlet.channel, asker_id=asker_id, language=question.language, progress=live)
     else:
         hooks = ChatHooks(NoConfirmer(), progress=live)
     if outlet.typing and outlet.channel is not None:
-        outgoing = await converse_while_typing(outlet.channel, concierge, question, hooks)
+        outgoing = await converse_while_typing(outlet.channel, concierge, question, hooks, after=outlet.grace)
     else:
         outgoing = await converse(concierge, question, hooks)
     await live.deliver(outgoing)
@@ -114,11 +118,16 @@ async def converse(concierge: Concierge, question: Question, hooks: ChatHooks | 
 
 
 async def converse_while_typing(
-    channel: discord.abc.Messageable, concierge: Concierge, question: Question, hooks: ChatHooks
+    channel: discord.abc.Messageable, concierge: Concierge, question: Question, hooks: ChatHooks, *, after: float = 0.0
 ) -> list[Outgoing]:
-    """Run `converse` with the typing indicator on; the turn starts first, so waiting on Discord to show the
-    indicator can never let a later message of the same channel overtake this one."""
+    """Run `converse` with the typing indicator on once it has taken `after` seconds (a turn answered sooner needs
+    none); the turn starts first, so waiting on Discord to show the indicator can never let a later message of the
+    same channel overtake this one."""
     running = asyncio.create_task(converse(concierge, question, hooks))
+    if after > 0:
+        await asyncio.wait({running}, timeout=after)
+        if running.done():
+            return running.result()
     async with typing_in(channel):
         return await running
 

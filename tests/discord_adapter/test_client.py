@@ -142,6 +142,50 @@ async def test_typing_shows_in_the_thread_while_the_turn_runs() -> None:
     assert thread.typing_active is False
 
 
+class CountingTypingChannel(FakeChannel):
+    """A channel that counts the typing indicators started in it."""
+
+    typing_started: int = 0
+    typing_began: asyncio.Event | None = None
+
+    def typing(self) -> Any:
+        self.typing_started += 1
+        if self.typing_began is not None:
+            self.typing_began.set()
+        return super().typing()
+
+
+@pytest.mark.asyncio
+async def test_a_turn_answered_within_the_grace_sends_no_typing_indicator() -> None:
+    concierge = FakeConcierge(conversations={"50"})
+    message = thread_message("hello")
+    message.channel = channel = CountingTypingChannel(id=50, name="a thread", type=discord.ChannelType.public_thread)
+
+    await MessageRouter(concierge, progress_grace=30.0).handle(message, me=ME)  # type: ignore[arg-type]
+
+    assert channel.typing_started == 0
+    assert [sent.content for sent in channel.sent] == ["Sure thing."]
+
+
+@pytest.mark.asyncio
+async def test_a_turn_that_outlasts_the_grace_shows_typing_until_it_is_answered() -> None:
+    class SlowConcierge(FakeConcierge):
+        async def chat(self, place: Place, caller: Caller, text: str, **options: Any) -> Reply:
+            assert channel.typing_began is not None
+            await channel.typing_began.wait()  # the model is still thinking when the grace ends
+            return Reply(text="Done.")
+
+    message = thread_message("a hard one")
+    message.channel = channel = CountingTypingChannel(id=50, name="a thread", type=discord.ChannelType.public_thread)
+    channel.typing_began = asyncio.Event()
+
+    await MessageRouter(SlowConcierge(conversations={"50"}), progress_grace=0.01).handle(message, me=ME)  # type: ignore[arg-type]
+
+    assert channel.typing_started == 1
+    assert not channel.typing_active
+    assert [sent.content for sent in channel.sent] == ["Done."]
+
+
 @pytest.mark.asyncio
 async def test_bot_started_thread_continues_without_a_mention_as_a_reply() -> None:
     concierge = FakeConcierge(conversations={"50"})

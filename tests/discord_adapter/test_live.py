@@ -115,15 +115,16 @@ async def test_a_streamed_answer_continues_past_2000_characters_and_ends_exactly
 
 
 @pytest.mark.asyncio
-async def test_per_message_edits_stay_at_one_a_second_while_streaming() -> None:
+async def test_streaming_edits_stay_at_one_a_second_and_only_the_final_one_goes_sooner() -> None:
     turn, channel, clock = live_turn()
     for _ in range(60):
         turn.answer_delta("word ")
         await clock.advance(0.1)
     await deliver(turn, clock, Reply(text="word " * 60))
 
-    times = [request.at for request in channel.requests]
-    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in itertools.pairwise(times))
+    *streaming, final = [request.at for request in channel.requests]
+    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in itertools.pairwise(streaming))
+    assert final - streaming[-1] < 1.0
     assert channel.shown() == [(("word " * 60).strip(), None)]
 
 
@@ -176,3 +177,102 @@ async def test_progress_and_trace_read_in_simplified_chinese_for_a_zh_cn_member(
         "✓ get_weather city=北京 · 0.4 秒\n⏱ search_web query=museums · 超时 · 15.0 秒",
     )
     assert answer == "北京晴。"
+
+
+def graced_turn(grace: float = 0.5) -> tuple[LiveReply, LiveChannel, FakeClock]:
+    clock = FakeClock()
+    channel = LiveChannel(clock)
+    turn = LiveReply(first=channel.send, asker_id=ASKER, clock=clock, grace=grace)  # type: ignore[arg-type]
+    return turn, channel, clock
+
+
+@pytest.mark.asyncio
+async def test_a_turn_finished_within_the_grace_is_one_message_with_its_trace_and_no_edits() -> None:
+    turn, channel, clock = graced_turn()
+    turn.tool_started(WEATHER)
+    await clock.advance(0.05)
+    turn.tool_finished(ended(WEATHER, "ok", 50))
+    for word in ("Sunny ", "in ", "Beijing."):
+        turn.answer_delta(word)
+        await clock.advance(0.05)
+
+    await deliver(turn, clock, Reply(text="Sunny in Beijing.", trace=(ended(WEATHER, "ok", 50),)))
+
+    [request] = channel.requests
+    assert (request.action, request.content) == ("send", "Sunny in Beijing.")
+    assert request.embed is not None and request.embed.description == "✓ get_weather city=北京 · 0.1 s"
+
+
+@pytest.mark.asyncio
+async def test_a_call_still_running_after_the_grace_brings_the_progress_message() -> None:
+    turn, channel, clock = graced_turn()
+    turn.tool_started(WEATHER)
+    await clock.advance(0.4)
+    assert channel.requests == []
+
+    await clock.advance(0.2)
+    assert channel.shown() == [("-# Working on it…\n⏳ get_weather city=北京 · running", None)]
+
+
+@pytest.mark.asyncio
+async def test_a_call_waiting_for_the_members_yes_shows_progress_at_once() -> None:
+    turn, channel, _ = graced_turn()
+    turn.tool_started(BOOK)
+    turn.tool_waiting(BOOK)
+    await settle_tasks()
+    assert [request.action for request in channel.requests] == ["send"]
+    assert "waiting for your confirmation" in (channel.requests[0].content or "")
+
+
+@pytest.mark.asyncio
+async def test_a_second_round_after_the_grace_shows_progress_at_once() -> None:
+    turn, channel, clock = graced_turn()
+    turn.tool_started(WEATHER)
+    turn.tool_finished(ended(WEATHER, "ok", 10))
+    await clock.advance(2.0)  # the model thinks about the result
+    assert channel.requests == []
+
+    turn.tool_started(SEARCH)
+    await settle_tasks()
+    assert channel.shown() == [
+        ("-# Working on it…\n✓ get_weather city=北京 · 0.0 s\n⏳ search_web query=museums · running", None)
+    ]
+
+
+@pytest.mark.asyncio
+async def test_text_still_being_written_after_the_grace_streams_from_then_on() -> None:
+    turn, channel, clock = graced_turn()
+    for _ in range(20):
+        turn.answer_delta("word ")
+        await clock.advance(0.1)
+
+    sends = [request for request in channel.requests if request.action == "send"]
+    assert [request.at for request in sends] == [pytest.approx(0.5, abs=0.06)]  # the fake clock moves in 0.05 s
+    assert len(channel.requests) >= 2  # and edits follow while the text grows
+
+
+@pytest.mark.asyncio
+async def test_the_last_edit_goes_as_soon_as_the_channel_allows_not_a_second_after_the_previous() -> None:
+    turn, channel, clock = live_turn()
+    turn.answer_delta("The answer is")
+    await clock.advance(0.1)
+    turn.answer_delta(" 42.")
+
+    await deliver(turn, clock, Reply(text="The answer is 42."))
+
+    assert [(request.at, request.action) for request in channel.requests] == [(0.0, "send"), (0.1, "edit")]
+    assert channel.shown() == [("The answer is 42.", None)]
+
+
+@pytest.mark.asyncio
+async def test_one_reply_never_makes_more_than_five_message_requests_in_five_seconds() -> None:
+    turn, channel, clock = live_turn()
+    turn.tool_started(WEATHER)
+    for n in range(40):  # progress and a long answer change every 0.1 s
+        turn.tool_finished(ended(WEATHER, "ok", n))
+        turn.answer_delta("word " * 100)
+        await clock.advance(0.1)
+    await deliver(turn, clock, Reply(text="word " * 4000, trace=(ended(WEATHER, "ok", 1),)))
+
+    times = [request.at for request in channel.requests]
+    assert all(later - earlier >= 5.0 - 1e-9 for earlier, later in zip(times, times[5:], strict=False))
