@@ -20,10 +20,13 @@ import openai
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
+from bot.engine.api.plain_json import sdk_arguments
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.errors import ModelUnavailable
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.progress import Progress
+
+_MESSAGES: dict[str, Any] = {"messages": []}  # the signature requires them; the real ones go in extra_body
 
 
 class ChatAPI:
@@ -88,14 +91,14 @@ class ChatAPI:
             raise map_openai_error(error, api="chat", model=self._model, secret=self._client.api_key) from error
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
-        completion = await self._client.chat.completions.create(**request)
+        completion = await self._client.chat.completions.create(**sdk_arguments(request, required=_MESSAGES))
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
         return _reply(completion.choices[0].message, completion.usage)
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
-        stream = await self._client.chat.completions.create(**request, stream=True)
+        stream = await self._client.chat.completions.create(**sdk_arguments(request, required=_MESSAGES), stream=True)
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None

@@ -11,6 +11,7 @@ from openai.types.responses import ResponseInputItemParam
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
+from bot.engine.api.plain_json import sdk_arguments
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.progress import Progress
@@ -74,12 +75,12 @@ class ResponsesAPI:
             raise map_openai_error(error, api="responses", model=self._model, secret=self._client.api_key) from error
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
-        response = await self._client.responses.create(**request)
+        response = await self._client.responses.create(**sdk_arguments(request))
         return _reply(response.output, response.usage)
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
-        stream = await self._client.responses.create(**request, stream=True)
+        stream = await self._client.responses.create(**sdk_arguments(request), stream=True)
         done: dict[int, Any] = {}
         completed: Any = None
         try:
