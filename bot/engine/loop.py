@@ -82,8 +82,9 @@ async def run_turn(
 ) -> Turn:
     """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds.
 
-    With `checkpoint`, the turn is saved before its calls run and again once they have: a call left pending by a
-    crash is closed as interrupted on the next load, and a committed side effect is never missing from history.
+    With `checkpoint`, the turn is saved before a round with side effects runs and again once it has: a call left
+    pending by a crash is closed as interrupted on the next load, and a committed side effect is never missing from
+    history. Rounds of read-only calls are not checkpointed (the caller saves the finished turn).
     Reasoning items are replayed within the turn and never leave it (not in `Turn.items`, not checkpointed).
     """
     check_tool_choice(executor, tool_choice)
@@ -131,11 +132,14 @@ async def run_turn(
                 new.append(AssistantMessage(text=reply.text))
             calls = _with_unique_ids(reply.calls, taken_ids)
             new.extend(calls)
-            await _save(checkpoint, new)
+            durable = _has_side_effects(executor, calls)
+            if durable:
+                await _save(checkpoint, new)
             results = await executor.execute_round(calls)
             new.extend(output for output, _ in results)
             trace.extend(entry for _, entry in results)
-            await _save(checkpoint, new)
+            if durable:
+                await _save(checkpoint, new)
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
@@ -158,6 +162,12 @@ def estimate_usage(instructions: str, items: Sequence[Item], specs: Sequence[Too
     sent += sum(estimate_tokens(spec.name + spec.description + json.dumps(spec.parameters)) for spec in specs)
     written = estimate_tokens(reply.text) + sum(estimate_tokens(call.name + call.arguments) for call in reply.calls)
     return Usage(input_tokens=sent, output_tokens=written, estimated=True)
+
+
+def _has_side_effects(executor: ToolExecutor, calls: Sequence[ToolCall]) -> bool:
+    """Whether a call of this round may change something outside the conversation: only then is the turn saved
+    around the round (a read-only call lost in a crash changes nothing; the turn is saved when it ends)."""
+    return any((tool := executor.registry.get(call.name)) is not None and tool.side_effects for call in calls)
 
 
 async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:

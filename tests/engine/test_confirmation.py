@@ -254,3 +254,28 @@ async def test_the_turn_is_checkpointed_before_its_calls_run_and_after() -> None
     api = ScriptedAPI().calls(("book", {"table": 4})).text("Booked.")
     await run_turn(api=api, executor=executor, instructions="t", history=[], user_message=HELLO, checkpoint=checkpoint)
     assert saved == [["UserMessage", "ToolCall"], ["UserMessage", "ToolCall", "ToolOutput"]]
+
+
+@pytest.mark.asyncio
+async def test_a_round_of_read_only_calls_is_not_checkpointed() -> None:
+    world = World()
+    saved: list[object] = []
+
+    async def checkpoint(items: object) -> None:
+        saved.append(items)
+
+    executor = ToolExecutor(
+        registry=registry_for(world),
+        caller=ANN,
+        place=GUILD,
+        policies=dict(world.policies),
+        default_timeout=5,
+        gate=Gate(policies=world, members=world),
+        confirmer=FakeConfirmer(),
+    )
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 2})).text("3.")
+    turn = await run_turn(
+        api=api, executor=executor, instructions="t", history=[], user_message=HELLO, checkpoint=checkpoint
+    )
+    assert turn.answer == "3." and [entry.outcome for entry in turn.trace] == ["ok"]
+    assert saved == []
