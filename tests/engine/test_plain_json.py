@@ -13,6 +13,7 @@ from openai.types.responses import response_create_params
 import tools
 from bot.engine.api import ModelAPI, ToolSpec
 from bot.engine.api.chat import ChatAPI
+from bot.engine.api.plain_json import ToolPayloads
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.tools import Registry
@@ -73,3 +74,21 @@ async def test_requests_on_the_wire_are_what_the_sdks_transform_would_have_sent(
     assert len(sent["tools"]) == len(real_tool_specs())
     assert ("input" if kind == "responses" else "messages") in sent
     assert await what_the_sdk_would_send(request.path, sent) == sent
+
+
+def test_a_tool_sets_payloads_are_built_once_and_again_only_when_a_tool_changes() -> None:
+    built: list[str] = []
+
+    def render(spec: ToolSpec) -> dict[str, Any]:
+        built.append(spec.name)
+        return {"name": spec.name, "parameters": spec.parameters}
+
+    payloads = ToolPayloads(render)
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    first = payloads([ToolSpec(name="add", description="Add.", parameters=schema)])
+    again = payloads([ToolSpec(name="add", description="Add.", parameters=schema)])  # a new turn, same tool
+    changed = payloads([ToolSpec(name="add", description="Add two numbers.", parameters=schema)])
+
+    assert again is first
+    assert changed == [{"name": "add", "parameters": schema}] and changed is not first
+    assert built == ["add", "add"]

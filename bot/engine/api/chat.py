@@ -20,7 +20,7 @@ import openai
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
-from bot.engine.api.plain_json import sdk_arguments
+from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.errors import ModelUnavailable
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
@@ -52,6 +52,7 @@ class ChatAPI:
         # composition root picks the first field by address; a server that rejects it gets the other from then on.
         self._limit: dict[str, int] = {"max_completion_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Chat Completions")
+        self._tools = ToolPayloads(_tool)
         self.features = RequestFeatures(
             features, api="Chat Completions", limit_field=output_limit_field, secret=client.api_key
         )
@@ -69,7 +70,7 @@ class ChatAPI:
         """Send the conversation as chat messages and read back the first choice's text, tool calls and usage."""
         options: dict[str, Any] = dict(self._limit)
         if tools:
-            options["tools"] = [_tool(spec) for spec in tools]
+            options["tools"] = self._tools(tools)
             options["tool_choice"] = _tool_choice(tool_choice)
         if cache_key:
             options["prompt_cache_key"] = cache_key

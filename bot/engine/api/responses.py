@@ -11,7 +11,7 @@ from openai.types.responses import ResponseInputItemParam
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
-from bot.engine.api.plain_json import sdk_arguments
+from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.progress import Progress
@@ -37,6 +37,7 @@ class ResponsesAPI:
         self._model = model
         self._limit: dict[str, int] = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Responses")
+        self._tools = ToolPayloads(_tool)
         self.features = RequestFeatures(features, api="Responses", secret=client.api_key)
 
     async def respond(
@@ -52,7 +53,7 @@ class ResponsesAPI:
         """Send the conversation to the Responses API and read back its text, function calls and usage."""
         options: dict[str, Any] = dict(self._limit)
         if tools:
-            options["tools"] = [_tool(spec) for spec in tools]
+            options["tools"] = self._tools(tools)
             options["tool_choice"] = _tool_choice(tool_choice)
             options["parallel_tool_calls"] = True
         options["include"] = [REASONING_INCLUDE]
