@@ -21,6 +21,7 @@ from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
 from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
+from bot.engine.api.sse import StreamFailed, json_events, viewed
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.errors import ModelUnavailable
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
@@ -99,32 +100,34 @@ class ChatAPI:
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
-        stream = await self._client.chat.completions.create(**sdk_arguments(request, required=_MESSAGES), stream=True)
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None
         finished = False
-        try:
-            async for chunk in stream:
-                usage = getattr(chunk, "usage", None) or usage
-                for choice in chunk.choices or ():
-                    if choice.index != 0:
-                        continue
-                    delta = choice.delta
-                    if delta is not None and delta.content:
-                        text.append(delta.content)
-                        progress.answer_delta(delta.content)
-                    for piece in (delta.tool_calls if delta is not None else None) or ():
-                        calls.setdefault(piece.index, _PartialCall()).add(piece)
-                    finished = finished or choice.finish_reason is not None
-        except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
-            raise StreamBroken(type(error).__name__) from error
+        arguments = sdk_arguments(request, required=_MESSAGES)
+        async with self._client.chat.completions.with_streaming_response.create(**arguments, stream=True) as response:
+            try:
+                async for event in json_events(response):
+                    usage = event.get("usage") or usage
+                    for choice in event.get("choices") or ():
+                        if choice.get("index", 0) != 0:
+                            continue
+                        delta = choice.get("delta") or {}
+                        content = delta.get("content")
+                        if content:
+                            text.append(content)
+                            progress.answer_delta(content)
+                        for piece in delta.get("tool_calls") or ():
+                            calls.setdefault(int(piece.get("index") or 0), _PartialCall()).add(viewed(piece))
+                        finished = finished or choice.get("finish_reason") is not None
+            except (StreamFailed, openai.APIError, OSError, ValueError) as error:  # it broke
+                raise StreamBroken(type(error).__name__) from error
         if not finished:
             raise StreamBroken("it ended without a finish reason")
         return ModelReply(
             text="".join(text),
             calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
-            usage=_usage(usage),
+            usage=_usage(viewed(usage)),
         )
 
 

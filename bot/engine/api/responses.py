@@ -12,6 +12,7 @@ from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
 from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
+from bot.engine.api.sse import StreamFailed, json_events, viewed
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.progress import Progress
@@ -81,22 +82,23 @@ class ResponsesAPI:
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
-        stream = await self._client.responses.create(**sdk_arguments(request), stream=True)
         done: dict[int, Any] = {}
         completed: Any = None
-        try:
-            async for event in stream:
-                kind = getattr(event, "type", "")
-                if kind == "response.output_text.delta":
-                    progress.answer_delta(event.delta)
-                elif kind == "response.output_item.done":
-                    done[event.output_index] = event.item
-                elif kind == "response.completed":
-                    completed = event.response
-                elif kind in ("response.failed", "response.incomplete", "error"):
-                    raise StreamBroken(f"the server reported {kind}")
-        except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
-            raise StreamBroken(type(error).__name__) from error
+        streaming = self._client.responses.with_streaming_response.create(**sdk_arguments(request), stream=True)
+        async with streaming as response:
+            try:
+                async for event in json_events(response):
+                    kind = event.get("type", "")
+                    if kind == "response.output_text.delta":
+                        progress.answer_delta(str(event.get("delta") or ""))
+                    elif kind == "response.output_item.done":
+                        done[int(event.get("output_index") or 0)] = viewed(event.get("item") or {})
+                    elif kind == "response.completed":
+                        completed = viewed(event.get("response") or {})
+                    elif kind in ("response.failed", "response.incomplete", "error"):
+                        raise StreamBroken(f"the server reported {kind}")
+            except (StreamFailed, openai.APIError, OSError, ValueError) as error:  # it broke
+                raise StreamBroken(type(error).__name__) from error
         if completed is None:
             raise StreamBroken("it ended before response.completed")
         output = [done[index] for index in sorted(done)] or list(completed.output or ())
