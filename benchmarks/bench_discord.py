@@ -122,6 +122,7 @@ class Run:
         self.process: asyncio.subprocess.Process | None = None
         self.turn_channels: list[int] = []
         self.counter = 0
+        self.wrapped = False
 
     async def start(self, *, wrap: list[str] | None = None) -> None:
         """Start the bot process and wait until it is connected."""
@@ -134,6 +135,7 @@ class Run:
             "PYTHONPATH": str(ROOT),
             **self.contender.env,
         }
+        self.wrapped = bool(wrap)
         log = (self.workdir / f"{self.contender.name}.log").open("w")
         self.process = await asyncio.create_subprocess_exec(
             *(wrap or []), *self.contender.command, cwd=self.workdir, env=env, stdout=log, stderr=log
@@ -141,9 +143,10 @@ class Run:
         await self.discord.wait_connected()
 
     async def stop(self) -> None:
-        """Stop the process (SIGTERM, as an operator would) and the emulator."""
+        """Stop the bot (SIGTERM, as an operator would; under py-spy, its child) and the emulator."""
         if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGINT if self.contender.name == "minimal" else signal.SIGTERM)
+            bot_pid = _child_of(self.process.pid) if self.wrapped else self.process.pid
+            os.kill(bot_pid, signal.SIGINT if self.contender.name == "minimal" else signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), 30)
             except TimeoutError:
@@ -232,6 +235,15 @@ def _kind(method: str, path: str) -> str:
     return f"{method} {re.sub(r'[0-9]{6,}', '{id}', path)}"
 
 
+def _child_of(pid: int) -> int:
+    """The one child of a process (the bot py-spy started), or the process itself if it has none."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pid
+    return int(children[0]) if children else pid
+
+
 def _rss_mb(pid: int) -> float | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -290,11 +302,12 @@ async def measure(contender: Contender, model: FakeOpenAI, workdir: Path, *, rss
 async def profile(out: Path, model: FakeOpenAI, workdir: Path) -> None:
     """Concierge (defaults) answering tool turns under py-spy; prints where its CPU went."""
     contender = contenders(workdir)[1]
-    raw = workdir / "profile.raw"
+    raw = out.with_suffix(".raw")  # py-spy's collapsed stacks, kept next to the summary
     run = Run(contender, model, workdir)
     figures = Figures()
     try:
-        await run.start(wrap=["py-spy", "record", "--format", "raw", "--rate", "500", "-o", str(raw), "--"])
+        spy = ["py-spy", "record", "--nonblocking", "--format", "raw", "--rate", "250", "-o", str(raw), "--"]
+        await run.start(wrap=spy)
         await run.open_channels()
         for _ in range(3):
             await run.timed(tool=True, figures=figures)
@@ -311,18 +324,17 @@ def summarize_profile(raw: str) -> str:
     """py-spy's collapsed stacks as shares of all samples: by package (inclusive) and by own function (self)."""
     total = 0
     own: collections.Counter[str] = collections.Counter()
+    own_package: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     groups = {
-        "openai SDK (request build + transform, parse)": "openai/",
+        "openai SDK (request, transform, parsing)": "(openai/",
         "pydantic": "pydantic",
         "httpx2 / httpcore": "httpx",
-        "discord.py": "discord/",
+        "discord.py": "(discord/",
         "aiohttp": "aiohttp/",
         "aiosqlite / sqlite3": "sqlite",
         "json": "json/",
-        "Concierge bot/": "/bot/",
-        "Concierge tools/": "/tools/",
-        "asyncio": "asyncio/",
+        "asyncio (event loop)": "(asyncio/",
     }
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -332,6 +344,8 @@ def summarize_profile(raw: str) -> str:
         total += count
         frames = stack.split(";")
         own[frames[-1]] += count
+        leaf = re.search(r"\(([^/:()]+)[/.]", frames[-1])
+        own_package[leaf.group(1) if leaf else "?"] += count
         for label, marker in groups.items():
             if any(marker in frame for frame in frames):
                 inclusive[label] += count
@@ -343,6 +357,8 @@ def summarize_profile(raw: str) -> str:
         return "no samples (py-spy missing, or not allowed to trace)\n"
     lines = [f"{total} samples", "", "share of samples with a frame in (inclusive):"]
     lines += [f"  {count / total:6.1%}  {label}" for label, count in inclusive.most_common()]
+    lines += ["", "own time by package (the frame that was running):"]
+    lines += [f"  {count / total:6.1%}  {package}" for package, count in own_package.most_common(12)]
     lines += ["", "top own-time functions:"]
     lines += [f"  {count / total:6.1%}  {frame}" for frame, count in own.most_common(25)]
     return "\n".join(lines) + "\n"
