@@ -79,8 +79,13 @@ class Database(Reader, Protocol):
         """Which SQL dialect the database speaks."""
         ...
 
-    def write(self) -> AbstractAsyncContextManager[Connection]:
-        """`async with db.write() as conn:` one transaction, committed on exit, rolled back on error."""
+    def write(self, *, durable: bool = True) -> AbstractAsyncContextManager[Connection]:
+        """`async with db.write() as conn:` one transaction, committed on exit, rolled back on error.
+
+        `durable=False` commits without waiting for the disk: such a commit survives the process being killed, but
+        not the machine losing power or the OS crashing. For rows that may be lost then (conversation history,
+        usage), never for bookings, policies or the audit log.
+        """
         ...
 
     async def schema_version(self) -> int:

@@ -38,7 +38,7 @@ class HistoryStore:
         rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
         total = sum(tokens for _, _, tokens, _ in rows)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        async with self._db.write() as conn:
+        async with self._db.write(durable=False) as conn:  # a conversation, not a booking: see Database.write
             # One writer per channel at a time, in every process: turn numbers follow the order of the writes.
             await conn.lock("history", channel_id)
             if turn is None:

@@ -136,11 +136,14 @@ class PostgresDatabase:
         return row
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[PostgresConnection]:
-        """`async with db.write() as conn:` one transaction on one pooled connection, committed on exit."""
+    async def write(self, *, durable: bool = True) -> AsyncIterator[PostgresConnection]:
+        """`async with db.write() as conn:` one transaction on one pooled connection, committed on exit;
+        `durable=False` commits without waiting for the WAL flush (synchronous_commit off for this transaction)."""
         if self._closed:
             raise RuntimeError("the database is closed")
         async with self._pool.acquire() as conn, conn.transaction():
+            if not durable:
+                await conn.execute("SET LOCAL synchronous_commit = off")
             yield PostgresConnection(conn)
 
     async def schema_version(self) -> int:

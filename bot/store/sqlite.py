@@ -106,6 +106,7 @@ class SqliteDatabase:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._write_owner: asyncio.Task[object] | None = None
+        self._synchronous_level: str | None = FULL  # as _connect leaves it; None while unknown
         self._closed = False
 
     @classmethod
@@ -143,8 +144,10 @@ class SqliteDatabase:
         return await _fetchone(self._reader, sql, params)
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[SqliteConnection]:
-        """`async with db.write() as conn:` one transaction (BEGIN IMMEDIATE), committed on exit, rolled back on error."""
+    async def write(self, *, durable: bool = True) -> AsyncIterator[SqliteConnection]:
+        """`async with db.write() as conn:` one transaction (BEGIN IMMEDIATE), committed on exit, rolled back on error;
+        `durable=False` commits without the fsync (synchronous=NORMAL: in WAL mode the commit survives the process,
+        not a power loss)."""
         task = asyncio.current_task()
         if task is not None and task is self._write_owner:
             raise RuntimeError("db.write() is not re-entrant: this task already holds the write transaction")
@@ -153,6 +156,7 @@ class SqliteDatabase:
                 raise RuntimeError("the database is closed")
             self._write_owner = task
             try:
+                await self._synchronous(FULL if durable else NORMAL)
                 await self._writer.execute("BEGIN IMMEDIATE")
                 try:
                     yield SqliteConnection(self._writer)
@@ -163,6 +167,14 @@ class SqliteDatabase:
                     raise
             finally:
                 self._write_owner = None
+
+    async def _synchronous(self, level: str) -> None:
+        """Set the writer's synchronous level before a transaction, when it differs (set every time it is needed,
+        so a write cancelled before it could restore FULL cannot leave the next durable write without it)."""
+        if self._synchronous_level != level:
+            self._synchronous_level = None
+            await self._writer.execute(f"PRAGMA synchronous = {level}")
+            self._synchronous_level = level
 
     async def schema_version(self) -> int:
         """The schema version recorded in the file (PRAGMA user_version)."""
@@ -176,6 +188,10 @@ class SqliteDatabase:
             self._closed = True
             await self._reader.close()
             await self._writer.close()
+
+
+FULL = "FULL"
+NORMAL = "NORMAL"
 
 
 async def _connect(path: pathlib.Path) -> aiosqlite.Connection:

@@ -78,7 +78,7 @@ class UsageLedger:
         """Store one request's usage."""
         at = self._clock()
         usage = record.usage
-        async with self._db.write() as conn:
+        async with self._db.write(durable=False) as conn:  # a count, not a booking: see Database.write
             await conn.execute(
                 "INSERT INTO usage_ledger (at, day, guild_id, channel_id, user_id, model, input_tokens,"
                 " cached_input_tokens, output_tokens, reasoning_tokens, estimated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -273,3 +273,64 @@ async def test_cancelled_write_transaction_is_rolled_back_and_frees_the_writer(t
             assert [row[0] for row in await cursor.fetchall()] == ["next"]
     finally:
         await db.close()
+
+
+@pytest.mark.asyncio
+async def test_a_write_that_need_not_be_durable_skips_the_fsync_and_the_next_durable_one_has_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    db = await Database.open(tmp_path / "c.db", migrations=[NOTES_V1])
+    try:
+        async with db.write(durable=False) as conn:
+            assert await conn.fetchone("PRAGMA synchronous") == (1,)  # NORMAL: WAL commit without fsync
+            await conn.execute("INSERT INTO notes (text) VALUES ('a chat line')")
+        async with db.write() as conn:
+            assert await conn.fetchone("PRAGMA synchronous") == (2,)  # FULL again for what must not vanish
+    finally:
+        await db.close()
+
+
+class WriteRecorder:
+    """A database that notes whether each write asked to be durable."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.durable: list[bool] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+    def write(self, *, durable: bool = True) -> object:
+        self.durable.append(durable)
+        return self.db.write(durable=durable)
+
+
+@pytest.mark.asyncio
+async def test_history_and_usage_commit_without_fsync_while_the_audit_log_keeps_it(tmp_path: pathlib.Path) -> None:
+    from bot.engine.api import Usage
+    from bot.store.audit import AuditLog, ToolCallRecord
+    from bot.store.usage import UsageLedger, UsageRecord
+
+    db = await Database.open(tmp_path / "c.db")
+    recorder = WriteRecorder(db)
+    try:
+        await HistoryStore(recorder).append_turn("c", [UserMessage(text="hi"), AssistantMessage(text="hello")])  # type: ignore[arg-type]
+        await UsageLedger(recorder).record(UsageRecord("g", "c", "7", "m", Usage(input_tokens=3, output_tokens=2)))  # type: ignore[arg-type]
+        history_and_usage = list(recorder.durable)
+        await AuditLog(recorder).record_tool_call(  # type: ignore[arg-type]
+            ToolCallRecord(
+                guild_id="g",
+                channel_id="c",
+                user_id="7",
+                user_name="Ann",
+                tool="calculate",
+                arguments="{}",
+                outcome="ok",
+                duration_ms=1.0,
+                summary="2",
+            )
+        )
+    finally:
+        await db.close()
+    assert history_and_usage == [False, False]
+    assert recorder.durable[2:] == [True]
