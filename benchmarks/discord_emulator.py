@@ -28,14 +28,21 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+from discord_payloads import (
+    APPLICATION_ID,
+    BOT_ID,
+    GUILD_ID,
+    MEMBER_ID,
+    TIMESTAMP,
+    application,
+    command,
+    guild,
+    member,
+    user,
+)
 
-GUILD_ID = 900_000_000_000_000_001
-BOT_ID = 900_000_000_000_000_002
-APPLICATION_ID = BOT_ID
-MEMBER_ID = 900_000_000_000_000_003
 ROUTE_LIMIT = 5  # requests per window, per route and channel (Discord's limit for sending and editing messages)
 ROUTE_WINDOW = 5.0
-TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +68,6 @@ class RestCall:
 @dataclass
 class _Bucket:
     times: deque[float] = field(default_factory=deque)
-
-
-def _user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
-    return {
-        "id": str(user_id),
-        "username": name,
-        "discriminator": "0",
-        "global_name": name,
-        "avatar": None,
-        "bot": bot,
-    }
 
 
 def _json(data: Any, *, status: int = 200) -> web.Response:
@@ -149,14 +145,14 @@ class DiscordEmulator:
             "id": str(message_id),
             "channel_id": str(channel_id),
             "guild_id": str(GUILD_ID),
-            "author": _user(author_id, f"member{author_id % 1000}"),
-            "member": self._member(author_id, with_user=False),
+            "author": user(author_id, f"member{author_id % 1000}"),
+            "member": member(author_id, with_user=False),
             "content": content,
             "timestamp": TIMESTAMP,
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,
-            "mentions": [_user(BOT_ID, "concierge", bot=True)] if mention_bot else [],
+            "mentions": [user(BOT_ID, "concierge", bot=True)] if mention_bot else [],
             "mention_roles": [],
             "attachments": [],
             "embeds": [],
@@ -206,7 +202,7 @@ class DiscordEmulator:
     async def _identify(self, socket: web.WebSocketResponse) -> None:
         ready = {
             "v": 10,
-            "user": _user(BOT_ID, "concierge", bot=True),
+            "user": user(BOT_ID, "concierge", bot=True),
             "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
             "session_id": "emulated",
             "resume_gateway_url": self.gateway_url,
@@ -214,7 +210,7 @@ class DiscordEmulator:
             "shard": [0, 1],
         }
         await self._send(socket, "READY", ready)
-        await self._send(socket, "GUILD_CREATE", self._guild())
+        await self._send(socket, "GUILD_CREATE", guild(self.channel_ids, self.member_ids))
         self._connected.set()
 
     async def _send(self, socket: web.WebSocketResponse, event: str, data: Any) -> None:
@@ -223,70 +219,6 @@ class DiscordEmulator:
     async def _dispatch(self, event: str, data: Any) -> None:
         for socket in list(self._sockets):
             await self._send(socket, event, data)
-
-    def _guild(self) -> dict[str, Any]:
-        channels = [
-            {"id": str(cid), "type": 0, "guild_id": str(GUILD_ID), "name": f"bench-{n}", "position": n}
-            for n, cid in enumerate(self.channel_ids)
-        ]
-        for channel in channels:
-            channel.update(permission_overwrites=[], nsfw=False, parent_id=None, topic=None, rate_limit_per_user=0)
-        return {
-            "id": str(GUILD_ID),
-            "name": "Benchmark",
-            "icon": None,
-            "owner_id": str(MEMBER_ID + 999),
-            "roles": [
-                {
-                    "id": str(GUILD_ID),
-                    "name": "@everyone",
-                    "permissions": str((1 << 41) - 1 & ~8),  # everything but Administrator
-                    "position": 0,
-                    "color": 0,
-                    "hoist": False,
-                    "managed": False,
-                    "mentionable": False,
-                }
-            ],
-            "channels": channels,
-            "threads": [],
-            "members": [
-                self._member(BOT_ID, with_user=True),
-                *(self._member(m, with_user=True) for m in self.member_ids),
-            ],
-            "member_count": len(self.member_ids) + 1,
-            "large": False,
-            "unavailable": False,
-            "features": [],
-            "emojis": [],
-            "stickers": [],
-            "voice_states": [],
-            "presences": [],
-            "preferred_locale": "en-US",
-            "joined_at": TIMESTAMP,
-            "premium_tier": 0,
-            "mfa_level": 0,
-            "verification_level": 0,
-            "explicit_content_filter": 0,
-            "default_message_notifications": 0,
-            "system_channel_id": None,
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "nsfw_level": 0,
-        }
-
-    def _member(self, user_id: int, *, with_user: bool) -> dict[str, Any]:
-        member: dict[str, Any] = {
-            "roles": [],
-            "joined_at": TIMESTAMP,
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "nick": None,
-        }
-        if with_user:
-            member["user"] = _user(user_id, "concierge" if user_id == BOT_ID else f"member{user_id % 1000}")
-        return member
 
     # -- REST ---------------------------------------------------------------------------------------------------
 
@@ -359,9 +291,9 @@ class DiscordEmulator:
 
     async def _answer(self, method: str, path: str, channel_id: int | None, body: Any) -> web.StreamResponse:
         if method == "GET" and path == "/users/@me":
-            return _json(_user(BOT_ID, "concierge", bot=True))
+            return _json(user(BOT_ID, "concierge", bot=True))
         if method == "GET" and path == "/oauth2/applications/@me":
-            return _json(self._application())
+            return _json(application())
         if method == "GET" and path in ("/gateway/bot", "/gateway"):
             return _json(
                 {
@@ -372,12 +304,12 @@ class DiscordEmulator:
             )
         if method == "PUT" and re.fullmatch(r"/applications/\d+/commands", path):
             commands = body if isinstance(body, list) else []
-            return _json([self._command(command) for command in commands])
+            return _json([command(sent, next(self._ids)) for sent in commands])
         if method == "POST" and channel_id is not None and path.endswith("/typing"):
             return web.Response(status=204)
-        member = re.fullmatch(r"/guilds/\d+/members/(\d+)", path)
-        if method == "GET" and member:
-            return _json(self._member(int(member.group(1)), with_user=True))
+        fetched = re.fullmatch(r"/guilds/\d+/members/(\d+)", path)
+        if method == "GET" and fetched:
+            return _json(member(int(fetched.group(1)), with_user=True))
         thread = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
         if method == "POST" and thread:
             return _json(await self._open_thread(int(thread.group(1)), int(thread.group(2)), body))
@@ -403,7 +335,7 @@ class DiscordEmulator:
             "id": str(message_id),
             "channel_id": str(channel_id),
             "guild_id": str(GUILD_ID),
-            "author": _user(BOT_ID, "concierge", bot=True),
+            "author": user(BOT_ID, "concierge", bot=True),
             "content": body.get("content") or "",
             "timestamp": TIMESTAMP,
             "edited_timestamp": None,
@@ -444,26 +376,3 @@ class DiscordEmulator:
         await self._dispatch("THREAD_CREATE", thread)
         self.thread_opened.set()
         return thread
-
-    def _application(self) -> dict[str, Any]:
-        return {
-            "id": str(APPLICATION_ID),
-            "name": "concierge",
-            "description": "",
-            "icon": None,
-            "bot_public": True,
-            "bot_require_code_grant": False,
-            "owner": _user(MEMBER_ID + 999, "owner"),
-            "verify_key": "0" * 64,
-            "flags": 0,
-        }
-
-    def _command(self, command: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **command,
-            "id": str(next(self._ids)),
-            "application_id": str(APPLICATION_ID),
-            "version": "1",
-            "default_member_permissions": command.get("default_member_permissions"),
-            "type": command.get("type", 1),
-        }
