@@ -8,13 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage
+from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is_mode
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
-from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, make_valid
-from bot.engine.permissions import Denied
+from bot.engine.executor import Offer, ToolExecutor, TraceEntry
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, repair_history
 from bot.engine.tokens import estimate_tokens, item_tokens
-from bot.engine.tools import Tool
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +35,9 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
-    """The outcome of one turn: the answer, what to persist, what the tools did, and anything to tell the member."""
+class LoopResult:
+    """How one member message was answered: the answer, what to persist, what the tools did, and anything to tell
+    the member."""
 
     answer: str
     items: tuple[Item, ...]
@@ -48,26 +47,20 @@ class Turn:
     error: ModelError | None = None
 
 
-def offered_tools(executor: ToolExecutor) -> list[Tool]:
-    """The tools this turn's caller may use here, sorted by name."""
-    return executor.registry.visible_to(caller=executor.caller, place=executor.place, policies=executor.policies)
-
-
-def check_tool_choice(executor: ToolExecutor, tool_choice: ToolChoice) -> None:
+def check_tool_choice(offer: Offer, tool_choice: ToolChoice) -> None:
     """Refuse a forced tool the caller may not use, before any model call."""
-    if tool_choice in TOOL_CHOICE_MODES:
-        if tool_choice == "required" and not offered_tools(executor):
+    if is_mode(tool_choice):
+        if tool_choice == "required" and not offer.tools:
             raise ToolChoiceRefused("required", "no tools are available to you here", reason_kind="no_tools")
         return
-    registry = executor.registry
-    if registry.get(tool_choice) is None:
+    denied = offer.refused.get(tool_choice)
+    if denied is not None:
+        raise ToolChoiceRefused(tool_choice, denied.reason, reason_kind=denied.kind)
+    if tool_choice not in offer.names():
         raise ToolChoiceRefused(tool_choice, "there is no tool by that name", reason_kind="no_such_tool")
-    decision = registry.decide(tool_choice, caller=executor.caller, place=executor.place, policies=executor.policies)
-    if isinstance(decision, Denied):
-        raise ToolChoiceRefused(tool_choice, decision.reason, reason_kind=decision.kind)
 
 
-async def run_turn(
+async def run_loop(
     *,
     api: ModelAPI,
     executor: ToolExecutor,
@@ -79,18 +72,19 @@ async def run_turn(
     checkpoint: Checkpoint | None = None,
     record_usage: RecordUsage | None = None,
     cache_key: str | None = None,
-) -> Turn:
+) -> LoopResult:
     """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds.
 
     With `checkpoint`, the turn is saved before its calls run and again once they have: a call left pending by a
     crash is closed as interrupted on the next load, and a committed side effect is never missing from history.
-    Reasoning items are replayed within the turn and never leave it (not in `Turn.items`, not checkpointed).
+    Reasoning items are replayed within the turn and never leave it (not in `LoopResult.items`, not checkpointed).
     """
-    check_tool_choice(executor, tool_choice)
-    specs = [ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in offered_tools(executor)]
+    offer = executor.offered()
+    check_tool_choice(offer, tool_choice)
+    specs = [ToolSpec(t.name, t.description, t.parameters, strict=t.strict) for t in offer.tools]
     if tool_choice == "required" and len(specs) == 1:
         tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
-    past = make_valid(history)
+    past = repair_history(history)
     new: list[Item] = [user_message]
     taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
@@ -123,7 +117,7 @@ async def run_turn(
             if not reply.calls:
                 if reply.text:
                     new.append(AssistantMessage(text=reply.text))
-                return Turn(answer=reply.text, items=_kept(new), trace=tuple(trace), notes=tuple(notes))
+                return LoopResult(answer=reply.text, items=_kept(new), trace=tuple(trace), notes=tuple(notes))
             if reply.text:
                 executor.progress.answer_discarded()  # streamed words before calls are not the answer
             new.extend(reply.reasoning)
@@ -132,19 +126,21 @@ async def run_turn(
             calls = _with_unique_ids(reply.calls, taken_ids)
             new.extend(calls)
             await _save(checkpoint, new)
-            results = await executor.execute_round(calls)
-            new.extend(output for output, _ in results)
-            trace.extend(entry for _, entry in results)
+            done = await executor.execute_round(calls)
+            new.extend(call.output for call in done)
+            trace.extend(call.entry for call in done)
             await _save(checkpoint, new)
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
-        return Turn(answer=error.user_message, items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error)
+        return LoopResult(
+            answer=error.user_message, items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error
+        )
     if final.calls:
         log.warning("the model asked for %d tool calls after tool_choice none; ignored", len(final.calls))
     answer = final.text or CUT_SHORT_FALLBACK
     new.append(AssistantMessage(text=answer))
-    return Turn(answer=answer, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+    return LoopResult(answer=answer, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
 
 
 def _kept(items: Sequence[Item]) -> tuple[Item, ...]:
@@ -172,7 +168,7 @@ async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
 
 async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[Note]) -> ModelReply:
     """Send the first request; a server that rejects a forced tool_choice gets it once more with 'auto'."""
-    if tool_choice in ("auto", "none"):
+    if tool_choice in ("auto", "none"):  # nothing forced, nothing to fall back from
         return await ask(tool_choice)
     try:
         return await ask(tool_choice)

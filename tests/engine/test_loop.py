@@ -13,8 +13,8 @@ from pydantic import Field
 from bot.engine.api import ModelReply
 from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
 from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, make_valid
-from bot.engine.loop import run_turn
+from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, repair_history
+from bot.engine.loop import run_loop
 from bot.engine.permissions import Caller, Place, ToolPolicy
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
 from tests.engine.scripted import ScriptedAPI
@@ -94,7 +94,7 @@ def executor_for(
 
 
 async def turn(api: ScriptedAPI, executor: ToolExecutor, *, choice: str = "auto", max_rounds: int = 8):
-    return await run_turn(
+    return await run_loop(
         api=api,
         executor=executor,
         instructions="You are a test.",
@@ -307,7 +307,7 @@ async def test_broken_history_is_repaired_before_the_request() -> None:
         AssistantMessage(text="before"),
     ]
     api = ScriptedAPI().text("fine")
-    await run_turn(api=api, executor=executor_for(Spy()), instructions="x", history=history, user_message=HELLO)
+    await run_loop(api=api, executor=executor_for(Spy()), instructions="x", history=history, user_message=HELLO)
     sent = api.requests[0].items
     assert ToolOutput(call_id="zombie", output="{}") not in sent
     repaired = [item for item in sent if isinstance(item, ToolOutput)]
@@ -342,9 +342,9 @@ async def test_the_tool_timeout_setting_caps_a_tools_own_timeout() -> None:
         return {}
 
     executor = ToolExecutor(registry=Registry([dawdle]), caller=MEMBER, place=GUILD, policies={}, default_timeout=0.05)
-    output, entry = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
-    assert entry.outcome == "timeout"
-    assert json.loads(output.output)["timeout_seconds"] == 0.05
+    done = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
+    assert done.entry.outcome == "timeout"
+    assert json.loads(done.output.output)["timeout_seconds"] == 0.05
 
 
 @pytest.mark.asyncio
@@ -365,7 +365,7 @@ async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_the
         )
     )
     api.text("done")
-    result = await run_turn(
+    result = await run_loop(
         api=api, executor=executor_for(Spy()), instructions="x", history=earlier, user_message=HELLO
     )
     ids = [item.call_id for item in result.items if isinstance(item, ToolCall)]
@@ -373,4 +373,4 @@ async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_the
     outputs_by_id = {item.call_id: json.loads(item.output) for item in result.items if isinstance(item, ToolOutput)}
     assert [outputs_by_id[call_id] for call_id in ids] == [{"sum": 2}, {"sum": 4}]
     replay = api.requests[1].items
-    assert list(replay) == make_valid(replay)  # nothing had to be repaired or dropped
+    assert list(replay) == repair_history(replay)  # nothing had to be repaired or dropped
