@@ -21,23 +21,23 @@ Checkpoint = Callable[[Sequence[Item]], Awaitable[None]]
 """Saves the turn so far (user message first): a process that dies mid-turn keeps what already happened."""
 RecordUsage = Callable[[Usage], Awaitable[None]]
 """Records what one model request cost (estimated when the server said nothing)."""
-CUT_SHORT_FALLBACK = "I ran out of tool-call rounds before I could finish; here is as far as I got."
 
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """Something to tell the member about how the turn went: `kind` for a chat platform to word in the member's
-    language (with `tool`), `text` in English."""
+    """Something to tell the member about how the turn went, for a chat platform to word in the member's language:
+    forced_fallback (the server could not force `tool`), required_ignored (a tool was required, none was called),
+    forced_ignored (the forced `tool` was not called)."""
 
     kind: Literal["forced_fallback", "required_ignored", "forced_ignored"]
     tool: str
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
 class LoopResult:
     """How one member message was answered: the answer, what to persist, what the tools did, and anything to tell
-    the member."""
+    the member. `answer` is "" when the model wrote none: after a failure (`error` says what to tell the member), or
+    cut short with nothing written."""
 
     answer: str
     items: tuple[Item, ...]
@@ -133,14 +133,12 @@ async def run_loop(
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
-        return LoopResult(
-            answer=error.user_message, items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error
-        )
+        return LoopResult(answer="", items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error)
     if final.calls:
         log.warning("the model asked for %d tool calls after tool_choice none; ignored", len(final.calls))
-    answer = final.text or CUT_SHORT_FALLBACK
-    new.append(AssistantMessage(text=answer))
-    return LoopResult(answer=answer, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+    if final.text:
+        new.append(AssistantMessage(text=final.text))
+    return LoopResult(answer=final.text, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
 
 
 def _kept(items: Sequence[Item]) -> tuple[Item, ...]:
@@ -179,13 +177,7 @@ async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[Note]) 
             "the model server rejected tool_choice=%r (HTTP %s); retrying with 'auto'", tool_choice, error.status
         )
     reply = await ask("auto")
-    notes.append(
-        Note(
-            "forced_fallback",
-            tool_choice,
-            f"This model server could not force `{tool_choice}`, so the model chose its tools freely.",
-        )
-    )
+    notes.append(Note("forced_fallback", tool_choice))
     return reply
 
 
@@ -209,18 +201,6 @@ def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[
         return
     if tool_choice == "required":
         if not reply.calls:
-            notes.append(
-                Note(
-                    "required_ignored",
-                    tool_choice,
-                    "A tool was required, but the model server answered without calling one.",
-                )
-            )
+            notes.append(Note("required_ignored", tool_choice))
     elif not any(call.name == tool_choice for call in reply.calls):
-        notes.append(
-            Note(
-                "forced_ignored",
-                tool_choice,
-                f"`{tool_choice}` was requested, but the model server did not call it; this answer is without it.",
-            )
-        )
+        notes.append(Note("forced_ignored", tool_choice))

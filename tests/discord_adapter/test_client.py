@@ -13,7 +13,7 @@ import pytest
 
 from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
 from bot.discord_adapter.client import Conversations, MessageFacts, Route, route
-from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
@@ -303,7 +303,7 @@ async def test_a_busy_channel_tells_the_member_to_wait() -> None:
     concierge = FakeConcierge(replies=[ChannelBusy(10)], conversations={"50"})
     message = thread_message("one more")
     await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
-    assert [sent.content for sent in message.channel.sent] == [ChannelBusy(10).user_message]
+    assert [sent.content for sent in message.channel.sent] == [error_sentence(ChannelBusy(10))]
 
 
 @pytest.mark.asyncio
@@ -313,8 +313,8 @@ async def test_a_member_over_the_turn_rate_is_told_once_then_not_answered_until_
     message = thread_message("spam")
     for _ in range(4):
         await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
-    assert [sent.content for sent in message.channel.sent] == [refusals[0].user_message, "Back."]
-    assert "try again in 30 seconds" in refusals[0].user_message
+    assert [sent.content for sent in message.channel.sent] == [error_sentence(refusals[0]), "Back."]
+    assert "try again in 30 seconds" in error_sentence(refusals[0])
 
 
 @pytest.mark.asyncio

@@ -19,7 +19,7 @@ from bot.discord_adapter.commands import (
     format_audit_entry,
     install_commands,
 )
-from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
 from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ToolChoiceRefused
@@ -122,7 +122,7 @@ async def test_ask_forcing_a_tool_the_member_may_not_use_is_refused_ephemerally_
 
     await CommandHandlers(concierge).ask(interaction, prompt="book it", tool="book_table")  # type: ignore[arg-type]
 
-    assert interaction.response.messages == [(refusal.user_message, True)]  # type: ignore[attr-defined]
+    assert interaction.response.messages == [(error_sentence(refusal), True)]  # type: ignore[attr-defined]
     assert interaction.response.deferred == []
     assert concierge.chats == []
     assert interaction.channel.created_threads == []  # type: ignore[union-attr]
@@ -399,7 +399,7 @@ async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_ha
     concierge = FakeConcierge(replies=[SlowDown(12, first=False)])
     interaction = in_thread()
     await CommandHandlers(concierge).ask(interaction, prompt="again", tool="auto")  # type: ignore[arg-type]
-    assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
+    assert followup_texts(interaction) == [error_sentence(SlowDown(12, first=False))]
 
 
 @pytest.mark.parametrize(

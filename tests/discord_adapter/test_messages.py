@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from bot.concierge import NotAllowed, Reply, ShuttingDown, TraceEntry, UnknownTool
-from bot.discord_adapter.messages import CATALOG, CHINESE, ENGLISH, language_of
+from bot.discord_adapter.messages import CATALOG, CHINESE, ENGLISH, language_of, say
 from bot.discord_adapter.render import error_sentence, render_reply
 from bot.engine.errors import (
     ConciergeError,
@@ -65,17 +65,22 @@ def test_only_simplified_chinese_locales_get_chinese_and_everyone_else_english(l
 
 
 @pytest.mark.parametrize("error", ERRORS, ids=lambda error: f"{type(error).__name__}:{error.key}")
-def test_every_error_reads_in_english_exactly_as_its_user_message_and_differently_in_chinese(
-    error: ConciergeError,
-) -> None:
+def test_every_error_has_its_own_sentence_in_english_and_a_different_one_in_chinese(error: ConciergeError) -> None:
     assert error.key in CATALOG
-    assert error_sentence(error, ENGLISH) == error.user_message
-    assert error_sentence(error, CHINESE) != error.user_message
+    english = error_sentence(error, ENGLISH)
+    assert english != error_sentence(error, CHINESE)
+    assert english != say(ENGLISH, "failure.generic")
 
 
-def test_an_error_given_only_an_english_sentence_shows_that_sentence() -> None:
-    error = ModelError("odd", user_message="A very particular failure.")
-    assert error_sentence(error, CHINESE) == "A very particular failure."
+def test_an_unknown_tool_lists_the_tools_there_are_as_code() -> None:
+    error = UnknownTool("nope", ["calculate", "get_weather"])
+    assert error_sentence(error, ENGLISH) == "There is no tool `nope`. Tools: `calculate`, `get_weather`."
+
+
+def test_an_error_the_catalog_cannot_word_reads_as_the_generic_apology() -> None:
+    error = ModelError("odd")
+    error.key = "error.never_catalogued"
+    assert error_sentence(error, CHINESE) == say(CHINESE, "failure.generic")
 
 
 @pytest.mark.parametrize("key", sorted(CATALOG))
@@ -90,7 +95,7 @@ def test_every_entry_has_chinese_with_the_same_fields_as_the_english(key: str) -
 
 def test_a_failed_turn_reads_in_chinese_with_its_trace() -> None:
     trace = (TraceEntry("c1", "get_weather", '{"city": "Oslo"}', "error", 300.0, ""),)
-    reply = Reply(text=RateLimited().user_message, trace=trace, failed=True, error=RateLimited())
+    reply = Reply(text="", trace=trace, failed=True, error=RateLimited())
 
     [message] = render_reply(reply, language=CHINESE)
 

@@ -14,7 +14,7 @@ from bot.engine.api import ModelReply
 from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
 from bot.engine.executor import ToolExecutor, TraceEntry
 from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, repair_history
-from bot.engine.loop import run_loop
+from bot.engine.loop import Note, run_loop
 from bot.engine.permissions import Caller, Place, ToolPolicy
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
 from tests.engine.scripted import ScriptedAPI
@@ -245,7 +245,7 @@ async def test_forcing_a_tool_the_caller_may_not_use_is_refused_before_any_model
 async def test_a_forced_tool_the_server_ignored_is_said_plainly() -> None:
     api = ScriptedAPI().text("It is sunny, I think.")
     result = await turn(api, executor_for(Spy()), choice="add")
-    assert result.notes and "did not call it" in result.notes[0].text
+    assert result.notes == (Note("forced_ignored", "add"),)
 
 
 @pytest.mark.asyncio
@@ -254,7 +254,7 @@ async def test_a_server_rejecting_a_forced_choice_gets_the_request_again_with_au
     result = await turn(api, executor_for(Spy()), choice="required")
     assert [request.tool_choice for request in api.requests] == ["required", "auto"]
     assert result.answer == "answered freely" and result.error is None
-    assert "could not force" in result.notes[0].text
+    assert result.notes[0].kind == "forced_fallback"
 
 
 @pytest.mark.asyncio
@@ -265,7 +265,7 @@ async def test_a_real_outage_on_a_forced_turn_still_reads_as_an_outage() -> None
     assert len(api.requests) == 1
     rejected = ScriptedAPI().error(ModelRejectedRequest("bad", status=400)).error(ModelUnavailable("down", status=503))
     result = await turn(rejected, executor_for(Spy()), choice="add")
-    assert isinstance(result.error, ModelUnavailable) and result.answer == result.error.user_message
+    assert isinstance(result.error, ModelUnavailable) and result.answer == ""
 
 
 @pytest.mark.asyncio

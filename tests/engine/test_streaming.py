@@ -284,7 +284,7 @@ async def test_streamed_a_forced_choice_the_server_rejects_falls_back_to_auto_an
         with caplog.at_level(logging.WARNING):
             result = await turn(api, Listener(), tool_choice="required")
     assert result.answer == "2" and result.error is None
-    assert "could not force" in result.notes[0].text
+    assert result.notes[0].kind == "forced_fallback"
     assert [request.json.get("tool_choice") for request in server.model_requests()] == [
         "required",
         "required",
