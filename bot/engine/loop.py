@@ -12,6 +12,7 @@ from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
 from bot.engine.executor import Offer, ToolExecutor, TraceEntry
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, repair_history
+from bot.engine.progress import Progress
 from bot.engine.tokens import estimate_tokens, item_tokens
 
 log = logging.getLogger(__name__)
@@ -86,27 +87,10 @@ async def run_loop(
         tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
     past = repair_history(history)
     new: list[Item] = [user_message]
+    ask = _Requests(api, instructions, past, new, specs, executor.progress, record_usage, cache_key)
     taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
     notes: list[Note] = []
-
-    async def ask(choice: ToolChoice) -> ModelReply:
-        items = [*past, *new]
-        reply = await api.respond(
-            instructions=instructions,
-            items=items,
-            tools=specs,
-            tool_choice=choice,
-            progress=executor.progress,
-            cache_key=cache_key,
-        )
-        if record_usage is not None:
-            try:
-                await record_usage(reply.usage or estimate_usage(instructions, items, specs, reply))
-            except Exception:
-                log.exception("could not record the usage of a model request")
-        return reply
-
     try:
         for round_number in range(max_rounds):
             if round_number == 0:
@@ -118,18 +102,7 @@ async def run_loop(
                 if reply.text:
                     new.append(AssistantMessage(text=reply.text))
                 return LoopResult(answer=reply.text, items=_kept(new), trace=tuple(trace), notes=tuple(notes))
-            if reply.text:
-                executor.progress.answer_discarded()  # streamed words before calls are not the answer
-            new.extend(reply.reasoning)
-            if reply.text:
-                new.append(AssistantMessage(text=reply.text))
-            calls = _with_unique_ids(reply.calls, taken_ids)
-            new.extend(calls)
-            await _save(checkpoint, new)
-            done = await executor.execute_round(calls)
-            new.extend(call.output for call in done)
-            trace.extend(call.entry for call in done)
-            await _save(checkpoint, new)
+            trace.extend(await _run_calls(executor, reply, new, taken_ids, checkpoint))
         final = await ask("none")
     except ModelError as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
@@ -139,6 +112,55 @@ async def run_loop(
     if final.text:
         new.append(AssistantMessage(text=final.text))
     return LoopResult(answer=final.text, items=_kept(new), trace=tuple(trace), cut_short=True, notes=tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Requests:
+    """Asks the model about the conversation so far (`past` and the growing `new`), and records what it cost."""
+
+    api: ModelAPI
+    instructions: str
+    past: Sequence[Item]
+    new: list[Item]
+    specs: Sequence[ToolSpec]
+    progress: Progress
+    record_usage: RecordUsage | None
+    cache_key: str | None
+
+    async def __call__(self, choice: ToolChoice) -> ModelReply:
+        items = [*self.past, *self.new]
+        reply = await self.api.respond(
+            instructions=self.instructions,
+            items=items,
+            tools=self.specs,
+            tool_choice=choice,
+            progress=self.progress,
+            cache_key=self.cache_key,
+        )
+        if self.record_usage is not None:
+            try:
+                await self.record_usage(reply.usage or estimate_usage(self.instructions, items, self.specs, reply))
+            except Exception:
+                log.exception("could not record the usage of a model request")
+        return reply
+
+
+async def _run_calls(
+    executor: ToolExecutor, reply: ModelReply, new: list[Item], taken_ids: set[str], checkpoint: Checkpoint | None
+) -> list[TraceEntry]:
+    """Add the reply and its calls to the turn, checkpoint, run the calls, add their outputs, checkpoint again."""
+    if reply.text:
+        executor.progress.answer_discarded()  # streamed words before calls are not the answer
+    new.extend(reply.reasoning)
+    if reply.text:
+        new.append(AssistantMessage(text=reply.text))
+    calls = _with_unique_ids(reply.calls, taken_ids)
+    new.extend(calls)
+    await _save(checkpoint, new)
+    done = await executor.execute_round(calls)
+    new.extend(call.output for call in done)
+    await _save(checkpoint, new)
+    return [call.entry for call in done]
 
 
 def _kept(items: Sequence[Item]) -> tuple[Item, ...]:
