@@ -8,7 +8,7 @@ from typing import Literal
 
 import openai
 
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, is_mode
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, is_forced, is_mode
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.responses import ResponsesAPI
@@ -182,7 +182,7 @@ async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine
             instructions=_INSTRUCTIONS, items=[UserMessage(text=_ADD_PROMPT)], tools=[ADD_TOOL], tool_choice=choice
         )
     except ModelError as error:
-        fallback = "; the bot retries a forced choice with auto" if choice not in ("auto", "none") else ""
+        fallback = "; the bot retries a forced choice with auto" if is_forced(choice) else ""
         return CheckLine(name, False, f"rejected: {error.detail}{fallback}")
     called = bool(reply.calls)
     if choice == "auto":

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is_mode
+from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is_forced, is_mode
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
 from bot.engine.executor import Offer, ToolExecutor, TraceEntry
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, repair_history
@@ -188,7 +188,7 @@ async def _save(checkpoint: Checkpoint | None, items: Sequence[Item]) -> None:
 
 async def _first_request(ask: _Ask, tool_choice: ToolChoice, notes: list[Note]) -> ModelReply:
     """Send the first request; a server that rejects a forced tool_choice gets it once more with 'auto'."""
-    if tool_choice in ("auto", "none"):  # nothing forced, nothing to fall back from
+    if not is_forced(tool_choice):  # nothing to fall back from
         return await ask(tool_choice)
     try:
         return await ask(tool_choice)
@@ -219,7 +219,7 @@ def _with_unique_ids(calls: Sequence[ToolCall], taken: set[str]) -> list[ToolCal
 
 def _note_ignored_force(reply: ModelReply, tool_choice: ToolChoice, notes: list[Note]) -> None:
     """Say plainly when a forced tool was not called (some servers ignore tool_choice)."""
-    if tool_choice in ("auto", "none") or notes:
+    if not is_forced(tool_choice) or notes:
         return
     if tool_choice == "required":
         if not reply.calls:

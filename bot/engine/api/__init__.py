@@ -21,6 +21,11 @@ def is_mode(choice: ToolChoice) -> TypeGuard[ToolChoiceMode]:
     return choice in TOOL_CHOICE_MODES
 
 
+def is_forced(choice: ToolChoice) -> bool:
+    """True when the model must call a tool: 'required' or a tool's name."""
+    return choice not in ("auto", "none")
+
+
 ApiKind = Literal["responses", "chat"]
 
 
