@@ -237,6 +237,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     # -- slash command and option descriptions (names stay as they are) ------------------------------------
     # -- what a confirmation asks (the tools' previews; English comes from the tool itself) ---------------------
+    "preview.run": {"en": "Run {tool}.", "zh-CN": "运行 {tool}。"},
+    "preview.run_with": {"en": "Run {tool} with {arguments}.", "zh-CN": "运行 {tool}，参数：{arguments}。"},
     "preview.book": {
         "en": "Book a table for {party} at {restaurant} ({address}) on {weekday} {date} at {time} ({timezone} time).",
         "zh-CN": "预订 {restaurant}（{address}）{date}（{weekday}）{time}（{timezone} 时间）的 {party} 人餐桌。",

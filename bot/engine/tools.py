@@ -175,7 +175,9 @@ class Tool:
             return described if isinstance(described, Preview) else Preview(described)
         values = arguments.model_dump(mode="json").items()
         shown = ", ".join(f"{name}: {json.dumps(value, ensure_ascii=False)}" for name, value in values)
-        return Preview(f"Run {self.name}" + (f" with {shown}." if shown else "."))
+        if not shown:
+            return Preview(f"Run {self.name}.", "run", {"tool": self.name})
+        return Preview(f"Run {self.name} with {shown}.", "run_with", {"tool": self.name, "arguments": shown})
 
 
 def _keywords(arguments: BaseModel) -> dict[str, Any]:

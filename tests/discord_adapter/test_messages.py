@@ -9,8 +9,10 @@ import discord
 import pytest
 
 from bot.concierge import NotAllowed, Reply, ShuttingDown, TraceEntry, UnknownTool
+from bot.discord_adapter.confirm import summary_text
 from bot.discord_adapter.messages import CATALOG, CHINESE, ENGLISH, language_of, say
 from bot.discord_adapter.render import error_sentence, render_reply
+from bot.engine.confirm import ConfirmationRequest
 from bot.engine.errors import (
     ConciergeError,
     ModelError,
@@ -21,6 +23,8 @@ from bot.engine.errors import (
     RateLimited,
     ToolChoiceRefused,
 )
+from bot.engine.permissions import Caller, Place
+from bot.engine.tools import ToolContext, tool
 from bot.pacing import ChannelBusy, SlowDown
 from bot.spending import QuotaReached
 
@@ -102,3 +106,25 @@ def test_a_failed_turn_reads_in_chinese_with_its_trace() -> None:
     assert message.content == "模型服务器正忙（请求受限）。请一分钟后再试。"
     assert message.embed is not None
     assert (message.embed.title, message.embed.description) == ("使用的工具", "✗ get_weather city=Oslo · 失败 · 0.3 秒")
+
+
+@pytest.mark.asyncio
+async def test_a_tool_without_its_own_preview_asks_in_chinese_naming_the_tool_and_its_arguments() -> None:
+    @tool(side_effects=True)
+    async def reserve(context: ToolContext, seats: int) -> dict[str, int]:
+        """Reserve seats."""
+        return {"seats": seats}
+
+    context = ToolContext(caller=Caller(user_id="1", name="Ann"), place=Place(channel_id="c"))
+    preview = await reserve.describe(context, reserve.arguments.model_validate({"seats": 2}))
+    request = ConfirmationRequest(
+        call_id="c",
+        tool="reserve",
+        arguments='{"seats": 2}',
+        summary=preview.text,
+        asker=context.caller,
+        summary_kind=preview.kind,
+        summary_params=preview.params,
+    )
+    assert summary_text(request, ENGLISH) == "Run reserve with seats: 2."
+    assert summary_text(request, CHINESE) == "运行 reserve，参数：seats: 2。"
