@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -163,62 +163,69 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
-    store = await open_store(settings)
-    pruner = make_pruner(settings, store)
-    pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
-    try:
+    async with AsyncExitStack() as resources:
+        store = await open_store(settings)
+        resources.push_async_callback(store.close)
+        pruner = make_pruner(settings, store)
+        pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
+        resources.push_async_callback(_stop, pruning)
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
         if loaded:
             log.info("loaded %d sample restaurants into the empty catalog", loaded)
         http = aiohttp.ClientSession()
+        resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
-        try:
-            services = make_tool_services(settings, store, http)
-            concierge = Concierge(
-                api=make_model_api(settings, model_client),
-                registry=tool_registry(services, tool_package),
-                history=store.history,
-                policies=store.policies,
-                audit=store.audit,
-                conversations=store.conversations,
-                prompt=prompt,
-                services=services,
-                spending=Spending(
-                    store.usage,
-                    store.quotas,
-                    defaults=QuotaDefaults(
-                        per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
-                    ),
-                    model=settings.OPENAI_MODEL,
-                ),
-                limits=ConciergeLimits(
-                    max_rounds=settings.MAX_TOOL_ROUNDS,
-                    tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
-                    history_max_turns=settings.HISTORY_MAX_TURNS,
-                    history_max_tokens=settings.HISTORY_MAX_TOKENS,
-                    max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
-                    member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
-                ),
-            )
-            app = App(
-                settings=settings,
-                store=store,
-                http=http,
-                model_client=model_client,
-                concierge=concierge,
-                pruner=pruner,
-            )
-            try:
-                yield app
-            finally:
-                await concierge.shutdown()
-        finally:
-            await model_client.close()
-            await http.close()
-    finally:
-        pruning.cancel()
-        await asyncio.wait([pruning])
-        await store.close()
+        resources.push_async_callback(model_client.close)
+        concierge = make_concierge(settings, store, http, model_client, prompt, tool_package=tool_package)
+        resources.push_async_callback(concierge.shutdown)
+        yield App(
+            settings=settings, store=store, http=http, model_client=model_client, concierge=concierge, pruner=pruner
+        )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    task.cancel()
+    await asyncio.wait([task])
+
+
+def make_concierge(
+    settings: Settings,
+    store: Store,
+    http: aiohttp.ClientSession,
+    model_client: openai.AsyncOpenAI,
+    prompt: SystemPrompt,
+    *,
+    tool_package: ModuleType = tools,
+) -> Concierge:
+    """The facade, wired to the store, the model and the tools' services."""
+    services = make_tool_services(settings, store, http)
+    return Concierge(
+        api=make_model_api(settings, model_client),
+        registry=tool_registry(services, tool_package),
+        history=store.history,
+        policies=store.policies,
+        audit=store.audit,
+        conversations=store.conversations,
+        prompt=prompt,
+        services=services,
+        spending=Spending(
+            store.usage,
+            store.quotas,
+            defaults=QuotaDefaults(
+                per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
+            ),
+            model=settings.OPENAI_MODEL,
+        ),
+        limits=ConciergeLimits(
+            max_rounds=settings.MAX_TOOL_ROUNDS,
+            tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
+            history_max_turns=settings.HISTORY_MAX_TURNS,
+            history_max_tokens=settings.HISTORY_MAX_TOKENS,
+            max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
+            member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
+        ),
+    )
 
 
 async def run_bot(settings: Settings) -> int:
@@ -296,15 +303,12 @@ async def copy_database(source_url: str, target_url: str) -> int:
     from bot.store.db import open_database
 
     try:
-        source = await open_database(source_url)
-        try:
+        async with AsyncExitStack() as databases:
+            source = await open_database(source_url)
+            databases.push_async_callback(source.close)
             target = await open_database(target_url)
-            try:
-                await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
-            finally:
-                await target.close()
-        finally:
-            await source.close()
+            databases.push_async_callback(target.close)
+            await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
     except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1

@@ -13,6 +13,8 @@ import pytest
 
 import tools
 from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
+from bot.discord_adapter.render import error_sentence
+from bot.engine.errors import ModelMisconfigured
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
@@ -259,8 +261,8 @@ async def test_a_server_without_the_responses_api_is_a_misconfiguration_with_the
 ) -> None:
     async with FakeOpenAI(llama_cpp=True) as server, open_app(settings_for(server, tmp_path, "responses")) as app:
         reply = await app.concierge.chat(CHANNEL, MEMBER, "hello")
-    assert reply.failed and "misconfigured" in reply.text
-    assert len(reply.text.splitlines()) == 1
+    assert reply.failed and isinstance(reply.error, ModelMisconfigured)
+    assert len(error_sentence(reply.error).splitlines()) == 1
     assert "set OPENAI_API=chat" in caplog.text
 
 
@@ -272,7 +274,7 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
         async with open_app(settings_for(server, tmp_path, "chat")) as app:
             reply = await app.concierge.chat(CHANNEL, MEMBER, "2+2?", tool_choice="required")
     assert reply.text == "4" and not reply.failed
-    assert any("could not force" in note.text for note in reply.notes)
+    assert any(note.kind == "forced_fallback" for note in reply.notes)
     choices = [request.json.get("tool_choice") for request in server.model_requests()]
     assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
     replayed = server.model_requests()[-1].json["messages"]

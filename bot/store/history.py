@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, make_valid
+from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, repair_history
 from bot.engine.tokens import item_tokens
 from bot.store.db import Database
 
@@ -91,7 +91,7 @@ class HistoryStore:
             " ORDER BY turn, position",
             (channel_id, oldest, newest),
         )
-        return make_valid(
+        return repair_history(
             [
                 item
                 for turn, position, body in items
@@ -124,8 +124,9 @@ class HistoryStore:
         return deleted
 
 
-class TurnSaver:
-    """Saves one turn as it grows: the first save appends it to the channel, later saves replace it."""
+class HistoryCheckpoint:
+    """Saves one member message's exchange as it grows (the loop's checkpoint): the first save appends it to the
+    channel, later saves replace it."""
 
     def __init__(self, history: HistoryStore, channel_id: str) -> None:
         self._history = history
