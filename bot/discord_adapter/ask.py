@@ -21,14 +21,13 @@ from bot.discord_adapter.turns import (
     answer_live,
     thread_failure_note,
 )
+from bot.engine.api import TOOL_CHOICE_MODES
 
 if TYPE_CHECKING:
     from bot.concierge import Concierge
     from bot.discord_adapter.confirm import Confirmations
 
 log = logging.getLogger(__name__)
-
-ASK_MODES: tuple[str, ...] = ("auto", "required", "none")
 
 
 class ToolChoice(app_commands.Transformer):
@@ -48,7 +47,7 @@ class ToolChoice(app_commands.Transformer):
         except Exception:
             log.exception("listing usable tools for autocomplete failed")
             names = []
-        return choices([*ASK_MODES, *names], value)
+        return choices([*TOOL_CHOICE_MODES, *names], value)
 
 
 ToolChoiceOption = app_commands.Transform[str, ToolChoice]
