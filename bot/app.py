@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
+
+if TYPE_CHECKING:
+    import discord
 
 import tools
 from bot.concierge import Concierge, ConciergeLimits
@@ -24,6 +29,15 @@ from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
+from bot.telemetry import (
+    Health,
+    HealthCheck,
+    InstrumentedModelAPI,
+    OpsServer,
+    Telemetry,
+    captures_content,
+    setup_tracing,
+)
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
@@ -51,6 +65,8 @@ class App:
     http: aiohttp.ClientSession
     model_client: openai.AsyncOpenAI
     concierge: Concierge
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    health: Health = field(default_factory=Health)
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -102,6 +118,8 @@ def load_prompt(settings: Settings) -> SystemPrompt:
 async def open_app(settings: Settings) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
+    tracing = setup_tracing(settings.OTEL)
+    telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     store = await open_store(settings)
     try:
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
@@ -111,7 +129,7 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
         model_client = make_model_client(settings)
         try:
             concierge = Concierge(
-                api=make_model_api(settings, model_client),
+                api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
                 registry=Registry.from_package(tools),
                 history=store.history,
                 policies=store.policies,
@@ -148,8 +166,17 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
                     max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
                     member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
                 ),
+                telemetry=telemetry,
             )
-            app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
+            app = App(
+                settings=settings,
+                store=store,
+                http=http,
+                model_client=model_client,
+                concierge=concierge,
+                telemetry=telemetry,
+                health=Health([database_check(store)]),
+            )
             try:
                 yield app
             finally:
@@ -159,6 +186,51 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             await http.close()
     finally:
         await store.close()
+        tracing.shutdown()  # after the last turn: its spans are exported before the process exits
+
+
+def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
+    """The model API inside its `chat {model}` span and GenAI metrics."""
+    host = urlsplit(settings.OPENAI_BASE_URL).hostname if settings.OPENAI_BASE_URL else "api.openai.com"
+    return InstrumentedModelAPI(
+        api,
+        model=settings.OPENAI_MODEL,
+        metrics=telemetry.metrics,
+        tracer=telemetry.tracer,
+        capture_content=telemetry.capture_content,
+        server_address=host,
+    )
+
+
+def database_check(store: Store) -> HealthCheck:
+    """Up when the database answers a trivial query."""
+
+    async def answers() -> bool:
+        await store.db.fetchone("SELECT 1")
+        return True
+
+    return HealthCheck("database", answers)
+
+
+@asynccontextmanager
+async def serving_operations(app: App) -> AsyncIterator[OpsServer | None]:
+    """Serve /healthz and /metrics while the block runs, when METRICS_PORT is set (else nothing)."""
+    if app.settings.METRICS_PORT == 0:
+        yield None
+        return
+    server = OpsServer(
+        app.health, app.telemetry.metrics, host=app.settings.METRICS_HOST, port=app.settings.METRICS_PORT
+    )
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(
+            f"METRICS_PORT: cannot serve on {app.settings.METRICS_HOST}:{app.settings.METRICS_PORT}: {error.strerror}"
+        ) from None
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 async def run_bot(settings: Settings) -> int:
@@ -177,8 +249,10 @@ async def run_bot(settings: Settings) -> int:
             shard_ids=settings.SHARD_IDS,
             sync_commands=settings.syncs_commands,
         )
+        app.health.add(HealthCheck("discord", discord_connected(bot)))
         try:
-            await run_discord(bot, settings.discord_token())
+            async with serving_operations(app):
+                await run_discord(bot, settings.discord_token())
         except discord.LoginFailure:
             raise StartupError("DISCORD_TOKEN was refused by Discord: reset the bot token and update .env") from None
         except discord.PrivilegedIntentsRequired:
@@ -188,6 +262,15 @@ async def run_bot(settings: Settings) -> int:
         except (aiohttp.ClientError, OSError) as error:
             raise StartupError(f"cannot reach Discord: {error}", exit_status=1) from None
     return 0
+
+
+def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
+    """Up while the gateway connection is open and ready."""
+
+    async def connected() -> bool:
+        return bot.is_ready() and not bot.is_closed()
+
+    return connected
 
 
 async def check_model_server(settings: Settings) -> int:

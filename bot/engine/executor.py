@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -42,6 +43,8 @@ class TraceEntry:
 
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+CallScope = Callable[[ToolCall], AbstractContextManager[object]]
+"""Wraps one call in the task that runs it (telemetry: its span); `record` runs inside it."""
 T = TypeVar("T")
 _Result = tuple[Outcome, dict[str, Any]]
 
@@ -68,6 +71,7 @@ class ToolExecutor:
     progress: Progress = field(default_factory=NoProgress)
     max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
     max_repeats: int = 2
+    call_scope: CallScope | None = None
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +95,10 @@ class ToolExecutor:
 
     async def execute(self, call: ToolCall) -> tuple[ToolOutput, TraceEntry]:
         """Run one call; never raises: every failure becomes an output the model can act on."""
+        with nullcontext() if self.call_scope is None else self.call_scope(call):
+            return await self._execute(call)
+
+    async def _execute(self, call: ToolCall) -> tuple[ToolOutput, TraceEntry]:
         started = time.perf_counter()
         self._tell(self.progress.tool_started, call)
         try:
