@@ -14,6 +14,7 @@ from bot.engine.items import Item
 from bot.engine.loop import estimate_usage
 from bot.engine.progress import Progress
 from bot.telemetry.metrics import Metrics
+from bot.telemetry.tracing import start_span
 
 OPERATION = "chat"
 PROVIDER = "openai"
@@ -51,8 +52,12 @@ class InstrumentedModelAPI:
     ) -> ModelReply:
         """Forward the request, timing it and recording its tokens; failures are re-raised unchanged."""
         started = time.perf_counter()
-        with self._tracer.start_as_current_span(
-            f"{OPERATION} {self._model}", kind=SpanKind.CLIENT, record_exception=False, set_status_on_exception=False
+        with start_span(
+            self._tracer,
+            f"{OPERATION} {self._model}",
+            kind=SpanKind.CLIENT,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             if span.is_recording():
                 span.set_attribute("gen_ai.operation.name", OPERATION)
@@ -93,14 +98,15 @@ class InstrumentedModelAPI:
             return reply
 
     def _observe_duration(self, started: float, error_type: str) -> None:
-        self._metrics.operation_duration.labels(OPERATION, self._model, PROVIDER, error_type).observe(
-            time.perf_counter() - started
-        )
+        metrics = self._metrics
+        duration = metrics.child(metrics.operation_duration, OPERATION, self._model, PROVIDER, error_type)
+        duration.observe(time.perf_counter() - started)
 
     def _observe_tokens(self, usage: Usage) -> None:
         estimated = "true" if usage.estimated else "false"
         for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens)):
-            self._metrics.token_usage.labels(OPERATION, self._model, PROVIDER, kind, estimated).observe(count)
+            tokens = self._metrics.child(self._metrics.token_usage, OPERATION, self._model, PROVIDER, kind, estimated)
+            tokens.observe(count)
 
 
 def _output_json(reply: ModelReply) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+M = TypeVar("M", Counter, Histogram)
 
 # Buckets from the OpenTelemetry GenAI semantic conventions (seconds; tokens).
 OPERATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -67,6 +71,16 @@ class Metrics:
             buckets=TOKEN_BUCKETS,
             registry=self.registry,
         )
+
+        self._children: dict[tuple[int, tuple[str, ...]], object] = {}
+
+    def child(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)`, remembered: the label sets are few, and looking one up is the costly part."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

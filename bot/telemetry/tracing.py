@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -29,6 +31,13 @@ def tracing_wanted(environ: Mapping[str, str]) -> bool:
     if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return False
     return any(environ.get(name, "").strip() for name in _EXPORTER_VARIABLES)
+
+
+def start_span(tracer: trace.Tracer, name: str, **options: Any) -> AbstractContextManager[trace.Span]:
+    """`tracer.start_as_current_span(name)`, or nothing at all with the no-op tracer (the cost of tracing off)."""
+    if isinstance(tracer, trace.NoOpTracer):
+        return nullcontext(trace.INVALID_SPAN)
+    return tracer.start_as_current_span(name, **options)
 
 
 class Tracing:

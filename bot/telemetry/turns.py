@@ -21,6 +21,7 @@ from bot.pacing import ChannelBusy, SlowDown
 from bot.spending import QuotaReached
 from bot.telemetry.logs import turn_fields
 from bot.telemetry.metrics import Metrics
+from bot.telemetry.tracing import start_span
 
 AGENT_NAME = "Concierge"
 UNKNOWN_TOOL = "unknown"
@@ -75,8 +76,8 @@ class Telemetry:
         turn_id = uuid.uuid4().hex[:16]
         self.metrics.active_turns.inc()
         with (
-            self.tracer.start_as_current_span(
-                f"invoke_agent {AGENT_NAME}", record_exception=False, set_status_on_exception=False
+            start_span(
+                self.tracer, f"invoke_agent {AGENT_NAME}", record_exception=False, set_status_on_exception=False
             ) as span,
             turn_fields(guild=place.guild_id, channel=place.channel_id, member=caller.user_id, turn=turn_id),
         ):
@@ -97,7 +98,7 @@ class Telemetry:
                 raise
             finally:
                 self.metrics.active_turns.dec()
-                self.metrics.turns.labels(scope.outcome, reason).inc()
+                self.metrics.child(self.metrics.turns, scope.outcome, reason).inc()
                 if span.is_recording():
                     span.set_attribute("concierge.turn.outcome", scope.outcome)
                     if reason:
@@ -109,7 +110,7 @@ class Telemetry:
     def tool_call(self, call: ToolCall) -> Iterator[None]:
         """Around one tool call, in the task that runs it: the `execute_tool {tool}` span (its outcome is added when
         the call is recorded)."""
-        with self.tracer.start_as_current_span(f"execute_tool {call.name}") as span:
+        with start_span(self.tracer, f"execute_tool {call.name}") as span:
             if span.is_recording():
                 span.set_attribute("gen_ai.operation.name", "execute_tool")
                 span.set_attribute("gen_ai.tool.name", call.name)
@@ -123,8 +124,8 @@ class Telemetry:
 
         async def recorded(entry: TraceEntry) -> None:
             tool = entry.tool if tools.get(entry.tool) is not None else UNKNOWN_TOOL
-            self.metrics.tool_calls.labels(tool, entry.outcome).inc()
-            self.metrics.tool_duration.labels(tool).observe(entry.duration_ms / 1000)
+            self.metrics.child(self.metrics.tool_calls, tool, entry.outcome).inc()
+            self.metrics.child(self.metrics.tool_duration, tool).observe(entry.duration_ms / 1000)
             span = trace.get_current_span()
             if span.is_recording():
                 span.set_attribute("concierge.tool.outcome", entry.outcome)
@@ -146,10 +147,11 @@ class _ObservedConfirmer:
 
     async def confirm(self, request: ConfirmationRequest) -> ConfirmationOutcome:
         started = time.perf_counter()
-        with self._telemetry.tracer.start_as_current_span(f"await_confirmation {request.tool}") as span:
+        with start_span(self._telemetry.tracer, f"await_confirmation {request.tool}") as span:
             outcome = await self._inner.confirm(request)
             result = CONFIRMATION_RESULTS.get(outcome.verdict, outcome.verdict)
-            self._telemetry.metrics.confirmations.labels(result).inc()
+            metrics = self._telemetry.metrics
+            metrics.child(metrics.confirmations, result).inc()
             if span.is_recording():
                 span.set_attribute("gen_ai.tool.name", request.tool)
                 span.set_attribute("gen_ai.tool.call.id", request.call_id)

@@ -63,7 +63,9 @@ async def test_confirmation_results_are_counted_with_expired_for_no_answer(store
     telemetry = Telemetry()
     for verdict in ("confirmed", "timed_out", "timed_out"):
         api = ScriptedAPI().calls(("reserve", {"seats": 1})).text("ok")
-        await observed_concierge(api, store, telemetry).chat(THREAD, ANN, "book", surface=TurnSurface(AnswerWith(verdict)))
+        await observed_concierge(api, store, telemetry).chat(
+            THREAD, ANN, "book", surface=TurnSurface(AnswerWith(verdict))
+        )
     scraped = await scrape(telemetry.metrics)
     assert scraped.value("concierge_confirmations_total", result="confirmed") == 1
     assert scraped.value("concierge_confirmations_total", result="expired") == 2
