@@ -88,3 +88,49 @@ async def test_a_check_added_at_run_time_is_reported_and_one_that_raises_counts_
     assert status == 503 and body["checks"] == {"database": "up", "mcp:search": "down"}
     health.remove("mcp:search")
     assert (await get_health(health))[0] == 200
+
+
+@pytest.mark.asyncio
+async def test_the_app_serves_both_endpoints_on_metrics_port_and_a_taken_port_is_a_one_line_startup_error(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    from bot.app import StartupError, open_app, serving_operations
+    from bot.settings import load_settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(
+        {
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'concierge.db'}",
+            "METRICS_PORT": str(port),
+        },
+        env_file=None,
+    )
+    async with open_app(settings) as app, serving_operations(app) as server:
+        assert server is not None
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == 200 and (await response.json())["checks"] == {"database": "up"}
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert "concierge_active_turns 0.0" in await response.text()
+        async with open_app(settings) as second:
+            with pytest.raises(StartupError, match=f"METRICS_PORT: cannot serve on 127.0.0.1:{port}"):
+                async with serving_operations(second):
+                    pass
+
+
+@pytest.mark.asyncio
+async def test_metrics_port_zero_serves_nothing(tmp_path: Path) -> None:
+    from bot.app import open_app, serving_operations
+    from bot.settings import load_settings
+
+    settings = load_settings(
+        {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "DATABASE_URL": f"sqlite:///{tmp_path / 'concierge.db'}"},
+        env_file=None,
+    )
+    async with open_app(settings) as app, serving_operations(app) as server:
+        assert server is None

@@ -87,3 +87,24 @@ def test_log_format_is_a_setting_that_defaults_to_text_and_refuses_others() -> N
         load_settings({"OPENAI_API_KEY": "k", "LOG_FORMAT": "xml"}, env_file=None)
     settings = load_settings({"OPENAI_API_KEY": "k", "METRICS_PORT": "9464"}, env_file=None)
     assert (settings.METRICS_PORT, settings.METRICS_HOST) == (9464, "127.0.0.1")
+
+
+@pytest.mark.asyncio
+async def test_the_text_format_stays_as_before_and_adds_the_turn_ids_inside_a_turn(store: Store) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    install_log_handler(level="INFO", log_format="text", stream=stream)
+    try:
+        logging.getLogger("discord.client").info("logging in using static token")
+        api = ScriptedAPI().error(ModelUnavailable("down"))
+        await observed_concierge(api, store, Telemetry()).chat(THREAD, ANN, "hello")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+    outside, inside = stream.getvalue().splitlines()
+    assert outside.endswith("INFO    discord.client: logging in using static token")
+    assert "WARNING bot.engine.loop: turn failed: ModelUnavailable: down [guild=g1 channel=t1 member=1 turn=" in inside
