@@ -92,6 +92,8 @@ class InstrumentedModelAPI:
                 span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
                 span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
                 span.set_attribute("concierge.usage.estimated", usage.estimated)
+                if reply.model:
+                    span.set_attribute("gen_ai.response.model", reply.model)
                 span.set_attribute("gen_ai.response.finish_reasons", ["tool_calls" if reply.calls else "stop"])
                 if self._capture:
                     span.set_attribute("gen_ai.output.messages", _output_json(reply))

@@ -161,3 +161,43 @@ async def test_spans_reach_an_otlp_http_collector_when_tracing_shuts_down(store:
         await runner.cleanup()
     assert len(received) == 1
     assert b"invoke_agent Concierge" in received[0] and f"chat {MODEL}".encode() in received[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("api", ["responses", "chat"])
+@pytest.mark.parametrize("stream", ["true", "false"])
+async def test_chat_spans_name_the_model_the_server_answered_with_over_real_http(api: str, stream: str) -> None:
+    from bot.app import instrument_model_api, make_model_api, make_model_client
+    from bot.engine.items import UserMessage
+    from bot.settings import load_settings
+    from tests.fake_openai import FakeOpenAI
+
+    telemetry, exporter = traced()
+    async with FakeOpenAI() as server:
+        server.reply_text("hello there")
+        settings = load_settings(
+            {
+                "OPENAI_BASE_URL": server.base_url,
+                "OPENAI_API": api,
+                "OPENAI_MODEL": "wire-model",
+                "STREAM_ANSWERS": stream,
+            },
+            env_file=None,
+        )
+        client = make_model_client(settings)
+        try:
+            model_api = instrument_model_api(settings, make_model_api(settings, client), telemetry)
+            reply = await model_api.respond(
+                instructions="i",
+                items=[UserMessage(text="hi", author_id="1", author_name="Ann")],
+                tools=[],
+                tool_choice="auto",
+            )
+        finally:
+            await client.close()
+    assert reply.text == "hello there" and reply.model == "wire-model"
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "chat wire-model"
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.response.model"] == "wire-model"
+    assert span.attributes["server.address"] == "127.0.0.1"

@@ -50,6 +50,7 @@ class ModelReply:
     calls: tuple[ToolCall, ...] = field(default_factory=tuple)
     reasoning: tuple[Reasoning, ...] = field(default_factory=tuple)
     usage: Usage | None = None
+    model: str = ""  # the model that answered, as the server names it ("" when it did not say)
 
 
 class ModelAPI(Protocol):

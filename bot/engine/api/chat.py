@@ -82,7 +82,7 @@ class ChatAPI:
         completion = await self._client.chat.completions.create(**request)
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
-        return _reply(completion.choices[0].message, completion.usage)
+        return _reply(completion.choices[0].message, completion.usage, getattr(completion, "model", None))
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
@@ -91,10 +91,12 @@ class ChatAPI:
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None
+        model: str | None = None
         finished = False
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage
+                model = model or getattr(chunk, "model", None)
                 for choice in chunk.choices or ():
                     if choice.index != 0:
                         continue
@@ -113,6 +115,7 @@ class ChatAPI:
             text="".join(text),
             calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
             usage=_usage(usage),
+            model=model or "",
         )
 
 
@@ -191,7 +194,7 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": choice}}
 
 
-def _reply(message: Any, usage: Any) -> ModelReply:
+def _reply(message: Any, usage: Any, model: str | None = None) -> ModelReply:
     """The message text (or refusal) and its function tool calls; a call without an id gets a fresh one."""
     text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
     calls: list[ToolCall] = []
@@ -201,7 +204,7 @@ def _reply(message: Any, usage: Any) -> ModelReply:
             continue
         call_id = getattr(call, "id", None) or f"call_{uuid.uuid4().hex[:24]}"
         calls.append(ToolCall(call_id=call_id, name=function.name, arguments=function.arguments or ""))
-    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage))
+    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage), model=model or "")
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -73,7 +73,7 @@ class ResponsesAPI:
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
         response = await self._client.responses.create(**request)
-        return _reply(response.output, response.usage)
+        return _reply(response.output, response.usage, getattr(response, "model", None))
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
@@ -96,7 +96,7 @@ class ResponsesAPI:
         if completed is None:
             raise StreamBroken("it ended before response.completed")
         output = [done[index] for index in sorted(done)] or list(completed.output or ())
-        return _reply(output, completed.usage)
+        return _reply(output, completed.usage, getattr(completed, "model", None))
 
 
 def _input_item(item: Item) -> ResponseInputItemParam:
@@ -139,7 +139,7 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, str]:
     return {"type": "function", "name": choice}
 
 
-def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
+def _reply(output: Sequence[Any], usage: Any, model: str | None = None) -> ModelReply:
     """Text of the message items, the function calls in order, the replayable reasoning, and the usage."""
     texts: list[str] = []
     calls: list[ToolCall] = []
@@ -159,6 +159,7 @@ def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
         calls=tuple(calls),
         reasoning=tuple(reasoning),
         usage=_usage(usage),
+        model=model or "",
     )
 
 
