@@ -94,7 +94,8 @@ class InstrumentedModelAPI:
                 span.set_attribute("concierge.usage.estimated", usage.estimated)
                 if reply.model:
                     span.set_attribute("gen_ai.response.model", reply.model)
-                span.set_attribute("gen_ai.response.finish_reasons", ["tool_calls" if reply.calls else "stop"])
+                finish = reply.finish_reason or ("tool_calls" if reply.calls else "stop")
+                span.set_attribute("gen_ai.response.finish_reasons", [finish])
                 if self._capture:
                     span.set_attribute("gen_ai.output.messages", _output_json(reply))
             return reply

@@ -200,4 +200,5 @@ async def test_chat_spans_name_the_model_the_server_answered_with_over_real_http
     assert span.name == "chat wire-model"
     assert span.attributes is not None
     assert span.attributes["gen_ai.response.model"] == "wire-model"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert span.attributes["server.address"] == "127.0.0.1"

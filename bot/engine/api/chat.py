@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, assert_never
 
 import openai
@@ -82,7 +83,9 @@ class ChatAPI:
         completion = await self._client.chat.completions.create(**request)
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
-        return _reply(completion.choices[0].message, completion.usage, getattr(completion, "model", None))
+        choice = completion.choices[0]
+        reply = _reply(choice.message, completion.usage, getattr(completion, "model", None))
+        return replace(reply, finish_reason=getattr(choice, "finish_reason", None) or "")
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
@@ -92,7 +95,7 @@ class ChatAPI:
         calls: dict[int, _PartialCall] = {}
         usage: Any = None
         model: str | None = None
-        finished = False
+        finished: str | None = None
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage
@@ -106,16 +109,18 @@ class ChatAPI:
                         progress.answer_delta(delta.content)
                     for piece in (delta.tool_calls if delta is not None else None) or ():
                         calls.setdefault(piece.index, _PartialCall()).add(piece)
-                    finished = finished or choice.finish_reason is not None
+                    if finished is None:
+                        finished = choice.finish_reason
         except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
             raise StreamBroken(type(error).__name__) from error
-        if not finished:
+        if finished is None:
             raise StreamBroken("it ended without a finish reason")
         return ModelReply(
             text="".join(text),
             calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
             usage=_usage(usage),
             model=model or "",
+            finish_reason=finished,
         )
 
 

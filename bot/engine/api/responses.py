@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, assert_never
 
 import openai
@@ -73,7 +74,7 @@ class ResponsesAPI:
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
         response = await self._client.responses.create(**request)
-        return _reply(response.output, response.usage, getattr(response, "model", None))
+        return _finished(_reply(response.output, response.usage, getattr(response, "model", None)), response)
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
@@ -96,7 +97,7 @@ class ResponsesAPI:
         if completed is None:
             raise StreamBroken("it ended before response.completed")
         output = [done[index] for index in sorted(done)] or list(completed.output or ())
-        return _reply(output, completed.usage, getattr(completed, "model", None))
+        return _finished(_reply(output, completed.usage, getattr(completed, "model", None)), completed)
 
 
 def _input_item(item: Item) -> ResponseInputItemParam:
@@ -161,6 +162,16 @@ def _reply(output: Sequence[Any], usage: Any, model: str | None = None) -> Model
         usage=_usage(usage),
         model=model or "",
     )
+
+
+def _finished(reply: ModelReply, response: Any) -> ModelReply:
+    """The reply with why the response ended, in Chat terms (an incomplete response names its reason)."""
+    if getattr(response, "status", None) == "incomplete":
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        finish = "length" if reason == "max_output_tokens" else reason or "incomplete"
+    else:
+        finish = "tool_calls" if reply.calls else "stop"
+    return replace(reply, finish_reason=finish)
 
 
 def _usage(usage: Any) -> Usage | None:
