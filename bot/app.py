@@ -15,9 +15,6 @@ from urllib.parse import urlsplit
 import aiohttp
 import openai
 
-if TYPE_CHECKING:
-    import discord
-
 import tools
 from bot.concierge import Concierge, ConciergeLimits
 from bot.engine.api import ModelAPI
@@ -41,6 +38,9 @@ from bot.telemetry import (
 from tools.bookings import BookingLimits
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 

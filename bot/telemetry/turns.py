@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from opentelemetry import trace
@@ -37,6 +38,7 @@ _REFUSALS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+_tool_span: ContextVar[Span | None] = ContextVar("concierge_tool_span", default=None)
 
 
 class KnownTools(Protocol):
@@ -117,7 +119,11 @@ class Telemetry:
                 span.set_attribute("gen_ai.tool.call.id", call.call_id)
                 if self.capture_content:
                     span.set_attribute("gen_ai.tool.call.arguments", call.arguments)
-            yield
+            token = _tool_span.set(span)
+            try:
+                yield
+            finally:
+                _tool_span.reset(token)
 
     def recording(self, record: RecordCall, tools: KnownTools) -> RecordCall:
         """`record` plus the tool-call metrics and the outcome on the call's span."""
@@ -126,8 +132,8 @@ class Telemetry:
             tool = entry.tool if tools.get(entry.tool) is not None else UNKNOWN_TOOL
             self.metrics.child(self.metrics.tool_calls, tool, entry.outcome).inc()
             self.metrics.child(self.metrics.tool_duration, tool).observe(entry.duration_ms / 1000)
-            span = trace.get_current_span()
-            if span.is_recording():
+            span = _tool_span.get()  # None for a call refused before it ran (past the per-reply limit)
+            if span is not None and span.is_recording():
                 span.set_attribute("concierge.tool.outcome", entry.outcome)
                 if entry.outcome != "ok":
                     span.set_status(Status(StatusCode.ERROR, entry.outcome))

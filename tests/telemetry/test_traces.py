@@ -202,3 +202,19 @@ async def test_chat_spans_name_the_model_the_server_answered_with_over_real_http
     assert span.attributes["gen_ai.response.model"] == "wire-model"
     assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert span.attributes["server.address"] == "127.0.0.1"
+
+
+@pytest.mark.asyncio
+async def test_calls_past_the_per_reply_limit_are_counted_but_leave_the_turn_span_alone(store: Store) -> None:
+    from tests.telemetry.conftest import scrape
+
+    telemetry, exporter = traced()
+    api = ScriptedAPI().calls(("echo", {"text": "a"}), ("echo", {"text": "b"})).text("done")
+    await observed_concierge(api, store, telemetry, max_calls_per_round=1).chat(THREAD, ANN, "two")
+    spans = exporter.get_finished_spans()
+    (root,) = by_name(spans, "invoke_agent Concierge")
+    assert len(by_name(spans, "execute_tool echo")) == 1
+    assert root.attributes is not None and "concierge.tool.outcome" not in root.attributes
+    assert root.status.is_ok
+    scraped = await scrape(telemetry.metrics)
+    assert scraped.value("concierge_tool_calls_total", tool="echo", outcome="skipped") == 1
