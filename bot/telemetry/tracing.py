@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "concierge"
+FLUSH_TIMEOUT_MILLIS = 5000  # a collector that is down must not hold up the exit for long
 CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _EXPORTER_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
@@ -57,7 +58,7 @@ class Tracing:
         if self.provider is None:
             return
         try:
-            self.provider.force_flush()
+            self.provider.force_flush(timeout_millis=FLUSH_TIMEOUT_MILLIS)
             self.provider.shutdown()
         except Exception:
             log.exception("could not flush the traces")

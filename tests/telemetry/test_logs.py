@@ -108,3 +108,26 @@ async def test_the_text_format_stays_as_before_and_adds_the_turn_ids_inside_a_tu
     outside, inside = stream.getvalue().splitlines()
     assert outside.endswith("INFO    discord.client: logging in using static token")
     assert "WARNING bot.engine.loop: turn failed: ModelUnavailable: down [guild=g1 channel=t1 member=1 turn=" in inside
+
+
+def test_the_command_line_logs_json_lines_to_stderr_when_log_format_is_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.__main__ import configure_logging
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        configure_logging(load_settings({"OPENAI_API_KEY": "k", "LOG_FORMAT": "json"}, env_file=None))
+        logging.getLogger("discord.gateway").warning("Can't keep up, shard ID None websocket is 12.3s behind.")
+        logging.getLogger("httpx").info("HTTP Request: POST https://api.openai.com/v1/responses")  # kept quiet
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("WARNING", "discord.gateway")
+    assert record["message"] == "Can't keep up, shard ID None websocket is 12.3s behind."
