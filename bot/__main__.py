@@ -54,8 +54,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL; the HTTP client libraries stay at WARNING so no request detail leaks."""
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    """Log to stderr at LOG_LEVEL in LOG_FORMAT (text or JSON lines); the HTTP client libraries stay at WARNING so no
+    request detail leaks."""
+    from bot.telemetry.logs import install_log_handler
+
+    install_log_handler(level=settings.LOG_LEVEL, log_format=settings.LOG_FORMAT)
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.http", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     # Concierge never joins voice channels: discord.py's warnings about missing voice libraries are noise.

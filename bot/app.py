@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
@@ -28,10 +30,22 @@ from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
 from bot.store.retention import Pruner, Retention
+from bot.telemetry import (
+    Health,
+    HealthCheck,
+    InstrumentedModelAPI,
+    OpsServer,
+    Telemetry,
+    captures_content,
+    setup_tracing,
+)
 from tools.bookings import BookingLimits
 from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,8 @@ class App:
     model_client: openai.AsyncOpenAI
     concierge: Concierge
     pruner: Pruner | None = None
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    health: Health = field(default_factory=Health)
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -163,7 +179,10 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
+    tracing = setup_tracing(settings.OTEL)
+    telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     async with AsyncExitStack() as resources:
+        resources.callback(tracing.shutdown)  # closed last: the last turn's spans are exported before the exit
         store = await open_store(settings)
         resources.push_async_callback(store.close)
         pruner = make_pruner(settings, store)
@@ -176,10 +195,19 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
         resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
         resources.push_async_callback(model_client.close)
-        concierge = make_concierge(settings, store, http, model_client, prompt, tool_package=tool_package)
+        concierge = make_concierge(
+            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package
+        )
         resources.push_async_callback(concierge.shutdown)
         yield App(
-            settings=settings, store=store, http=http, model_client=model_client, concierge=concierge, pruner=pruner
+            settings=settings,
+            store=store,
+            http=http,
+            model_client=model_client,
+            concierge=concierge,
+            pruner=pruner,
+            telemetry=telemetry,
+            health=Health([database_check(store)]),
         )
 
 
@@ -196,12 +224,13 @@ def make_concierge(
     model_client: openai.AsyncOpenAI,
     prompt: SystemPrompt,
     *,
+    telemetry: Telemetry,
     tool_package: ModuleType = tools,
 ) -> Concierge:
     """The facade, wired to the store, the model and the tools' services."""
     services = make_tool_services(settings, store, http)
     return Concierge(
-        api=make_model_api(settings, model_client),
+        api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
         registry=tool_registry(services, tool_package),
         history=store.history,
         policies=store.policies,
@@ -225,7 +254,52 @@ def make_concierge(
             max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
             member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
         ),
+        telemetry=telemetry,
     )
+
+
+def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
+    """The model API inside its `chat {model}` span and GenAI metrics."""
+    host = urlsplit(settings.OPENAI_BASE_URL).hostname if settings.OPENAI_BASE_URL else "api.openai.com"
+    return InstrumentedModelAPI(
+        api,
+        model=settings.OPENAI_MODEL,
+        metrics=telemetry.metrics,
+        tracer=telemetry.tracer,
+        capture_content=telemetry.capture_content,
+        server_address=host,
+    )
+
+
+def database_check(store: Store) -> HealthCheck:
+    """Up when the database answers a trivial query."""
+
+    async def answers() -> bool:
+        await store.db.fetchone("SELECT 1")
+        return True
+
+    return HealthCheck("database", answers)
+
+
+@asynccontextmanager
+async def serving_operations(app: App) -> AsyncIterator[OpsServer | None]:
+    """Serve /healthz and /metrics while the block runs, when METRICS_PORT is set (else nothing)."""
+    if app.settings.METRICS_PORT == 0:
+        yield None
+        return
+    server = OpsServer(
+        app.health, app.telemetry.metrics, host=app.settings.METRICS_HOST, port=app.settings.METRICS_PORT
+    )
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(
+            f"METRICS_PORT: cannot serve on {app.settings.METRICS_HOST}:{app.settings.METRICS_PORT}: {error.strerror}"
+        ) from None
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 async def run_bot(settings: Settings) -> int:
@@ -244,8 +318,10 @@ async def run_bot(settings: Settings) -> int:
             shard_ids=settings.SHARD_IDS,
             sync_commands=settings.syncs_commands,
         )
+        app.health.add(HealthCheck("discord", discord_connected(bot)))
         try:
-            await run_discord(bot, settings.discord_token())
+            async with serving_operations(app):
+                await run_discord(bot, settings.discord_token())
         except discord.LoginFailure:
             raise StartupError("DISCORD_TOKEN was refused by Discord: reset the bot token and update .env") from None
         except discord.PrivilegedIntentsRequired:
@@ -255,6 +331,15 @@ async def run_bot(settings: Settings) -> int:
         except (aiohttp.ClientError, OSError) as error:
             raise StartupError(f"cannot reach Discord: {error}", exit_status=1) from None
     return 0
+
+
+def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
+    """Up while the gateway connection is open and ready."""
+
+    async def connected() -> bool:
+        return bot.is_ready() and not bot.is_closed()
+
+    return connected
 
 
 async def check_model_server(settings: Settings) -> int:

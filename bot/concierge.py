@@ -38,6 +38,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.history import HistoryCheckpoint, HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.usage import QuotaScope
+from bot.telemetry import Telemetry
 
 __all__ = [
     "AuditEntry",
@@ -77,6 +78,7 @@ class Concierge:
         limits: ConciergeLimits = ConciergeLimits(),
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._api = api
         self._registry = registry
@@ -89,6 +91,7 @@ class Concierge:
         self._limits = limits
         self._spending = spending
         self._now = now
+        self._telemetry = telemetry or Telemetry()
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
         self._busy: set[asyncio.Task[object]] = set()  # handlers using the store: turns, commands
@@ -110,7 +113,7 @@ class Concierge:
         ask this member to confirm side effects and where to read their current roles (without it, side effects
         that need a yes are not done, and the roles given in `caller` are trusted).
         """
-        async with self._in_use():
+        async with self._telemetry.turn(place, caller) as observed, self._in_use():
             self._member_turns.admit(caller.user_id)
             async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
@@ -118,7 +121,7 @@ class Concierge:
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
                 executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
-                return await self._answer(executor, place, caller, text, tool_choice)
+                return observed.finished(await self._answer(executor, place, caller, text, tool_choice))
 
     async def _answer(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
         """Answer one message on the channel's history (the loop refuses a forbidden forced tool before any model
@@ -351,9 +354,10 @@ class Concierge:
             default_timeout=self._limits.tool_timeout,
             services=self._services,
             now=self._now,
-            record=record,
+            record=self._telemetry.recording(record, self._registry),
             gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
-            confirmer=AuditedConfirmer(hooks.confirmer, self._audit, place),
+            confirmer=self._telemetry.confirmer(AuditedConfirmer(hooks.confirmer, self._audit, place)),
+            call_scope=self._telemetry.tool_call,
             progress=hooks.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )

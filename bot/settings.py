@@ -56,6 +56,11 @@ class Settings(BaseModel):
     AUDIT_RETENTION_DAYS: int = Field(default=365, ge=0)
     USAGE_RETENTION_DAYS: int = Field(default=400, ge=0)
     MAX_STORED_TOOL_CHARS: int = Field(default=20_000, ge=1_000)
+    # Operating the bot (issue 25): /healthz and /metrics, and the log format. Traces use the standard OTEL_* variables.
+    METRICS_PORT: int = Field(default=0, ge=0, le=65535)
+    METRICS_HOST: str = "127.0.0.1"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    OTEL: dict[str, str] = Field(default_factory=dict)  # every OTEL_* variable, filled in by load_settings
 
     @field_validator("OPENAI_API", mode="before")
     @classmethod
@@ -71,6 +76,11 @@ class Settings(BaseModel):
     @classmethod
     def _level_uppercase(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("LOG_FORMAT", mode="before")
+    @classmethod
+    def _format_lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -165,8 +175,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         for name, value in values.items()
         if name in Settings.model_fields and value is not None and value.strip()
     }
+    known_otel = {name: value for name, value in values.items() if name.startswith("OTEL_") and value and value.strip()}
     try:
-        return Settings.model_validate(known)
+        return Settings.model_validate({**known, "OTEL": known_otel})
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -105,6 +106,8 @@ class Offer:
 
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+CallScope = Callable[[ToolCall], AbstractContextManager[object]]
+"""Wraps one call in the task that runs it (telemetry: its span); `record` runs inside it."""
 T = TypeVar("T")
 
 
@@ -130,6 +133,7 @@ class ToolExecutor:
     progress: Progress = field(default_factory=NoProgress)
     max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
     max_repeats: int = 2
+    call_scope: CallScope | None = None
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +165,10 @@ class ToolExecutor:
 
     async def execute(self, call: ToolCall) -> ExecutedCall:
         """Run one call; never raises: every failure becomes an output the model can act on."""
+        with nullcontext() if self.call_scope is None else self.call_scope(call):
+            return await self._execute(call)
+
+    async def _execute(self, call: ToolCall) -> ExecutedCall:
         started = time.perf_counter()
         self._tell(self.progress.tool_started, call)
         try:
