@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from bot.engine.confirm import ConfirmationRequest, Confirmer, NoConfirmer, not_confirmed_result
 from bot.engine.gate import AsGiven, Authorization, FixedPolicies, Gate
 from bot.engine.items import ToolCall, ToolOutput
+from bot.engine.json_text import read_json
 from bot.engine.permissions import Caller, Decision, Denied, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import Registry, Tool, ToolContext, ToolError, utc_now
@@ -218,7 +219,7 @@ async def _bounded(tool: Tool, seconds: float, work: Awaitable[T]) -> T | _Resul
 def _parse_arguments(tool: Tool, text: str) -> BaseModel | dict[str, Any]:
     """The validated arguments, or the problem with them as a result the model can correct itself from."""
     try:
-        raw = json.loads(text) if text.strip() else {}
+        raw = read_json(text) if text.strip() else {}
     except json.JSONDecodeError as error:
         return {
             "error": "arguments are not valid JSON",
