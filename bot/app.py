@@ -19,6 +19,7 @@ from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry
+from bot.model_check import CheckLine, CheckSection
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
@@ -86,8 +87,10 @@ async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
         return await Store.open(settings.DATABASE_URL)
-    except (SchemaTooNew, DatabaseUnavailable) as error:
+    except SchemaTooNew as error:
         raise StartupError(str(error)) from None
+    except DatabaseUnavailable as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
 
 
 def load_prompt(settings: Settings) -> SystemPrompt:
@@ -96,6 +99,10 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         return SystemPrompt.from_file(settings.SYSTEM_PROMPT_FILE)
     except OSError as error:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise StartupError(
+            f"SYSTEM_PROMPT_FILE: {settings.SYSTEM_PROMPT_FILE} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
 
 
 @asynccontextmanager
@@ -190,8 +197,8 @@ async def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def check_model_server(settings: Settings) -> int:
-    """`python -m bot check`: print the self-test report; non-zero when the bot could not work."""
+async def check_model_server(settings: Settings) -> CheckSection:
+    """`concierge check`'s model server section: the self-test report through the bot's own adapters."""
     from bot.model_check import check_model_server as run_check
 
     client = make_model_client(settings)
@@ -200,28 +207,28 @@ async def check_model_server(settings: Settings) -> int:
     finally:
         await client.close()
     where = settings.OPENAI_BASE_URL or "OpenAI"
-    print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
-    print(report.render())
-    database_ok = await check_database(settings)
-    return 0 if report.ok and database_ok else 1
+    title = f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}"
+    return CheckSection(title, report.lines, ok=report.ok)
 
 
-async def check_database(settings: Settings) -> bool:
-    """Print whether the database answers and how its schema compares with this Concierge's; False on a problem."""
+async def check_database(settings: Settings) -> CheckSection:
+    """`concierge check`'s database section: can it be opened, and how does its schema compare with ours?"""
     from bot.store.db import bundled_migrations, dialect_of, schema_version_at
 
+    title = "Database"
     known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
     try:
         found = await schema_version_at(settings.DATABASE_URL)
     except DatabaseUnavailable as error:
-        print(f"Database: ✗ {error}")
-        return False
+        return CheckSection.failed(title, "DATABASE_URL", str(error))
     if found > known:
-        print(f"Database: ✗ schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge")
-        return False
+        detail = f"schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge"
+        return CheckSection.failed(title, "DATABASE_URL", detail)
     state = "up to date" if found == known else f"will be migrated from {found} on start"
-    print(f"Database: ✓ {dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})")
-    return True
+    line = CheckLine(
+        "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
+    )
+    return CheckSection(title, (line,))
 
 
 async def copy_database(source_url: str, target_url: str) -> int:
