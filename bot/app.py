@@ -234,14 +234,18 @@ async def check_database(settings: Settings) -> CheckSection:
 async def copy_database(source_url: str, target_url: str) -> int:
     """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
     from bot.store.copy import TargetNotEmpty, copy_data
-    from bot.store.db import open_database
+    from bot.store.db import open_database, schema_version_at
 
     try:
+        # A mistyped source must not become a new empty database that "copies" nothing.
+        if await schema_version_at(source_url) == 0:
+            print(f"concierge: {missing_source(source_url)} (nothing was copied or created)", file=sys.stderr)
+            return 1
         source = await open_database(source_url)
         try:
             target = await open_database(target_url)
             try:
-                await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
+                copied = await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
             finally:
                 await target.close()
         finally:
@@ -249,8 +253,24 @@ async def copy_database(source_url: str, target_url: str) -> int:
     except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
-    print("copied; point DATABASE_URL at the target to use it")
+    tables = ", ".join(f"{table} {rows}" for table, rows in copied.items())
+    print(f"copied {sum(copied.values())} rows ({tables}); point DATABASE_URL at the target to use it")
     return 0
+
+
+def missing_source(url: str) -> str:
+    """Why a copy-data source holds nothing to copy, naming it (a PostgreSQL URL without its password)."""
+    if url.startswith("sqlite:"):
+        from bot.store.sqlite import sqlite_path
+
+        path = sqlite_path(url)
+        if not path.exists():
+            return f"the source database {path} does not exist: check the path"
+        return f"the source database {path} holds no Concierge data: check the path"
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    shown = f"{scheme}://{credentials.partition(':')[0]}{at}{host}"
+    return f"the source database {shown} holds no Concierge data: check the URL"
 
 
 async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
