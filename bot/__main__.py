@@ -17,6 +17,11 @@ EXIT_BAD_SETTINGS = 2
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line: no command runs the bot."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`concierge` and its commands."""
     parser = argparse.ArgumentParser(prog="concierge", description="Concierge: a tool-calling assistant for Discord.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command")
@@ -29,7 +34,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     copier = commands.add_parser("copy-data", help="copy everything from one database into an empty one (ids kept)")
     copier.add_argument("source_url", help="e.g. sqlite:///data/concierge.db")
     copier.add_argument("target_url", help="e.g. postgresql://concierge@db.example:5432/concierge")
-    return parser.parse_args(argv)
+    return parser
 
 
 def _version() -> str:
