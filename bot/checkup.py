@@ -11,9 +11,9 @@ from bot.settings import Settings
 Check = Callable[[Settings], Awaitable[CheckSection]]
 
 
-async def check_settings(settings: Settings, *, warnings: Sequence[str] = ()) -> CheckSection:
-    """What start-up would say about the settings themselves: valid ones got this far; a missing token and any
-    unknown names are left to tell."""
+def check_settings(settings: Settings, *, warnings: Sequence[str] = ()) -> CheckSection:
+    """The settings part: they were valid to get this far; add what start-up would still refuse (no DISCORD_TOKEN)
+    and a warning for each name that is not a setting."""
     lines = [CheckLine("settings", True, "every setting is valid")]
     if settings.DISCORD_TOKEN is None:
         lines.append(CheckLine("DISCORD_TOKEN", False, "missing: the bot cannot log in to Discord (see .env.example)"))
@@ -31,8 +31,11 @@ async def check_prompt(settings: Settings) -> CheckSection:
         name, _, detail = str(error).partition(": ")
         return CheckSection.failed("System prompt", name, detail)
     source = str(settings.SYSTEM_PROMPT_FILE) if settings.SYSTEM_PROMPT_FILE else "the shipped default"
-    if not prompt.template.strip():
-        return CheckSection.failed("System prompt", "SYSTEM_PROMPT_FILE", f"{source} is empty")
+    if not prompt.template.strip():  # start-up accepts it, so only a warning
+        empty = CheckLine(
+            "SYSTEM_PROMPT_FILE", False, f"{source} is empty: the model gets no instructions", warning=True
+        )
+        return CheckSection("System prompt", (empty,))
     return CheckSection(
         "System prompt", (CheckLine("SYSTEM_PROMPT_FILE", True, f"{source} ({len(prompt.template)} characters)"),)
     )
@@ -44,7 +47,7 @@ CHECKS: tuple[Check, ...] = (check_prompt, check_database, check_model_server)
 
 async def run_checkup(settings: Settings, *, warnings: Sequence[str] = ()) -> int:
     """Print every section and the verdict last; 0 when the bot could start and work, else 1."""
-    sections = [await check_settings(settings, warnings=warnings)]
+    sections = [check_settings(settings, warnings=warnings)]
     for check in CHECKS:
         sections.append(await check(settings))
     print(render_checkup(sections))

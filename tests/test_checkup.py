@@ -84,3 +84,16 @@ async def test_unknown_settings_are_warnings_and_a_missing_token_is_a_failure(
     assert f"  ! {warning}" in out
     assert "✗ DISCORD_TOKEN: missing" in out
     assert status == 1 and out.splitlines()[-1].startswith("NOT ready (Settings)")
+
+
+@pytest.mark.asyncio
+async def test_an_empty_prompt_file_is_a_warning_because_start_up_accepts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "prompt.md"
+    empty.write_text("\n")
+    async with FakeOpenAI(responder=obliging_model) as server:
+        status = await run_checkup(settings_with(server, tmp_path, SYSTEM_PROMPT_FILE=str(empty)))
+    out = capsys.readouterr().out
+    assert f"  ! SYSTEM_PROMPT_FILE: {empty} is empty" in out
+    assert status == 0 and out.splitlines()[-1].startswith("ready")
