@@ -35,6 +35,10 @@ class Settings(BaseModel):
     OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
     MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=64)
     STREAM_ANSWERS: bool = True
+    # Optional request features (issue 22): auto = sent until the server rejects one, on = always, off = never.
+    OPENAI_REASONING_REPLAY: Literal["auto", "on", "off"] = "auto"
+    OPENAI_STREAM_USAGE: Literal["auto", "on", "off"] = "auto"
+    OPENAI_PROMPT_CACHE_KEY: Literal["auto", "on", "off"] = "auto"
     DATABASE_URL: str = "sqlite:///data/concierge.db"
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
@@ -54,10 +58,20 @@ class Settings(BaseModel):
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: tuple[int, ...] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Bounded storage (issue 20): days kept, 0 = forever; the cap on a stored tool call's arguments and output.
+    HISTORY_RETENTION_DAYS: int = Field(default=90, ge=0)
+    AUDIT_RETENTION_DAYS: int = Field(default=365, ge=0)
+    USAGE_RETENTION_DAYS: int = Field(default=400, ge=0)
+    MAX_STORED_TOOL_CHARS: int = Field(default=20_000, ge=1_000)
 
     @field_validator("OPENAI_API", mode="before")
     @classmethod
     def _api_lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("OPENAI_REASONING_REPLAY", "OPENAI_STREAM_USAGE", "OPENAI_PROMPT_CACHE_KEY", mode="before")
+    @classmethod
+    def _feature_mode_lowercase(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("LOG_LEVEL", mode="before")
@@ -79,6 +93,13 @@ class Settings(BaseModel):
             problem = url_problem(value)
             if problem:
                 raise ValueError(problem)
+        return value
+
+    @field_validator("USAGE_RETENTION_DAYS")
+    @classmethod
+    def _usage_kept_a_month(cls, value: int) -> int:
+        if 0 < value < 31:
+            raise ValueError("must be 0 (keep forever) or at least 31: quotas and /usage read this month's usage")
         return value
 
     @field_validator("SHARD_IDS", mode="before")
