@@ -24,6 +24,7 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
+from bot.model_check import CheckLine, CheckSection
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
@@ -127,8 +128,10 @@ async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
         return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
-    except (SchemaTooNew, DatabaseUnavailable) as error:
+    except SchemaTooNew as error:
         raise StartupError(str(error)) from None
+    except DatabaseUnavailable as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
 
 
 def make_pruner(settings: Settings, store: Store) -> Pruner:
@@ -147,6 +150,10 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         return SystemPrompt.from_file(settings.SYSTEM_PROMPT_FILE)
     except OSError as error:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise StartupError(
+            f"SYSTEM_PROMPT_FILE: {settings.SYSTEM_PROMPT_FILE} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
 
 
 def make_tool_services(settings: Settings, store: Store, http: aiohttp.ClientSession) -> ToolServices:
@@ -342,8 +349,8 @@ def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
     return connected
 
 
-async def check_model_server(settings: Settings) -> int:
-    """`python -m bot check`: print the self-test report; non-zero when the bot could not work."""
+async def check_model_server(settings: Settings) -> CheckSection:
+    """`concierge check`'s model server section: the self-test report through the bot's own adapters."""
     from bot.model_check import check_model_server as run_check
 
     client = make_model_client(settings)
@@ -358,47 +365,66 @@ async def check_model_server(settings: Settings) -> int:
     finally:
         await client.close()
     where = settings.OPENAI_BASE_URL or "OpenAI"
-    print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
-    print(report.render())
-    database_ok = await check_database(settings)
-    return 0 if report.ok and database_ok else 1
+    title = f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}"
+    return CheckSection(title, report.lines, ok=report.ok)
 
 
-async def check_database(settings: Settings) -> bool:
-    """Print whether the database answers and how its schema compares with this Concierge's; False on a problem."""
+async def check_database(settings: Settings) -> CheckSection:
+    """`concierge check`'s database section: can it be opened, and how does its schema compare with ours?"""
     from bot.store.db import bundled_migrations, dialect_of, schema_version_at
 
+    title = "Database"
     known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
     try:
         found = await schema_version_at(settings.DATABASE_URL)
     except DatabaseUnavailable as error:
-        print(f"Database: ✗ {error}")
-        return False
+        return CheckSection.failed(title, "DATABASE_URL", str(error))
     if found > known:
-        print(f"Database: ✗ schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge")
-        return False
+        detail = f"schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge"
+        return CheckSection.failed(title, "DATABASE_URL", detail)
     state = "up to date" if found == known else f"will be migrated from {found} on start"
-    print(f"Database: ✓ {dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})")
-    return True
+    line = CheckLine(
+        "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
+    )
+    return CheckSection(title, (line,))
 
 
 async def copy_database(source_url: str, target_url: str) -> int:
     """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
     from bot.store.copy import TargetNotEmpty, copy_data
-    from bot.store.db import open_database
+    from bot.store.db import open_database, schema_version_at
 
     try:
+        # A mistyped source must not become a new empty database that "copies" nothing.
+        if await schema_version_at(source_url) == 0:
+            print(f"concierge: {missing_source(source_url)} (nothing was copied or created)", file=sys.stderr)
+            return 1
         async with AsyncExitStack() as databases:
             source = await open_database(source_url)
             databases.push_async_callback(source.close)
             target = await open_database(target_url)
             databases.push_async_callback(target.close)
-            await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
+            copied = await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
     except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
-    print("copied; point DATABASE_URL at the target to use it")
+    tables = ", ".join(f"{table} {rows}" for table, rows in copied.items())
+    print(f"copied {sum(copied.values())} rows ({tables}); point DATABASE_URL at the target to use it")
     return 0
+
+
+def missing_source(url: str) -> str:
+    """Why a copy-data source holds nothing to copy, naming it (a PostgreSQL URL without its password)."""
+    from bot.store.db import redacted_url
+
+    if url.startswith("sqlite:"):
+        from bot.store.sqlite import sqlite_path
+
+        path = sqlite_path(url)
+        if not path.exists():
+            return f"the source database {path} does not exist: check the path"
+        return f"the source database {path} holds no Concierge data: check the path"
+    return f"the source database {redacted_url(url)} holds no Concierge data: check the URL"
 
 
 async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:

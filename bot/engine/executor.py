@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from bot.engine.confirm import ConfirmationRequest, Confirmer, NoConfirmer, not_confirmed_result
 from bot.engine.gate import AsGiven, Authorization, FixedPolicies, Gate
 from bot.engine.items import ToolCall, ToolOutput
+from bot.engine.json_text import read_json
 from bot.engine.permissions import Caller, Decision, Denied, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import InvalidArguments, Registry, Tool, ToolContext, ToolError, utc_now
@@ -305,7 +306,7 @@ async def _bounded(tool: Tool, seconds: float, work: Awaitable[T]) -> T | Failed
 def _parse_arguments(tool: Tool, text: str) -> BaseModel | Failed:
     """The validated arguments, or the problem with them as a failure the model can correct itself from."""
     try:
-        raw = json.loads(text) if text.strip() else {}
+        raw = read_json(text) if text.strip() else {}
     except json.JSONDecodeError as error:
         return _not_json(tool, f"{error.msg} at position {error.pos}", "one JSON object")
     except (ValueError, RecursionError):  # an integer of thousands of digits, nesting thousands deep
