@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 State = Literal["connecting", "connected", "failed", "stopped"]
 MAX_BACKOFF_SECONDS = 30.0
 FIRST_BACKOFF_SECONDS = 0.5
+RETRY_CONNECT_SECONDS = 60.0  # later attempts may take longer than start-up waits (a first `npx` download)
 _CLIENT_INFO = types.Implementation(name="concierge", version="0.1.0")
 
 
@@ -96,6 +97,15 @@ class ServerConnection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def not_ready_by(self, seconds: float) -> None:
+        """Start-up is over: a server still connecting is reported failed (its attempt goes on in the background)."""
+        if self.status.state == "connecting" and not self.first_attempt.is_set():
+            log.warning("MCP server %s: not ready within %g s; left out for now, still trying", self.name, seconds)
+            self._set(
+                ServerStatus(server=self.name, state="failed", error=f"not ready within {seconds:g} s"), tools=None
+            )
+        self.first_attempt.set()
+
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call `tool` on the server now; ServerUnavailable when it is not connected."""
         session = self._session
@@ -139,7 +149,12 @@ class ServerConnection:
         self._gone = self._refresh = False
         self._lost_reason = "the connection closed"
         connected = False
-        with anyio.CancelScope(deadline=anyio.current_time() + self._connect_timeout) as scope:
+        bound = (
+            self._connect_timeout
+            if not self.first_attempt.is_set()
+            else max(self._connect_timeout, RETRY_CONNECT_SECONDS)
+        )
+        with anyio.CancelScope(deadline=anyio.current_time() + bound) as scope:
             self._scope = scope
             if self._stopping:
                 scope.cancel()
@@ -164,7 +179,7 @@ class ServerConnection:
         self._scope = None
         self._session = None
         if scope.cancelled_caught and not connected and not self._stopping:
-            raise TimeoutError(f"not ready within {self._connect_timeout:g} s")
+            raise TimeoutError(f"not ready within {bound:g} s")
         return connected
 
     async def _follow(self, session: ClientSession) -> None:
@@ -197,6 +212,8 @@ class ServerConnection:
         """The connection is gone (the process ended, or the remote server forgot our session)."""
         if not self._gone:
             self._lost_reason = reason
+            if not self._stopping and self.status.state == "connected":  # its tools leave now, not after teardown
+                self._set(ServerStatus(server=self.name, state="failed", error=reason), tools=[])
         self._session = None
         self._gone = True
         self._wake.set()
@@ -228,17 +245,32 @@ class ServerConnection:
         self._changed(self)
 
 
+class _WatchedTransport(httpx2.AsyncHTTPTransport):
+    """HTTP that notices when the server of an established session is gone: unreachable, or restarted (404)."""
+
+    def __init__(self, lost: Callable[[str], None]) -> None:
+        super().__init__()
+        self._lost = lost
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        in_session = MCP_SESSION_ID in request.headers
+        try:
+            response = await super().handle_async_request(request)
+        except httpx2.TransportError as error:
+            if in_session:
+                self._lost(f"cannot reach the server ({type(error).__name__})")
+            raise
+        if in_session and response.status_code == 404:
+            self._lost("the server no longer knows our session (it restarted)")
+        return response
+
+
 @contextlib.asynccontextmanager
 async def _http_transport(url: str, headers: dict[str, str], *, lost: Callable[[str], None]) -> AsyncIterator[Any]:
-    async def notice_lost_session(response: httpx2.Response) -> None:
-        # A server that restarted answers our old session id with 404: only a new session will do.
-        if response.status_code == 404 and MCP_SESSION_ID in response.request.headers:
-            lost("the server no longer knows our session (it restarted)")
-
     client = httpx2.AsyncClient(
         headers=headers,
         timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
-        event_hooks={"response": [notice_lost_session]},
+        transport=_WatchedTransport(lost),
     )
     async with client, streamable_http_client(url, http_client=client) as streams:
         yield streams

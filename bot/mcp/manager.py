@@ -102,9 +102,11 @@ class McpTools:
             connection.start()
         waits = [asyncio.ensure_future(connection.first_attempt.wait()) for connection in self._connections]
         if waits:
-            _, pending = await asyncio.wait(waits, timeout=self._start_timeout + 1)
+            _, pending = await asyncio.wait(waits, timeout=self._start_timeout)
             for wait in pending:
                 wait.cancel()
+        for connection in self._connections:
+            connection.not_ready_by(self._start_timeout)
 
     async def aclose(self) -> None:
         """Stop every server at once (each stdio server's own shutdown takes up to seconds): no orphan processes."""
@@ -134,7 +136,13 @@ class McpTools:
 
     async def call(self, name: str, arguments: Any) -> dict[str, Any]:
         """Run tool `name`; the JSON object for the model, in the project's error shape when anything goes wrong."""
-        entry = self._entry(name)
+        entry = self._entries.get(name)
+        if entry is None:
+            return {
+                "error": "the tool is not available now",
+                "tool": name,
+                "detail": "its MCP server is not connected or no longer offers it",
+            }
         spec = entry.spec
         arguments = drop_nulls_for_left_out(arguments, entry.optional_keys)
         problems = field_problems(entry.validator, arguments)

@@ -125,7 +125,7 @@ def test_a_missing_default_file_means_no_servers_but_a_missing_named_file_is_an_
 def test_the_settings_know_whether_the_file_was_named(tmp_path: Path) -> None:
     default = load_settings({}, env_file=None)
     named = load_settings({"MCP_CONFIG_FILE": str(tmp_path / "mine.json")}, env_file=None)
-    assert default.MCP_CONFIG_FILE == Path("data/mcp.json")
+    assert Path("data/mcp.json") == default.MCP_CONFIG_FILE
     assert default.mcp_config_explicit is False
     assert named.mcp_config_explicit is True
     assert default.MCP_START_TIMEOUT_SECONDS == 20
