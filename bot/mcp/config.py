@@ -46,8 +46,6 @@ class _Common(BaseModel):
     trust_annotations: bool = False
     allowed_tools: tuple[str, ...] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
-    # Other clients' keys that mean nothing here; accepted so that a pasted entry works.
-    description: str | None = None
 
     def confirms(self, tool: str, *, read_only_hint: bool | None) -> bool:
         """Whether a call of `tool` asks the member by default: the file decides, annotations only if trusted."""

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.mcp import McpTools, UnknownMcpTool
+from bot.mcp import McpTools, McpToolSpec, UnknownMcpTool
 from tests.mcp.servers import HttpToolbox, names, running, state, stdio, until
 
 pytestmark = pytest.mark.asyncio
 OPENAI_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-def spec(tools: McpTools, name: str):  # type: ignore[no-untyped-def]
+def spec(tools: McpTools, name: str) -> McpToolSpec:
     found = tools.spec(name)
     assert found is not None, f"{name} is not offered; offered: {sorted(names(tools))}"
     return found
