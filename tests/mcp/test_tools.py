@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from bot.mcp import McpTools, McpToolSpec, UnknownMcpTool
-from tests.mcp.servers import HttpToolbox, names, running, state, stdio, until
+from bot.mcp import McpTools, McpToolSpec, UnknownMcpTool, parse_mcp_config
+from tests.mcp.servers import TOOLBOX, HttpToolbox, names, running, state, stdio, until
 
 pytestmark = pytest.mark.asyncio
 OPENAI_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -188,6 +189,30 @@ async def test_shutdown_stops_every_stdio_server_process() -> None:
         assert all(_alive(pid) for pid in pids)
     assert not any(_alive(pid) for pid in pids)
     assert {status.state for status in tools.statuses()} == {"stopped"}
+
+
+async def test_env_values_from_the_file_reach_a_stdio_server_with_variables_expanded() -> None:
+    text = json.dumps(
+        {
+            "mcpServers": {
+                "tb": {"command": sys.executable, "args": [TOOLBOX, "stdio"], "env": {"TOOLBOX_GREETING": "hi ${WHO}"}}
+            }
+        }
+    )
+    async with running(*parse_mcp_config(text, environ={"WHO": "there"})) as tools:
+        assert await tools.call("tb__greeting", {}) == {"content": "hi there"}
+
+
+async def test_headers_from_the_file_reach_a_remote_server_with_secrets_expanded() -> None:
+    server = HttpToolbox()
+    await server.start()
+    try:
+        entry = {"url": server.config().url, "headers": {"Authorization": "Bearer ${WIKI_TOKEN}"}}
+        text = json.dumps({"mcpServers": {"web": entry}})
+        async with running(*parse_mcp_config(text, environ={"WIKI_TOKEN": "s3cret"})) as tools:
+            assert await tools.call("web__authorization", {}) == {"content": "Bearer s3cret"}
+    finally:
+        await server.stop()
 
 
 async def test_a_streamable_http_servers_tools_are_offered_and_called() -> None:

@@ -64,6 +64,8 @@ BASE_TOOLS = [
     _tool("picture", "Return an image and a link.", {"type": "object", "properties": {}}),
     _tool("pid", "The server's process id.", {"type": "object", "properties": {}}),
     _tool("grow", "Add a tool and announce it.", {"type": "object", "properties": {}}),
+    _tool("greeting", "The TOOLBOX_GREETING variable of the server's environment.", {"type": "object"}),
+    _tool("authorization", "The Authorization header of the HTTP request.", {"type": "object"}),
 ]
 
 
@@ -107,6 +109,12 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
             _extra_tools.append(_tool(f"added_{len(_extra_tools) + 1}", "Added at run time.", {"type": "object"}))
             await ctx.session.send_tool_list_changed()
             return types.CallToolResult(content=_text("grown"))
+        case "greeting":
+            return types.CallToolResult(content=_text(os.environ.get("TOOLBOX_GREETING", "(unset)")))
+        case "authorization":
+            request = getattr(ctx, "request", None)
+            header = request.headers.get("authorization", "(none)") if request is not None else "(not http)"
+            return types.CallToolResult(content=_text(header))
         case name if name.startswith("added_"):
             return types.CallToolResult(content=_text(name))
     return types.CallToolResult(content=_text(f"unknown tool {params.name}"), is_error=True)
