@@ -293,6 +293,8 @@ def _one_line(error: BaseException) -> str:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, httpx2.TransportError):
+        return f"cannot reach the server ({type(error).__name__}: {text})"[:300]
     if isinstance(error, OSError | TimeoutError) and type(error).__name__ not in text:
         text = f"{type(error).__name__}: {text}"
     return text[:300]

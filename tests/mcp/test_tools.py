@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.mcp import McpTools, McpToolSpec, UnknownMcpTool, parse_mcp_config
+from bot.mcp import McpTools, McpToolSpec, StdioServer, UnknownMcpTool, parse_mcp_config
 from tests.mcp.servers import TOOLBOX, HttpToolbox, names, running, state, stdio, until
 
 pytestmark = pytest.mark.asyncio
@@ -134,6 +134,19 @@ async def test_a_server_that_fails_to_start_is_left_out_logged_in_one_line_and_r
     assert failures
     assert all(record.exc_info is None and "\n" not in record.getMessage() for record in failures)
     assert next(status for status in tools.statuses() if status.server == "broken").state == "stopped"
+
+
+async def test_a_missing_command_or_an_unreachable_url_is_reported_in_the_servers_status() -> None:
+    unreachable = HttpToolbox()  # a free port nobody listens on
+    async with running(
+        StdioServer(name="nothing", command="concierge-no-such-command-xyz"), unreachable.config("gone")
+    ) as tools:
+        nothing, gone = tools.statuses()
+        assert nothing.state == "failed"
+        assert "No such file" in nothing.error
+        assert gone.state == "failed"
+        assert gone.error.startswith("cannot reach the server (ConnectError")
+        assert names(tools) == set()
 
 
 async def test_a_server_not_ready_within_the_start_timeout_is_left_out_then_joins_in_the_background() -> None:
