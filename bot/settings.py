@@ -69,6 +69,11 @@ class Settings(BaseModel):
     LOG_FORMAT: Literal["text", "json"] = "text"
     OTEL: dict[str, str] = Field(default_factory=dict)  # every OTEL_* variable, filled in by load_settings
 
+    # MCP servers as tool sources (bot/mcp): the operator's file, and how long start-up waits for them.
+    MCP_CONFIG_FILE: Path = Path("data/mcp.json")
+    MCP_START_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=600)
+    MCP_MAX_RESULT_CHARS: int = Field(default=12_000, ge=500, le=15_000)
+
     @field_validator("OPENAI_API", mode="before")
     @classmethod
     def _api_lowercase(cls, value: object) -> object:
@@ -140,6 +145,11 @@ class Settings(BaseModel):
                 "set DATABASE_URL to a PostgreSQL database"
             )
         return self
+
+    @property
+    def mcp_config_explicit(self) -> bool:
+        """True when MCP_CONFIG_FILE was set: then a missing file is an error, not "no MCP servers"."""
+        return "MCP_CONFIG_FILE" in self.model_fields_set
 
     @property
     def database_path(self) -> Path | None:
@@ -280,3 +290,14 @@ def unknown_settings(environ: Mapping[str, str] | None = None, env_file: Path | 
         hint = f"; did you mean {closest[0]}?" if closest else ""
         warnings.append(f"{name}: not a Concierge setting{hint}{where}")
     return warnings
+
+
+def environment_for_expansion(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """The variables `${VAR}` in the MCP server file may name: `.env` under the real environment."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({name: value for name, value in read_env_file(env_file).items() if value is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
