@@ -132,7 +132,7 @@ class Concierge:
         result = await run_loop(
             api=self._api,
             executor=executor,
-            instructions=self._prompt.render(place=place, now=self._now()),
+            instructions=self._prompt.render(place=place, now=self._now(), speaker=caller),
             history=history,
             user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
             tool_choice=tool_choice,

@@ -186,7 +186,11 @@ class ToolExecutor:
                 await self.record(entry)
             except Exception:
                 log.exception("could not record the call to %s in the audit log", call.name)
-        return ExecutedCall(result, ToolOutput(call_id=call.call_id, output=_to_json(result.body)), entry)
+        tool = self.registry.get(call.name)
+        owner = self.caller.user_id if tool is not None and tool.personal else None
+        return ExecutedCall(
+            result, ToolOutput(call_id=call.call_id, output=_to_json(result.body), owner_id=owner), entry
+        )
 
     async def _run(self, call: ToolCall) -> CallResult:
         """Check, validate, authorize, confirm if needed, then run the call within its timeout."""

@@ -11,7 +11,7 @@ from typing import Literal
 from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is_forced, is_mode
 from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
 from bot.engine.executor import Offer, ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, repair_history
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, for_speaker, repair_history
 from bot.engine.progress import Progress
 from bot.engine.tokens import estimate_tokens, item_tokens
 
@@ -87,7 +87,9 @@ async def run_loop(
         tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
     past = repair_history(history)
     new: list[Item] = [user_message]
-    ask = _Requests(api, instructions, past, new, specs, executor.progress, record_usage, cache_key)
+    ask = _Requests(
+        api, instructions, past, new, specs, executor.progress, record_usage, cache_key, user_message.author_id
+    )
     taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
     notes: list[Note] = []
@@ -126,9 +128,10 @@ class _Requests:
     progress: Progress
     record_usage: RecordUsage | None
     cache_key: str | None
+    speaker_id: str | None
 
     async def __call__(self, choice: ToolChoice) -> ModelReply:
-        items = [*self.past, *self.new]
+        items = for_speaker([*self.past, *self.new], self.speaker_id)
         reply = await self.api.respond(
             instructions=self.instructions,
             items=items,
