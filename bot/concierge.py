@@ -329,10 +329,11 @@ class Concierge:
 
     async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
         async def record(entry: TraceEntry) -> None:
+            where = entry.audit_place or place  # a booking's actions are audited under the booking's server
             await self._audit.record_tool_call(
                 ToolCallRecord(
-                    guild_id=place.guild_id,
-                    channel_id=place.channel_id,
+                    guild_id=where.guild_id,
+                    channel_id=where.channel_id,
                     user_id=caller.user_id,
                     user_name=caller.name,
                     tool=entry.tool,

@@ -30,6 +30,10 @@ async def _allowed_anywhere(guild_id: str) -> Decision:
     return Allowed()
 
 
+def _audited_here(guild_id: str | None) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ToolContext(Generic[ServicesT]):
     """What a running tool may know and use: who asked, where, the services the app lends it, and the clock.
@@ -41,6 +45,8 @@ class ToolContext(Generic[ServicesT]):
 
     `permission_in` lets a tool that acts on another server's data (a booking made there, looked at from a DM)
     follow that server's policies; the executor provides a live decision, the default allows.
+    `audit_under(guild_id)` says the call acts on data of that server (None: of direct messages): the call and its
+    confirmation are then audited there, where that server's admins look, not where the member happened to type.
     """
 
     caller: Caller
@@ -48,6 +54,7 @@ class ToolContext(Generic[ServicesT]):
     services: ServicesT
     now: Callable[[], datetime] = utc_now
     permission_in: PermissionIn = _allowed_anywhere
+    audit_under: Callable[[str | None], None] = _audited_here
 
 
 class ToolError(Exception):
