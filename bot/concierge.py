@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import partial
 
 from bot.confirmations import AuditedConfirmer
 from bot.engine.api import ModelAPI, is_mode
@@ -138,7 +137,7 @@ class Concierge:
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
-            record_usage=None if self._spending is None else partial(self._spending.record, place, caller),
+            budget=None if self._spending is None else self._spending.budget(place, caller, now=self._now),
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
