@@ -47,6 +47,11 @@ class Settings(BaseModel):
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: tuple[int, ...] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Members' files (issue 24)
+    MAX_ATTACHMENT_BYTES: int = Field(default=10_000_000, ge=1)
+    MAX_ATTACHMENT_TEXT_CHARS: int = Field(default=100_000, ge=100)
+    MAX_IMAGES_PER_MESSAGE: int = Field(default=5, ge=0, le=50)
+    VISION: bool = True
 
     @field_validator("OPENAI_API", mode="before")
     @classmethod
