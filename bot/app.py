@@ -17,6 +17,7 @@ import tools
 from bot.concierge import Concierge, ConciergeLimits
 from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
+from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry
 from bot.prompt import SystemPrompt
@@ -66,19 +67,38 @@ def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
 def make_model_api(settings: Settings, client: openai.AsyncOpenAI) -> ModelAPI:
     """The adapter for the configured API kind."""
     limit = settings.MAX_OUTPUT_TOKENS
-    on_openai = settings.OPENAI_BASE_URL is None or "api.openai.com" in settings.OPENAI_BASE_URL
     stream = settings.STREAM_ANSWERS
     if settings.OPENAI_API == "chat":
         return ChatAPI(
             client,
             model=settings.OPENAI_MODEL,
             max_output_tokens=limit,
-            output_limit_field="max_completion_tokens" if on_openai else "max_tokens",
+            output_limit_field=first_output_limit_field(settings),
             stream=stream,
-            on_openai=on_openai,
+            features=feature_modes(settings),
         )
     return ResponsesAPI(
-        client, model=settings.OPENAI_MODEL, max_output_tokens=limit, stream=stream, on_openai=on_openai
+        client, model=settings.OPENAI_MODEL, max_output_tokens=limit, stream=stream, features=feature_modes(settings)
+    )
+
+
+# Addresses that are OpenAI underneath, whose reasoning models refuse max_tokens (Azure OpenAI included).
+_OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
+
+
+def first_output_limit_field(settings: Settings) -> LimitField:
+    """The Chat output limit's first name: OpenAI's own, else the one every compatible server knows (issue 22)."""
+    url = settings.OPENAI_BASE_URL
+    on_openai = url is None or any(host in url for host in _OPENAI_HOSTS)
+    return "max_completion_tokens" if on_openai else "max_tokens"
+
+
+def feature_modes(settings: Settings) -> FeatureModes:
+    """How the optional request features are sent (OPENAI_REASONING_REPLAY, …; issue 22)."""
+    return FeatureModes(
+        reasoning_replay=settings.OPENAI_REASONING_REPLAY,
+        stream_usage=settings.OPENAI_STREAM_USAGE,
+        prompt_cache_key=settings.OPENAI_PROMPT_CACHE_KEY,
     )
 
 
@@ -196,7 +216,13 @@ async def check_model_server(settings: Settings) -> int:
 
     client = make_model_client(settings)
     try:
-        report = await run_check(client, model=settings.OPENAI_MODEL, api=settings.OPENAI_API)
+        report = await run_check(
+            client,
+            model=settings.OPENAI_MODEL,
+            api=settings.OPENAI_API,
+            features=feature_modes(settings),
+            limit_field=first_output_limit_field(settings),
+        )
     finally:
         await client.close()
     where = settings.OPENAI_BASE_URL or "OpenAI"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import openai
@@ -11,9 +11,11 @@ import openai
 from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.failures import map_openai_error
+from bot.engine.api.features import Feature, FeatureModes, LimitField, Mode
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.errors import ModelError
 from bot.engine.items import AssistantMessage, Item, ToolOutput, UserMessage
+from bot.engine.progress import NoProgress
 
 ADD_TOOL = ToolSpec(
     name="add",
@@ -63,10 +65,19 @@ class CheckReport:
 
 
 async def check_model_server(
-    client: openai.AsyncOpenAI, *, model: str, api: Literal["responses", "chat"]
+    client: openai.AsyncOpenAI,
+    *,
+    model: str,
+    api: Literal["responses", "chat"],
+    features: FeatureModes | None = None,
+    limit_field: LimitField = "max_tokens",
 ) -> CheckReport:
     """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer."""
-    adapter: ModelAPI = ResponsesAPI(client, model=model) if api == "responses" else ChatAPI(client, model=model)
+    adapter: ModelAPI = (
+        ResponsesAPI(client, model=model, features=features)
+        if api == "responses"
+        else ChatAPI(client, model=model, features=features)
+    )
     lines: list[CheckLine] = []
 
     reachable, listed = await _check_models(client, model=model, api=api)
@@ -83,6 +94,7 @@ async def check_model_server(
     lines.append(round_trip)
     for choice in ("auto", "required", "none", ADD_TOOL.name):
         lines.append(await _check_tool_choice(adapter, choice))
+    lines += await check_request_features(client, model=model, api=api, modes=features, limit_field=limit_field)
     return CheckReport(lines=tuple(lines), ok=round_trip.ok)
 
 
@@ -200,3 +212,102 @@ def _short(text: str, limit: int = 60) -> str:
     """A reply quoted on one line, cut to `limit` characters."""
     flat = " ".join(text.split())
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+# The optional request features (issue 22), each tried alone, as the bot sends it: on `auto`, the others off.
+_ALL_OFF = FeatureModes(reasoning_replay="off", stream_usage="off", prompt_cache_key="off")
+_PING = "Reply with the single word: ok"
+
+
+async def check_request_features(
+    client: openai.AsyncOpenAI,
+    *,
+    model: str,
+    api: Literal["responses", "chat"],
+    modes: FeatureModes | None = None,
+    limit_field: LimitField = "max_tokens",
+) -> list[CheckLine]:
+    """Which optional request features the server accepts, and which name of the output limit it takes.
+
+    A feature the server rejects or ignores is advice (!), never a reason the bot cannot work: the bot drops a
+    rejected one after the first rejection and does without what it brings.
+    """
+    modes = modes or FeatureModes()
+    lines: list[CheckLine] = []
+    if api == "responses":
+        replay = ResponsesAPI(client, model=model, features=replace(_ALL_OFF, reasoning_replay="auto"))
+        lines.append(await _probe(replay, Feature.REASONING_REPLAY, "OPENAI_REASONING_REPLAY", modes.reasoning_replay))
+        cache = ResponsesAPI(client, model=model, features=replace(_ALL_OFF, prompt_cache_key="auto"))
+        lines.append(await _probe(cache, Feature.PROMPT_CACHE_KEY, "OPENAI_PROMPT_CACHE_KEY", modes.prompt_cache_key))
+        return lines
+    usage = ChatAPI(client, model=model, stream=True, features=replace(_ALL_OFF, stream_usage="auto"))
+    lines.append(await _probe(usage, Feature.STREAM_USAGE, "OPENAI_STREAM_USAGE", modes.stream_usage))
+    chat_cache = ChatAPI(client, model=model, features=replace(_ALL_OFF, prompt_cache_key="auto"))
+    lines.append(await _probe(chat_cache, Feature.PROMPT_CACHE_KEY, "OPENAI_PROMPT_CACHE_KEY", modes.prompt_cache_key))
+    lines.append(await _probe_output_limit(client, model=model, first=limit_field))
+    return lines
+
+
+async def _probe(adapter: ChatAPI | ResponsesAPI, feature: Feature, setting: str, mode: Mode) -> CheckLine:
+    """Send one small request with `feature` and say whether the server accepted it, and whether it worked."""
+    name = feature.value
+    listener = _Listener()
+    try:
+        reply = await adapter.respond(
+            instructions=_PING,
+            items=[UserMessage(text="ping")],
+            tools=[],
+            tool_choice="auto",
+            progress=listener,
+            cache_key="concierge-check",
+        )
+    except ModelError as error:
+        return CheckLine(name, False, f"could not be tried: {error.detail}", warning=True)
+    if not adapter.features.sends(feature):
+        then = {
+            "auto": "the bot stops sending it after the first rejection",
+            "on": f"{setting}=on sends it anyway, so those requests fail: set it to auto",
+            "off": f"not sent ({setting}=off)",
+        }[mode]
+        said = adapter.features.rejection(feature) or "rejected"
+        return CheckLine(name, False, f"rejected ({said}); {then}", warning=True)
+    if feature is Feature.STREAM_USAGE and listener.restarted:
+        return CheckLine(name, False, "not tried: the server did not stream (the bot answers it plain)", warning=True)
+    off = f"; not sent ({setting}=off): set it to auto to use it" if mode == "off" else ""
+    if feature is Feature.STREAM_USAGE and reply.usage is None:
+        return CheckLine(name, False, f"accepted, but no usage came back (tokens are estimated){off}", warning=True)
+    if feature is Feature.REASONING_REPLAY and not reply.reasoning:
+        detail = "accepted; no encrypted reasoning came back (not a reasoning model, or the server keeps it)"
+        return CheckLine(name, True, detail + off)
+    worked = {
+        Feature.REASONING_REPLAY: "accepted; encrypted reasoning came back and is replayed between tool rounds",
+        Feature.STREAM_USAGE: "accepted; streamed answers end with their usage",
+        Feature.PROMPT_CACHE_KEY: "accepted (cached input shows in /usage)",
+    }[feature]
+    return CheckLine(name, True, worked + off)
+
+
+async def _probe_output_limit(client: openai.AsyncOpenAI, *, model: str, first: LimitField) -> CheckLine:
+    """Which name of the Chat output limit the server takes (the bot swaps to the other after a rejection)."""
+    probe = ChatAPI(client, model=model, max_output_tokens=64, output_limit_field=first, features=_ALL_OFF)
+    try:
+        await probe.respond(instructions=_PING, items=[UserMessage(text="ping")], tools=[], tool_choice="auto")
+    except ModelError as error:
+        return CheckLine("output limit", False, f"refused under either name: {error.detail}", warning=True)
+    taken = probe.features.limit_field
+    if taken == first:
+        return CheckLine("output limit", True, f"accepted as {taken}")
+    said = probe.features.rejection(first) or "rejected"
+    return CheckLine(
+        "output limit", True, f"{first} rejected ({said}); {taken} accepted, the bot swaps after one rejection"
+    )
+
+
+class _Listener(NoProgress):
+    """Notices when a streamed answer had to start over without streaming."""
+
+    restarted = False
+
+    def answer_discarded(self) -> None:
+        """The stream failed and the answer is asked for again, plain."""
+        self.restarted = True

@@ -28,6 +28,10 @@ class Settings(BaseModel):
     OPENAI_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
     MAX_OUTPUT_TOKENS: int = Field(default=4096, ge=64)
     STREAM_ANSWERS: bool = True
+    # Optional request features (issue 22): auto = sent until the server rejects one, on = always, off = never.
+    OPENAI_REASONING_REPLAY: Literal["auto", "on", "off"] = "auto"
+    OPENAI_STREAM_USAGE: Literal["auto", "on", "off"] = "auto"
+    OPENAI_PROMPT_CACHE_KEY: Literal["auto", "on", "off"] = "auto"
     DATABASE_URL: str = "sqlite:///data/concierge.db"
     MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=50)
     TOOL_TIMEOUT_SECONDS: float = Field(default=15.0, gt=0)
@@ -56,6 +60,11 @@ class Settings(BaseModel):
     @field_validator("OPENAI_API", mode="before")
     @classmethod
     def _api_lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("OPENAI_REASONING_REPLAY", "OPENAI_STREAM_USAGE", "OPENAI_PROMPT_CACHE_KEY", mode="before")
+    @classmethod
+    def _feature_mode_lowercase(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("LOG_LEVEL", mode="before")

@@ -11,8 +11,9 @@ Both wire formats are served from the same script: POST /v1/responses and POST /
 JSON body or, for `"stream": true`, as server-sent events (text and arguments in small pieces, parallel calls by
 index or item, usage at the end). The Responses API's reasoning rules are enforced as OpenAI does under
 store=False: a reasoning item sent back without its encrypted content, or a function_call sent with an item id but
-without the reasoning item that produced it, is a 400. Error answers carry `retry-after-ms` so the SDK's own
-retries stay fast.
+without the reasoning item that produced it, is a 400. The optional request fields (issue 22) can each be accepted
+(the default), ignored or rejected, the rejection worded as OpenAI, Azure, LiteLLM or a strict pydantic server word
+it. Error answers carry `retry-after-ms` so the SDK's own retries stay fast.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ class FakeOpenAI:
     report_usage: bool = True  # False: no usage in answers, like some local servers
     text_only: bool = False  # 400 on any image input, like a text-only model on vLLM or llama.cpp
     cached_tokens: int = 0  # cached input tokens reported in usage
+    # Optional request fields (include, stream_options, prompt_cache_key, max_tokens, max_completion_tokens):
+    rejects: frozenset[str] = frozenset()  # answered with an error naming the field, worded as `rejection` says
+    ignores: frozenset[str] = frozenset()  # accepted without effect (no encrypted reasoning, no usage in streams, …)
+    rejection: str = "openai"  # "openai" (400 with param), "azure" (400 unrecognized argument), "litellm", "pydantic"
+    prompt_cache: bool = False  # a prompt_cache_key seen before reports 8 of the 10 input tokens as cached
     responder: Responder | None = None
     retry_after_ms: int = 5
     requests: list[RecordedRequest] = field(default_factory=list, init=False)
@@ -107,6 +113,7 @@ class FakeOpenAI:
     _failures: deque[FakeFailure] = field(default_factory=deque, init=False)
     _server: TestServer | None = field(default=None, init=False)
     _ids: itertools.count[int] = field(default_factory=itertools.count, init=False)
+    _cache_keys: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         if self.llama_cpp:
@@ -192,6 +199,9 @@ class FakeOpenAI:
             return self._error(
                 FakeFailure(404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}})
             )
+        rejected = self._rejected_field(recorded.json)
+        if rejected is not None:
+            return self._error(rejected)
         problem = _reasoning_problem(recorded.json) or self._content_problem(recorded.json.get("input"), "responses")
         if problem is not None:
             return self._error(FakeFailure(400, {"error": {"message": problem, "type": "invalid_request_error"}}))
@@ -208,6 +218,9 @@ class FakeOpenAI:
 
     async def _chat(self, request: web.Request) -> web.Response:
         recorded = await self._record(request)
+        rejected = self._rejected_field(recorded.json)
+        if rejected is not None:
+            return self._error(rejected)
         quirk = self._chat_quirk(recorded.json)
         if quirk is not None:
             return self._error(FakeFailure(500, {"error": {"code": 500, "message": quirk, "type": "server_error"}}))
@@ -222,6 +235,7 @@ class FakeOpenAI:
         body = self._chat_body(recorded.json, outcome)
         if recorded.json.get("stream"):
             usage = (recorded.json.get("stream_options") or {}).get("include_usage", False)
+            usage = usage and "stream_options" not in self.ignores
             return await self._sse(request, self._chat_events(body, with_usage=usage), done_marker=True)
         await self._write_whole(outcome)
         return web.json_response(body)
@@ -246,6 +260,36 @@ class FakeOpenAI:
                 if not isinstance(url, str) or not url.startswith(("data:image/", "https://")):
                     return "Invalid image URL"
         return None
+
+    def _rejected_field(self, body: Any) -> FakeFailure | None:
+        """The error a server that does not know one of the request's optional fields answers with."""
+        field_name = next((name for name in sorted(self.rejects) if name in body), None)
+        if field_name is None:
+            return None
+        if self.rejection == "pydantic":
+            detail = {"type": "extra_forbidden", "loc": ["body", field_name], "msg": "Extra inputs are not permitted"}
+            return FakeFailure(422, {"detail": [detail]})
+        message = {
+            # OpenAI's words for include=["reasoning.encrypted_content"] to a model that does not reason (gpt-4o)
+            "openai": "Encrypted content is not supported with this model."
+            if field_name == "include"
+            else f"Unsupported parameter: '{field_name}' is not supported with this model.",
+            "azure": f"Unrecognized request argument supplied: {field_name}",
+            "litellm": f"litellm.UnsupportedParamsError: openai does not support parameters: ['{field_name}'], "
+            "for model=test-model. To drop these, set `litellm.drop_params=True` or for proxy: "
+            "`litellm_settings: drop_params: true`",
+        }[self.rejection]
+        param = field_name if self.rejection == "openai" else None
+        return FakeFailure(400, {"error": {"message": message, "type": "invalid_request_error", "param": param}})
+
+    def _cached(self, request: Any) -> int:
+        """Cached input tokens for this request: `cached_tokens`, or 8 for a prompt cache key seen before."""
+        key = request.get("prompt_cache_key")
+        if not self.prompt_cache or not key or "prompt_cache_key" in self.ignores:
+            return self.cached_tokens
+        seen = key in self._cache_keys
+        self._cache_keys.add(key)
+        return 8 if seen else self.cached_tokens
 
     def _chat_quirk(self, body: Any) -> str | None:
         """The llama.cpp-style failure this chat request triggers, if any."""
@@ -288,7 +332,7 @@ class FakeOpenAI:
         output: list[dict[str, Any]] = []
         if reply.reasoning:
             reasoning: dict[str, Any] = {"type": "reasoning", "id": f"rs_{uuid.uuid4().hex}", "summary": []}
-            if "reasoning.encrypted_content" in (request.get("include") or ()):
+            if "reasoning.encrypted_content" in (request.get("include") or ()) and "include" not in self.ignores:
                 reasoning["encrypted_content"] = f"gAAAA-opaque-{uuid.uuid4().hex}"
             output.append(reasoning)
         if reply.text:
@@ -324,7 +368,7 @@ class FakeOpenAI:
             "tools": request.get("tools", []),
             "usage": {
                 "input_tokens": 10,
-                "input_tokens_details": {"cached_tokens": self.cached_tokens},
+                "input_tokens_details": {"cached_tokens": self._cached(request)},
                 "output_tokens": 5,
                 "output_tokens_details": {"reasoning_tokens": 2 if reply.reasoning else 0},
                 "total_tokens": 15,
@@ -356,7 +400,7 @@ class FakeOpenAI:
             ],
             "usage": {
                 "prompt_tokens": 10,
-                "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+                "prompt_tokens_details": {"cached_tokens": self._cached(request)},
                 "completion_tokens": 5,
                 "total_tokens": 15,
             }

@@ -64,7 +64,7 @@ def concierge_for(store: Store, api: object, *, per_member: int = 0, per_server:
 
 def model_api(kind: str, client: object, *, stream: bool) -> object:
     cls = ChatAPI if kind == "chat" else ResponsesAPI
-    return cls(client, model="test-model", stream=stream, on_openai=True)  # type: ignore[arg-type]
+    return cls(client, model="test-model", stream=stream)  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio

@@ -62,7 +62,7 @@ async def echo(context: ToolContext, text: str) -> dict[str, str]:
     return {"echo": text}
 
 
-def adapter(kind: str, server: FakeOpenAI, client: object, **options: bool) -> ModelAPI:
+def adapter(kind: str, server: FakeOpenAI, client: object, **options: object) -> ModelAPI:
     cls = ChatAPI if kind == "chat" else ResponsesAPI
     return cls(client, model="test-model", stream=True, **options)  # type: ignore[arg-type]
 
@@ -132,7 +132,7 @@ async def test_parallel_calls_are_assembled_from_pieces_in_order(kind: str, fake
 async def test_usage_is_read_from_the_stream(kind: str) -> None:
     async with FakeOpenAI(cached_tokens=4) as server, server.client() as client:
         server.reply_text("ok")
-        reply = await adapter(kind, server, client, on_openai=True).respond(
+        reply = await adapter(kind, server, client).respond(
             instructions="t", items=[UserMessage(text="hi")], tools=[], tool_choice="auto", progress=Listener()
         )
     assert reply.usage == Usage(input_tokens=10, output_tokens=5, cached_input_tokens=4)
@@ -222,7 +222,7 @@ async def test_a_request_refused_for_its_own_sake_does_not_turn_streaming_off(fa
 @pytest.mark.parametrize("stream", [True, False])
 async def test_reasoning_is_replayed_with_its_calls_within_the_turn_and_never_kept(stream: bool) -> None:
     async with FakeOpenAI() as server, server.client() as client:
-        api = ResponsesAPI(client, model="test-model", stream=stream, on_openai=True)
+        api = ResponsesAPI(client, model="test-model", stream=stream)
         server.reply_calls(("add", {"a": 1, "b": 2}), reasoning=True)
         server.reply_calls(("add", {"a": 3, "b": 4}), reasoning=True)
         server.reply_text("3 and 7")
@@ -257,18 +257,6 @@ async def test_the_fake_refuses_reasoning_without_encrypted_content_as_openai_do
         stale = Reasoning(item_id="rs_1", encrypted_content="")
         with pytest.raises(Exception, match="rejected"):
             await api.respond(instructions="t", items=[UserMessage(text="hi"), stale], tools=[], tool_choice="auto")
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("kind", APIS)
-@pytest.mark.parametrize("on_openai", [True, False])
-async def test_the_prompt_cache_key_is_sent_only_to_openai(kind: str, on_openai: bool, fake: FakeOpenAI) -> None:
-    async with fake.client() as client:
-        fake.reply_text("ok")
-        await adapter(kind, fake, client, on_openai=on_openai).respond(
-            instructions="t", items=[UserMessage(text="hi")], tools=[], tool_choice="auto", cache_key="channel-key"
-        )
-    assert fake.requests[0].json.get("prompt_cache_key") == ("channel-key" if on_openai else None)
 
 
 @pytest.mark.asyncio

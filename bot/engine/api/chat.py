@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal, assert_never
+from typing import Any, assert_never
 
 import openai
 
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
+from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.errors import ModelUnavailable
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
@@ -28,7 +29,7 @@ from bot.engine.progress import Progress
 class ChatAPI:
     """Talks to POST /chat/completions, the API every OpenAI-compatible server speaks.
 
-    `on_openai` turns on what only OpenAI is known to accept: the prompt cache key and usage in streams.
+    The prompt cache key and usage in streams are sent to every server until one rejects them (`features`).
     """
 
     def __init__(
@@ -37,17 +38,20 @@ class ChatAPI:
         *,
         model: str,
         max_output_tokens: int | None = None,
-        output_limit_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+        output_limit_field: LimitField = "max_tokens",
         stream: bool = False,
-        on_openai: bool = False,
+        features: FeatureModes | None = None,
     ) -> None:
         self._client = client
         self._model = model
         # OpenAI's reasoning models refuse max_tokens and want max_completion_tokens; compatible servers
-        # (llama.cpp, Ollama, vLLM) know max_tokens. The composition root picks the field by server.
-        self._limit: dict[str, int] = {output_limit_field: max_output_tokens} if max_output_tokens else {}
+        # (llama.cpp, Ollama, vLLM) know max_tokens, and llama-cpp-python ignores max_completion_tokens. The
+        # composition root picks the first field by address; a server that rejects it gets the other from then on.
+        self._limit: dict[str, int] = {"max_completion_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Chat Completions")
-        self._on_openai = on_openai
+        self.features = RequestFeatures(
+            features, api="Chat Completions", limit_field=output_limit_field, secret=client.api_key
+        )
 
     async def respond(
         self,
@@ -64,7 +68,7 @@ class ChatAPI:
         if tools:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)
-        if self._on_openai and cache_key:
+        if cache_key:
             options["prompt_cache_key"] = cache_key
         request: dict[str, Any] = {
             "model": self._model,
@@ -73,7 +77,12 @@ class ChatAPI:
         }
         try:
             return await self._streaming.respond(
-                progress, lambda listener: self._streamed(request, listener), lambda: self._plain(request)
+                progress,
+                lambda listener: self.features.send(
+                    request | {"stream_options": {"include_usage": True}},
+                    lambda shaped: self._streamed(shaped, listener),
+                ),
+                lambda: self.features.send(request, self._plain),
             )
         except openai.OpenAIError as error:
             raise map_openai_error(error, api="chat", model=self._model, secret=self._client.api_key) from error
@@ -86,8 +95,7 @@ class ChatAPI:
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
-        extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if self._on_openai else {}
-        stream = await self._client.chat.completions.create(**request, **extra, stream=True)
+        stream = await self._client.chat.completions.create(**request, stream=True)
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None

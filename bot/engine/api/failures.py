@@ -73,6 +73,11 @@ def _message_text(error: openai.APIStatusError) -> str:
     return body if isinstance(body, str) else ""
 
 
+def said_by_server(error: openai.APIStatusError, *, secret: str = "") -> str:
+    """The server's own error message, scrubbed of `secret` and shortened; '' when it gave none."""
+    return _server_message(error, secret=secret).removeprefix(": ")
+
+
 def _server_message(error: openai.APIStatusError, *, secret: str) -> str:
     """The server's own error message as ': <message>', scrubbed and shortened; '' when it gave none."""
     text = " ".join(_message_text(error).split())

@@ -10,6 +10,7 @@ from openai.types.responses import ResponseInputItemParam
 
 from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
 from bot.engine.api.failures import map_openai_error
+from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
 from bot.engine.api.streaming import StreamBroken, Streaming
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 from bot.engine.progress import Progress
@@ -18,8 +19,8 @@ from bot.engine.progress import Progress
 class ResponsesAPI:
     """Talks to POST /responses statelessly (store=False): the whole history is sent every time.
 
-    `on_openai` turns on what only OpenAI accepts: the prompt cache key, and the reasoning items' encrypted content
-    (so a reasoning model's thinking can be replayed within a turn).
+    The prompt cache key and the reasoning items' encrypted content (so a reasoning model's thinking can be replayed
+    within a turn) are sent to every server until one rejects them (`features`).
     """
 
     def __init__(
@@ -29,13 +30,13 @@ class ResponsesAPI:
         model: str,
         max_output_tokens: int | None = None,
         stream: bool = False,
-        on_openai: bool = False,
+        features: FeatureModes | None = None,
     ) -> None:
         self._client = client
         self._model = model
         self._limit: dict[str, int] = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
         self._streaming = Streaming(enabled=stream, api="Responses")
-        self._on_openai = on_openai
+        self.features = RequestFeatures(features, api="Responses", secret=client.api_key)
 
     async def respond(
         self,
@@ -53,10 +54,9 @@ class ResponsesAPI:
             options["tools"] = [_tool(spec) for spec in tools]
             options["tool_choice"] = _tool_choice(tool_choice)
             options["parallel_tool_calls"] = True
-        if self._on_openai:
-            options["include"] = ["reasoning.encrypted_content"]
-            if cache_key:
-                options["prompt_cache_key"] = cache_key
+        options["include"] = [REASONING_INCLUDE]
+        if cache_key:
+            options["prompt_cache_key"] = cache_key
         request: dict[str, Any] = {
             "model": self._model,
             "instructions": instructions,
@@ -66,7 +66,9 @@ class ResponsesAPI:
         }
         try:
             return await self._streaming.respond(
-                progress, lambda listener: self._streamed(request, listener), lambda: self._plain(request)
+                progress,
+                lambda listener: self.features.send(request, lambda shaped: self._streamed(shaped, listener)),
+                lambda: self.features.send(request, self._plain),
             )
         except openai.OpenAIError as error:
             raise map_openai_error(error, api="responses", model=self._model, secret=self._client.api_key) from error
