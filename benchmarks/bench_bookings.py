@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the checkout: bot/ and tests/
 
-from bot.store.bookings import Booked, BookingRequest, BookingStore
+from bot.catalog import Booked, BookingRequest, OpeningHours, Restaurant
+from bot.store.bookings import BookingStore
 from bot.store.db import open_database
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 from tests.postgres import ThrowawayPostgres, create_database
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from types import ModuleType
 
 import aiohttp
 import openai
@@ -19,13 +21,15 @@ from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
-from bot.engine.tools import Registry
+from bot.engine.tools import Registry, missing_services
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
-from bot.store import BookingStore, RestaurantStore, SchemaTooNew, Store
+from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
+from bot.store.retention import Pruner, Retention
 from tools.bookings import BookingLimits
+from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
 
@@ -52,6 +56,7 @@ class App:
     http: aiohttp.ClientSession
     model_client: openai.AsyncOpenAI
     concierge: Concierge
+    pruner: Pruner | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -105,9 +110,19 @@ def feature_modes(settings: Settings) -> FeatureModes:
 async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
-        return await Store.open(settings.DATABASE_URL)
+        return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
     except (SchemaTooNew, DatabaseUnavailable) as error:
         raise StartupError(str(error)) from None
+
+
+def make_pruner(settings: Settings, store: Store) -> Pruner:
+    """The background pruner of history, audit and usage rows past their retention settings."""
+    retention = Retention(
+        history_days=settings.HISTORY_RETENTION_DAYS,
+        audit_days=settings.AUDIT_RETENTION_DAYS,
+        usage_days=settings.USAGE_RETENTION_DAYS,
+    )
+    return Pruner(store.db, retention)
 
 
 def load_prompt(settings: Settings) -> SystemPrompt:
@@ -118,67 +133,99 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
 
 
+def make_tool_services(settings: Settings, store: Store, http: aiohttp.ClientSession) -> ToolServices:
+    """What the tools may use, from the settings and the open resources."""
+    return ToolServices(
+        http=http,
+        restaurants=store.restaurants,
+        bookings=store.bookings,
+        booking_limits=BookingLimits(
+            horizon_days=settings.BOOKING_HORIZON_DAYS, max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER
+        ),
+        weather=WeatherConfig(forecast_url=settings.OPEN_METEO_URL, geocoding_url=settings.OPEN_METEO_GEOCODING_URL),
+        weather_cache=WeatherCache(),
+        web_search=WebSearchConfig(searxng_url=settings.SEARXNG_URL),
+    )
+
+
+def tool_registry(services: object, package: ModuleType = tools) -> Registry:
+    """Every tool of the package; a tool that needs a service `services` lacks stops the start (not a member's turn)."""
+    registry = Registry.from_package(package)
+    unmet = [
+        f"{item.name} needs {', '.join(missing)}" for item in registry if (missing := missing_services(item, services))
+    ]
+    if unmet:
+        raise StartupError("tools need services the app did not build: " + "; ".join(unmet), exit_status=1)
+    return registry
+
+
 @asynccontextmanager
-async def open_app(settings: Settings) -> AsyncIterator[App]:
+async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
-    store = await open_store(settings)
-    try:
+    async with AsyncExitStack() as resources:
+        store = await open_store(settings)
+        resources.push_async_callback(store.close)
+        pruner = make_pruner(settings, store)
+        pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
+        resources.push_async_callback(_stop, pruning)
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
         if loaded:
             log.info("loaded %d sample restaurants into the empty catalog", loaded)
         http = aiohttp.ClientSession()
+        resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
-        try:
-            concierge = Concierge(
-                api=make_model_api(settings, model_client),
-                registry=Registry.from_package(tools),
-                history=store.history,
-                policies=store.policies,
-                audit=store.audit,
-                conversations=store.conversations,
-                prompt=prompt,
-                services={
-                    aiohttp.ClientSession: http,
-                    WeatherConfig: WeatherConfig(
-                        forecast_url=settings.OPEN_METEO_URL, geocoding_url=settings.OPEN_METEO_GEOCODING_URL
-                    ),
-                    WeatherCache: WeatherCache(),
-                    WebSearchConfig: WebSearchConfig(searxng_url=settings.SEARXNG_URL),
-                    RestaurantStore: store.restaurants,
-                    BookingStore: store.bookings,
-                    BookingLimits: BookingLimits(
-                        horizon_days=settings.BOOKING_HORIZON_DAYS,
-                        max_active_per_member=settings.MAX_ACTIVE_BOOKINGS_PER_MEMBER,
-                    ),
-                },
-                spending=Spending(
-                    store.usage,
-                    store.quotas,
-                    defaults=QuotaDefaults(
-                        per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
-                    ),
-                    model=settings.OPENAI_MODEL,
-                ),
-                limits=ConciergeLimits(
-                    max_rounds=settings.MAX_TOOL_ROUNDS,
-                    tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
-                    history_max_turns=settings.HISTORY_MAX_TURNS,
-                    history_max_tokens=settings.HISTORY_MAX_TOKENS,
-                    max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
-                    member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
-                ),
-            )
-            app = App(settings=settings, store=store, http=http, model_client=model_client, concierge=concierge)
-            try:
-                yield app
-            finally:
-                await concierge.shutdown()
-        finally:
-            await model_client.close()
-            await http.close()
-    finally:
-        await store.close()
+        resources.push_async_callback(model_client.close)
+        concierge = make_concierge(settings, store, http, model_client, prompt, tool_package=tool_package)
+        resources.push_async_callback(concierge.shutdown)
+        yield App(
+            settings=settings, store=store, http=http, model_client=model_client, concierge=concierge, pruner=pruner
+        )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    task.cancel()
+    await asyncio.wait([task])
+
+
+def make_concierge(
+    settings: Settings,
+    store: Store,
+    http: aiohttp.ClientSession,
+    model_client: openai.AsyncOpenAI,
+    prompt: SystemPrompt,
+    *,
+    tool_package: ModuleType = tools,
+) -> Concierge:
+    """The facade, wired to the store, the model and the tools' services."""
+    services = make_tool_services(settings, store, http)
+    return Concierge(
+        api=make_model_api(settings, model_client),
+        registry=tool_registry(services, tool_package),
+        history=store.history,
+        policies=store.policies,
+        audit=store.audit,
+        conversations=store.conversations,
+        prompt=prompt,
+        services=services,
+        spending=Spending(
+            store.usage,
+            store.quotas,
+            defaults=QuotaDefaults(
+                per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
+            ),
+            model=settings.OPENAI_MODEL,
+        ),
+        limits=ConciergeLimits(
+            max_rounds=settings.MAX_TOOL_ROUNDS,
+            tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
+            history_max_turns=settings.HISTORY_MAX_TURNS,
+            history_max_tokens=settings.HISTORY_MAX_TOKENS,
+            max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
+            member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
+        ),
+    )
 
 
 async def run_bot(settings: Settings) -> int:
@@ -256,15 +303,12 @@ async def copy_database(source_url: str, target_url: str) -> int:
     from bot.store.db import open_database
 
     try:
-        source = await open_database(source_url)
-        try:
+        async with AsyncExitStack() as databases:
+            source = await open_database(source_url)
+            databases.push_async_callback(source.close)
             target = await open_database(target_url)
-            try:
-                await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
-            finally:
-                await target.close()
-        finally:
-            await source.close()
+            databases.push_async_callback(target.close)
+            await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
     except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
@@ -272,17 +316,25 @@ async def copy_database(source_url: str, target_url: str) -> int:
     return 0
 
 
-async def import_restaurant_catalog(settings: Settings, path: Path) -> int:
-    """`python -m bot import-restaurants FILE`: load a catalog; a bad row names its line and nothing is imported."""
-    from bot.restaurant_import import CatalogImportError, import_restaurants
+async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:
+    """`python -m bot import-restaurants [--replace] FILE`: load a catalog in place of the samples (with `replace`, in
+    place of every restaurant not in the file); a bad row names its line and nothing is imported."""
+    from bot.catalog import CatalogFile, RestaurantsStillBooked
+    from bot.restaurant_import import CatalogImportError, read_catalog, summary
 
-    store = await open_store(settings)
     try:
-        count = await import_restaurants(store.restaurants, path)
+        restaurants = await read_catalog(path)  # a missing or bad file is told before any database work
     except CatalogImportError as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
+    samples = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
+    store = await open_store(settings)
+    try:
+        change = await store.restaurants.import_catalog(restaurants, samples=samples, replace=replace)
+    except RestaurantsStillBooked as error:
+        print(f"concierge: {path.name}: {error}; nothing was imported", file=sys.stderr)
+        return 1
     finally:
         await store.close()
-    print(f"imported {count} restaurants from {path}")
+    print(summary(change, path))
     return 0

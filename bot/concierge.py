@@ -4,30 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
 
 from bot.confirmations import AuditedConfirmer
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.engine.api import ModelAPI, is_mode
 from bot.engine.confirm import NoConfirmer
 from bot.engine.errors import ToolChoiceRefused
-from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.executor import Offer, ToolExecutor, TraceEntry
 from bot.engine.gate import AsGiven, Gate
 from bot.engine.items import ToolCall, UserMessage
-from bot.engine.loop import check_tool_choice, run_turn
+from bot.engine.loop import check_tool_choice, run_loop
 from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress
 from bot.engine.tools import Registry, Tool, utc_now
 from bot.outcomes import (
+    ChatHooks,
     ConciergeLimits,
     NotAllowed,
     PolicyChange,
     Reply,
     ShuttingDown,
     ToolStatus,
-    TurnSurface,
     UnknownTool,
 )
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
@@ -35,13 +35,14 @@ from bot.prompt import SystemPrompt
 from bot.spending import MemberUsage, QuotaReached, ServerUsage, Spending, prompt_cache_key
 from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
 from bot.store.conversations import ConversationStore
-from bot.store.history import HistoryStore, TurnSaver
+from bot.store.history import HistoryCheckpoint, HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.usage import QuotaScope
 
 __all__ = [
     "AuditEntry",
     "ChannelBusy",
+    "ChatHooks",
     "Concierge",
     "ConciergeLimits",
     "NotAllowed",
@@ -53,7 +54,6 @@ __all__ = [
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
-    "TurnSurface",
     "UnknownTool",
 ]
 
@@ -73,7 +73,7 @@ class Concierge:
         audit: AuditLog,
         conversations: ConversationStore,
         prompt: SystemPrompt,
-        services: Mapping[type, object],
+        services: object,
         limits: ConciergeLimits = ConciergeLimits(),
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
@@ -101,34 +101,35 @@ class Concierge:
         text: str,
         *,
         tool_choice: str = "auto",
-        surface: TurnSurface | None = None,
+        hooks: ChatHooks | None = None,
     ) -> Reply:
         """Run one member message through the model and tools, in order within its channel.
 
         The message takes its place in the channel's queue before the first await, so the order of calls is the
-        order of answers; a message still waiting when shutdown starts is refused, not run. `surface` is how to
+        order of answers; a message still waiting when shutdown starts is refused, not run. `hooks` is how to
         ask this member to confirm side effects and where to read their current roles (without it, side effects
         that need a yes are not done, and the roles given in `caller` are trusted).
         """
         async with self._in_use():
             self._member_turns.admit(caller.user_id)
-            async with self._queues.turn(place.channel_id):
+            async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
-                executor = await self._executor(place, caller, surface or TurnSurface(NoConfirmer()))
-                check_tool_choice(executor, tool_choice)
-                return await self._turn(executor, place, caller, text, tool_choice)
+                executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
+                return await self._answer(executor, place, caller, text, tool_choice)
 
-    async def _turn(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
+    async def _answer(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
+        """Answer one message on the channel's history (the loop refuses a forbidden forced tool before any model
+        call), then keep the exchange."""
         history = await self._history.load_window(
             place.channel_id,
             max_turns=self._limits.history_max_turns,
             max_tokens=self._limits.history_max_tokens,
         )
-        saved = TurnSaver(self._history, place.channel_id)
-        turn = await run_turn(
+        saved = HistoryCheckpoint(self._history, place.channel_id)
+        result = await run_loop(
             api=self._api,
             executor=executor,
             instructions=self._prompt.render(place=place, now=self._now()),
@@ -141,26 +142,27 @@ class Concierge:
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
-        if turn.error is None or any(isinstance(item, ToolCall) for item in turn.items):
+        if result.error is None or any(isinstance(item, ToolCall) for item in result.items):
             try:
-                await saved.save(turn.items)
+                await saved.save(result.items)
             except Exception:
                 log.exception("could not save the turn in channel %s", place.channel_id)
         return Reply(
-            text=turn.answer,
-            trace=turn.trace,
-            notes=turn.notes,
-            cut_short=turn.cut_short,
-            failed=turn.error is not None,
-            error=turn.error,
+            text=result.answer,
+            trace=result.trace,
+            notes=result.notes,
+            cut_short=result.cut_short,
+            failed=result.error is not None,
+            error=result.error,
         )
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
-        """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here."""
-        if tool_choice not in TOOL_CHOICE_MODES:
+        """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here (a check before the
+        turn queues, so the refusal can be private; the turn itself decides again on its own snapshot)."""
+        if not is_mode(tool_choice):
             self._require_tool(tool_choice)
         async with self._in_use():
-            check_tool_choice(await self._executor(place, caller, TurnSurface(NoConfirmer())), tool_choice)
+            check_tool_choice(await self._offer(place, caller), tool_choice)
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         """Every tool with whether it is enabled here, whether this member may use it, and whether it asks first."""
@@ -180,7 +182,7 @@ class Concierge:
                     reason_kind=None if isinstance(decision, Allowed) else decision.kind,
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
-                    confirm=needs_confirmation(side_effects=tool.side_effects, policy=policy),
+                    confirm=needs_confirmation(by_default=tool.confirm_by_default, policy=policy),
                 )
             )
         return statuses
@@ -205,7 +207,7 @@ class Concierge:
         """Choose whether this tool's calls wait for the member's yes in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         known = self._require_tool(tool)
-        default: ConfirmMode = "always" if known.side_effects else "never"
+        default: ConfirmMode = "always" if known.confirm_by_default else "never"
         async with self._in_use():
             await self._policies.set_confirm(
                 guild_id, tool, mode, default=default, actor_id=caller.user_id, actor_name=caller.name
@@ -325,7 +327,7 @@ class Concierge:
         finally:
             self._busy.discard(task)
 
-    async def _executor(self, place: Place, caller: Caller, surface: TurnSurface) -> ToolExecutor:
+    async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
         async def record(entry: TraceEntry) -> None:
             await self._audit.record_tool_call(
                 ToolCallRecord(
@@ -350,11 +352,15 @@ class Concierge:
             services=self._services,
             now=self._now,
             record=record,
-            gate=Gate(policies=self._policies, members=surface.members or AsGiven(caller)),
-            confirmer=AuditedConfirmer(surface.confirmer, self._audit, place),
-            progress=surface.progress or NoProgress(),
+            gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
+            confirmer=AuditedConfirmer(hooks.confirmer, self._audit, place),
+            progress=hooks.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )
+
+    async def _offer(self, place: Place, caller: Caller) -> Offer:
+        """The tools this member may use here now, as a turn starting now would offer them."""
+        return Offer.decided(self._registry, caller=caller, place=place, policies=await self._policies_for(place))
 
     async def _policies_for(self, place: Place) -> dict[str, ToolPolicy]:
         return {} if place.guild_id is None else await self._policies.policies_for(place.guild_id)

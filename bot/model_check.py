@@ -8,7 +8,7 @@ from typing import Literal
 
 import openai
 
-from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, is_forced, is_mode
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import Feature, FeatureModes, LimitField, Mode
@@ -92,7 +92,7 @@ async def check_model_server(
 
     round_trip = await _check_round_trip(adapter)
     lines.append(round_trip)
-    for choice in ("auto", "required", "none", ADD_TOOL.name):
+    for choice in (*TOOL_CHOICE_MODES, ADD_TOOL.name):
         lines.append(await _check_tool_choice(adapter, choice))
     lines += await check_request_features(client, model=model, api=api, modes=features, limit_field=limit_field)
     return CheckReport(lines=tuple(lines), ok=round_trip.ok)
@@ -188,13 +188,13 @@ def _run_add(arguments: str) -> tuple[str, str]:
 
 async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine:
     """Is this tool_choice form accepted, and does the model obey it?"""
-    name = f"tool_choice {choice if choice in ('auto', 'required', 'none') else 'named (' + choice + ')'}"
+    name = f"tool_choice {choice if is_mode(choice) else 'named (' + choice + ')'}"
     try:
         reply = await adapter.respond(
             instructions=_INSTRUCTIONS, items=[UserMessage(text=_ADD_PROMPT)], tools=[ADD_TOOL], tool_choice=choice
         )
     except ModelError as error:
-        fallback = "; the bot retries a forced choice with auto" if choice not in ("auto", "none") else ""
+        fallback = "; the bot retries a forced choice with auto" if is_forced(choice) else ""
         return CheckLine(name, False, f"rejected: {error.detail}{fallback}")
     called = bool(reply.calls)
     if choice == "auto":

@@ -1,9 +1,10 @@
-"""What the facade hands the chat adapter: replies, statuses and changes as values, refusals as errors it words."""
+"""What the facade hands the chat adapter: replies, statuses and changes as values, refusals as errors it words
+(by key: the sentences live in the adapter's message catalog)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from bot.engine.confirm import Confirmer
 from bot.engine.errors import ConciergeError
@@ -19,30 +20,18 @@ NotAllowedKind = Literal["not_starter", "server_only", "not_admin", "no_usage"]
 class NotAllowed(ConciergeError):
     """The member may not do this (an admin command, or clearing someone else's conversation); `kind` says why."""
 
-    _ENGLISH: ClassVar[dict[str, str]] = {
-        "not_starter": "Only the member who started this conversation or a server admin can clear it.",
-        "server_only": "Tool settings belong to a server: use this command in a server channel.",
-        "not_admin": "Only server admins (Administrator or Manage Server) can do that.",
-        "no_usage": "Usage is not recorded by this bot.",
-    }
-
     def __init__(self, kind: NotAllowedKind) -> None:
-        sentence = self._ENGLISH[kind]
-        super().__init__(sentence, user_message=sentence, key=f"error.not_allowed.{kind}")
+        super().__init__(f"not allowed: {kind}", key=f"error.not_allowed.{kind}")
         self.kind = kind
 
 
 class UnknownTool(ConciergeError):
-    """A tool name that does not exist; the message lists the valid ones."""
+    """A tool name that does not exist; `params["tools"]` lists the valid ones."""
+
+    key = "error.unknown_tool"
 
     def __init__(self, name: str, valid: list[str]) -> None:
-        listing = ", ".join(f"`{tool}`" for tool in valid)
-        super().__init__(
-            f"unknown tool {name!r}",
-            user_message=f"There is no tool `{name}`. Tools: {listing}.",
-            key="error.unknown_tool",
-            params={"tool": name, "tools": listing},
-        )
+        super().__init__(f"unknown tool {name!r}", params={"tool": name, "tools": tuple(valid)})
         self.name = name
         self.valid = valid
 
@@ -50,8 +39,10 @@ class UnknownTool(ConciergeError):
 class ShuttingDown(ConciergeError):
     """The bot is stopping and takes no new turns."""
 
-    user_message = "I'm restarting right now. Please send that again in a minute."
     key = "error.shutting_down"
+
+    def __init__(self) -> None:
+        super().__init__("shutting down: no new turns")
 
 
 PolicyChangeKind = Literal["enabled", "disabled", "confirm_always", "confirm_never", "role_allowed", "role_revoked"]
@@ -67,8 +58,8 @@ class PolicyChange:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnSurface:
-    """What the chat platform lends one turn: a way to ask the member, a live view of members' roles, and where
+class ChatHooks:
+    """What the chat platform lends one chat() call: a way to ask the member, a live view of members' roles, and where
     to show the turn's progress."""
 
     confirmer: Confirmer

@@ -15,6 +15,11 @@ closed group; days not named are closed; a shift may close at 24:00 but not afte
 by line number.
 
 Restaurants are upserted by id in one transaction: an existing id is updated, and its bookings stay attached.
+The same transaction removes the invented sample restaurants the bot loads into an empty catalog, those still exactly
+as shipped (an id the file holds is updated instead), together with the bookings made at them: no real table was ever
+held there. So the first import replaces the samples, and later imports find none. With `replace`, every other
+restaurant the file does not hold is removed too, unless it has bookings: then nothing is imported (keep it in the
+file), so no member's booking ever disappears with its restaurant.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.catalog import CatalogChange, OpeningHours, Restaurant, RestaurantsStillBooked
+from bot.store.restaurants import RestaurantStore
 
 CSV_COLUMNS = (
     "id",
@@ -61,8 +68,20 @@ class CatalogImportError(Exception):
         self.problems = tuple(problems)
 
 
-async def import_restaurants(store: RestaurantStore, path: Path) -> int:
-    """Validate every restaurant in the JSON or CSV file, then upsert them all by id; returns how many."""
+async def import_restaurants(
+    store: RestaurantStore, path: Path, *, samples: Sequence[Restaurant] = (), replace: bool = False
+) -> CatalogChange:
+    """Validate every restaurant in the JSON or CSV file, then upsert them all by id, removing the `samples` still in
+    the catalog as shipped (and, with `replace`, every restaurant the file does not hold); says what changed."""
+    restaurants = await read_catalog(path)
+    try:
+        return await store.import_catalog(restaurants, samples=samples, replace=replace)
+    except RestaurantsStillBooked as error:
+        raise CatalogImportError(path, [str(error)]) from None
+
+
+async def read_catalog(path: Path) -> list[Restaurant]:
+    """Every restaurant of the JSON or CSV file, validated; CatalogImportError names each problem (no database work)."""
     suffix = path.suffix.lower()
     if suffix not in (".json", ".csv"):
         raise CatalogImportError(path, [f"unknown file type {path.suffix!r}; use a .json or .csv file"])
@@ -79,7 +98,21 @@ async def import_restaurants(store: RestaurantStore, path: Path) -> int:
         problems = ["the file holds no restaurants"]
     if problems:
         raise CatalogImportError(path, problems)
-    return await store.upsert_many(restaurants)
+    return restaurants
+
+
+def summary(change: CatalogChange, path: Path) -> str:
+    """What an import did, in one line: "imported 12 restaurants from mine.csv; removed the 60 samples"."""
+    parts = [f"imported {change.imported} restaurant{'s' if change.imported != 1 else ''} from {path}"]
+    if change.removed_samples:
+        samples = "the sample" if change.removed_samples == 1 else f"the {change.removed_samples} samples"
+        bookings = change.removed_bookings
+        made = f" and the {bookings} booking{'s' if bookings != 1 else ''} made at them" if bookings else ""
+        parts.append(f"removed {samples}{made}")
+    if change.removed_others:
+        others = change.removed_others
+        parts.append(f"removed {others} restaurant{'s' if others != 1 else ''} not in the file")
+    return "; ".join(parts)
 
 
 def parse_json(text: str) -> tuple[list[Restaurant], list[str]]:
@@ -114,16 +147,9 @@ def parse_csv(text: str) -> tuple[list[Restaurant], list[str]]:
         return [], ["line 1: the file is empty; expected a header row"]
     except csv.Error as error:
         return [], [f"line 1: {error}"]
-    missing = [column for column in CSV_COLUMNS if column not in header]
-    unknown = [column for column in header if column not in CSV_COLUMNS]
-    repeated = sorted({column for column in header if header.count(column) > 1})
-    if missing or unknown or repeated:
-        parts = [
-            f"{label} {', '.join(columns)}"
-            for label, columns in (("missing columns", missing), ("unknown columns", unknown), ("repeated", repeated))
-            if columns
-        ]
-        return [], [f"line 1: {'; '.join(parts)} (expected {', '.join(CSV_COLUMNS)})"]
+    header_problem = _header_problem(header)
+    if header_problem:
+        return [], [header_problem]
     rows: list[tuple[str, Any]] = []
     problems: list[str] = []
     line = reader.line_num
@@ -157,6 +183,19 @@ def parse_csv(text: str) -> tuple[list[Restaurant], list[str]]:
         problems.append(f"{others[0]}; {hours_problem}" if others else f"line {start}: {hours_problem}")
     restaurants, invalid = _validate(rows)
     return restaurants, sorted(problems + invalid, key=_line_number)
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """What is wrong with a CSV header row (missing, unknown or repeated columns), or None."""
+    missing = [column for column in CSV_COLUMNS if column not in header]
+    unknown = [column for column in header if column not in CSV_COLUMNS]
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    parts = [
+        f"{label} {', '.join(columns)}"
+        for label, columns in (("missing columns", missing), ("unknown columns", unknown), ("repeated", repeated))
+        if columns
+    ]
+    return f"line 1: {'; '.join(parts)} (expected {', '.join(CSV_COLUMNS)})" if parts else None
 
 
 def _line_number(problem: str) -> int:

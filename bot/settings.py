@@ -51,6 +51,11 @@ class Settings(BaseModel):
     SHARD_COUNT: int | None = Field(default=None, ge=1)
     SHARD_IDS: tuple[int, ...] | None = None
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Bounded storage (issue 20): days kept, 0 = forever; the cap on a stored tool call's arguments and output.
+    HISTORY_RETENTION_DAYS: int = Field(default=90, ge=0)
+    AUDIT_RETENTION_DAYS: int = Field(default=365, ge=0)
+    USAGE_RETENTION_DAYS: int = Field(default=400, ge=0)
+    MAX_STORED_TOOL_CHARS: int = Field(default=20_000, ge=1_000)
     # Members' files (issue 24)
     MAX_ATTACHMENT_BYTES: int = Field(default=10_000_000, ge=1)
     MAX_ATTACHMENT_TEXT_CHARS: int = Field(default=100_000, ge=100)
@@ -77,6 +82,13 @@ class Settings(BaseModel):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must look like sqlite:///path/to/file.db or postgresql://user@host:5432/dbname")
+        return value
+
+    @field_validator("USAGE_RETENTION_DAYS")
+    @classmethod
+    def _usage_kept_a_month(cls, value: int) -> int:
+        if 0 < value < 31:
+            raise ValueError("must be 0 (keep forever) or at least 31: quotas and /usage read this month's usage")
         return value
 
     @field_validator("SHARD_IDS", mode="before")

@@ -48,10 +48,8 @@ class QuotaReached(ConciergeError):
 
     def __init__(self, which: Literal["member", "server"], *, limit: int, now: datetime) -> None:
         resets_in = _until_midnight_utc(now)
-        whose = "your daily limit" if which == "member" else "this server's daily limit"
         super().__init__(
             f"{which} quota of {limit} tokens reached",
-            user_message=f"You've reached {whose} of {limit:,} tokens. It resets at midnight UTC (in {resets_in}).",
             key=f"error.quota_reached.{which}",
             params={"limit": f"{limit:,}", "resets_in": resets_in},
         )

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import check_database, open_app
+import tools
+from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
+from bot.discord_adapter.render import error_sentence
+from bot.engine.errors import ModelMisconfigured
 from bot.engine.permissions import Caller, Place
+from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.fake_openai import FakeOpenAI
@@ -69,6 +73,51 @@ async def test_history_and_policies_survive_a_restart_and_the_sample_catalog_loa
     last = server.requests[-1].json
     assert "remember: blue" in json.dumps(last)
     assert "book_restaurant" in [tool["function"]["name"] for tool in last["tools"]]
+
+
+MAIL_TOOL = """
+from typing import Protocol
+
+from bot.engine.tools import ToolContext, tool
+
+
+class MailServices(Protocol):
+    @property
+    def mailer(self) -> object: ...
+
+
+@tool(side_effects=True)
+async def send_mail(context: ToolContext[MailServices], to: str) -> dict[str, str]:
+    \"\"\"Send a note.\"\"\"
+    return {"sent_to": to}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_tool_that_needs_a_service_the_app_did_not_build_stops_the_start_before_any_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "extra_tools"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mail.py").write_text(MAIL_TOOL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import extra_tools
+
+    async with FakeOpenAI() as server:
+        with pytest.raises(StartupError, match=r"send_mail needs mailer") as stopped:
+            async with open_app(settings_for(server, tmp_path), tool_package=extra_tools):
+                pytest.fail("the app started")
+    assert stopped.value.exit_status == 1 and server.requests == []
+
+
+@pytest.mark.asyncio
+async def test_the_app_builds_every_service_the_shipped_tools_declare(tmp_path: Path) -> None:
+    async with FakeOpenAI() as server, open_app(settings_for(server, tmp_path)) as app:
+        services = make_tool_services(app.settings, app.store, app.http)
+        shipped = Registry.from_package(tools)
+        assert {"get_weather", "search_web", "search_restaurants", "book_restaurant"} <= set(shipped.names())
+        assert {item.name: missing_services(item, services) for item in shipped} == {item.name: [] for item in shipped}
 
 
 def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.Future[tuple[int, str, str]]:
@@ -151,6 +200,42 @@ async def test_import_restaurants_loads_a_csv_catalog(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_first_import_on_the_command_line_replaces_the_samples_and_says_so(tmp_path: Path) -> None:
+    database = tmp_path / "c.db"
+    store = await Store.open(database)
+    try:
+        samples = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)  # as the bot's first start does
+    finally:
+        await store.close()
+    catalog = tmp_path / "mine.csv"
+    catalog.write_text(CSV_HEADER + "".join(CSV_ROW.format(n=n) for n in range(12)), encoding="utf-8")
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(catalog), env=env, cwd=tmp_path)
+    assert status == 0, err
+    assert out.strip() == f"imported 12 restaurants from {catalog}; removed the {samples} samples" and samples == 60
+
+
+@pytest.mark.asyncio
+async def test_a_missing_catalog_file_is_told_in_one_line_before_any_database_work(tmp_path: Path) -> None:
+    database = tmp_path / "not-yet" / "c.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    status, out, err = await run_cli("import-restaurants", str(tmp_path / "nope.csv"), env=env, cwd=tmp_path)
+    assert status == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "concierge: nope.csv: cannot read the file: No such file or directory; nothing was imported"
+    ]
+    assert not database.parent.exists()
+
+
+@pytest.mark.asyncio
+async def test_import_restaurants_help_describes_both_formats_and_replace(tmp_path: Path) -> None:
+    status, out, _ = await run_cli("import-restaurants", "--help", env={}, cwd=tmp_path)
+    assert status == 0
+    for said in (".json", ".csv", "mon-fri 11:00-14:00,17:00-22:00", "seats_per_slot", "sample", "--replace"):
+        assert said in out
+
+
+@pytest.mark.asyncio
 async def test_import_restaurants_reports_the_bad_line_and_imports_nothing(tmp_path: Path) -> None:
     catalog = tmp_path / "mine.csv"
     rows = CSV_ROW.format(n=1) + CSV_ROW.format(n=2).replace("cheap", "free") + CSV_ROW.format(n=3)
@@ -176,8 +261,8 @@ async def test_a_server_without_the_responses_api_is_a_misconfiguration_with_the
 ) -> None:
     async with FakeOpenAI(llama_cpp=True) as server, open_app(settings_for(server, tmp_path, "responses")) as app:
         reply = await app.concierge.chat(CHANNEL, MEMBER, "hello")
-    assert reply.failed and "misconfigured" in reply.text
-    assert len(reply.text.splitlines()) == 1
+    assert reply.failed and isinstance(reply.error, ModelMisconfigured)
+    assert len(error_sentence(reply.error).splitlines()) == 1
     assert "set OPENAI_API=chat" in caplog.text
 
 
@@ -189,7 +274,7 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
         async with open_app(settings_for(server, tmp_path, "chat")) as app:
             reply = await app.concierge.chat(CHANNEL, MEMBER, "2+2?", tool_choice="required")
     assert reply.text == "4" and not reply.failed
-    assert any("could not force" in note.text for note in reply.notes)
+    assert any(note.kind == "forced_fallback" for note in reply.notes)
     choices = [request.json.get("tool_choice") for request in server.model_requests()]
     assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
     replayed = server.model_requests()[-1].json["messages"]

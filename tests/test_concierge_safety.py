@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.concierge import Concierge, ConciergeLimits, SlowDown, TurnSurface
+from bot.concierge import ChatHooks, Concierge, ConciergeLimits, SlowDown
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest
 from bot.engine.items import ToolCall, ToolOutput
 from bot.engine.permissions import Caller, Place
@@ -89,7 +89,7 @@ def concierge_with(api: ScriptedAPI, store: Store, **limits: int) -> Concierge:
 async def test_each_confirmation_request_and_its_outcome_is_audited_with_who_pressed(store: Store) -> None:
     api = ScriptedAPI().calls(("reserve", {"seats": 2})).text("Reserved.")
     concierge = concierge_with(api, store)
-    reply = await concierge.chat(THREAD, ANN, "reserve 2", surface=TurnSurface(AnswerWith("confirmed")))
+    reply = await concierge.chat(THREAD, ANN, "reserve 2", hooks=ChatHooks(AnswerWith("confirmed")))
     assert reply.text == "Reserved." and RESERVED == [2]
     entries = await concierge.audit(THREAD, ADMIN, tool="reserve")
     assert [(entry.kind, entry.outcome, entry.user_name) for entry in reversed(entries)] == [
@@ -115,7 +115,7 @@ async def test_a_turn_that_dies_while_a_confirmation_is_pending_books_nothing_an
 ) -> None:
     api = ScriptedAPI().calls(("reserve", {"seats": 2}))
     member = NeverAnswers()
-    turn = asyncio.create_task(concierge_with(api, store).chat(THREAD, ANN, "reserve 2", surface=TurnSurface(member)))
+    turn = asyncio.create_task(concierge_with(api, store).chat(THREAD, ANN, "reserve 2", hooks=ChatHooks(member)))
     await asyncio.wait_for(member.asked.wait(), timeout=5)
     turn.cancel()  # what the database sees of a kill -9: only what was committed
     with pytest.raises(asyncio.CancelledError):
@@ -146,7 +146,7 @@ async def test_a_member_over_the_turn_rate_is_told_once_across_channels_and_no_m
     with pytest.raises(SlowDown) as second:
         await concierge.chat(DM, ANN, "and another")
     assert first.value.first and not second.value.first
-    assert "try again in" in first.value.user_message and 1 <= first.value.retry_after <= 60
+    assert first.value.params["seconds"] == first.value.retry_after and 1 <= first.value.retry_after <= 60
     assert len(api.requests) == 3
 
 

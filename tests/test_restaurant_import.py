@@ -11,9 +11,13 @@ import pytest
 import pytest_asyncio
 
 from bot.app import SAMPLE_CATALOG
-from bot.restaurant_import import CatalogImportError, import_restaurants
+from bot.catalog import Booked, CatalogChange, CatalogFile
+from bot.restaurant_import import CatalogImportError, import_restaurants, summary
+from bot.store.bookings import BookingStore
+from bot.store.db import Database
 from bot.store.restaurants import RestaurantStore
 from bot.store.sqlite import SqliteDatabase
+from tests.store.test_bookings import request
 
 HEADER = "id,name,city,district,cuisine,price_range,address,timezone,hours,seats_per_slot\n"
 GOOD_ROWS = (
@@ -58,14 +62,14 @@ def json_restaurant(restaurant_id: str, **overrides: object) -> dict[str, object
 @pytest.mark.asyncio
 async def test_the_sample_catalog_imports_as_json(store: RestaurantStore) -> None:
     with importlib.resources.as_file(SAMPLE_CATALOG) as sample:
-        count = await import_restaurants(store, sample)
+        count = (await import_restaurants(store, sample)).imported
     assert count == await store.count() == len(json.loads(SAMPLE_CATALOG.read_text(encoding="utf-8"))["restaurants"])
 
 
 @pytest.mark.asyncio
 async def test_good_json_is_imported_with_its_hours(store: RestaurantStore, tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "catalog.json", json.dumps({"restaurants": [json_restaurant("l-1")]}))
-    assert await import_restaurants(store, path) == 1
+    assert (await import_restaurants(store, path)).imported == 1
     stored = await store.get("l-1")
     assert stored is not None
     assert (
@@ -77,13 +81,13 @@ async def test_good_json_is_imported_with_its_hours(store: RestaurantStore, tmp_
 @pytest.mark.asyncio
 async def test_a_bare_json_list_is_accepted(store: RestaurantStore, tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "catalog.json", json.dumps([json_restaurant("l-1"), json_restaurant("l-2")]))
-    assert await import_restaurants(store, path) == 2
+    assert (await import_restaurants(store, path)).imported == 2
 
 
 @pytest.mark.asyncio
 async def test_good_csv_is_imported_with_compact_hours(store: RestaurantStore, tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "catalog.csv", HEADER + GOOD_ROWS)
-    assert await import_restaurants(store, path) == 2
+    assert (await import_restaurants(store, path)).imported == 2
     first = await store.get("cd-001")
     assert first is not None
     assert (first.address, first.seats_per_slot, first.city) == ("8 Lantern St, Jinjiang", 20, "成都")
@@ -98,7 +102,7 @@ async def test_csv_columns_may_come_in_any_order_with_a_bom(store: RestaurantSto
         "\ufeffseats_per_slot,id,name,city,district,cuisine,price_range,address,timezone,hours\n"
         "8,ny-1,Corner Deli,New York,Queens,Deli,cheap,5 Main St,America/New_York,mon-sat 08:00-16:00\n"
     )
-    assert await import_restaurants(store, write(tmp_path, "catalog.csv", text)) == 1
+    assert (await import_restaurants(store, write(tmp_path, "catalog.csv", text))).imported == 1
     assert (await store.get("ny-1")) is not None
 
 
@@ -213,3 +217,81 @@ async def test_a_csv_row_reports_its_bad_hours_and_other_columns_together(
         "line 4: id: 'Bad Id' is not an id: use lowercase letters, digits and dashes, e.g. bj-001; "
         "hours: unknown day 'funday'; use mon, tue, wed, thu, fri, sat, sun or daily",
     )
+
+
+SAMPLES = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
+
+
+async def with_samples(db: Database) -> RestaurantStore:
+    """The catalog as a new bot leaves it: the shipped samples, loaded into the empty catalog."""
+    restaurants = RestaurantStore(db)
+    assert await restaurants.load_sample_if_empty(SAMPLE_CATALOG) == len(SAMPLES) == 60
+    return restaurants
+
+
+@pytest.mark.asyncio
+async def test_the_first_import_replaces_the_samples_and_says_so(db: Database, tmp_path: pathlib.Path) -> None:
+    restaurants = await with_samples(db)
+    path = write(tmp_path, "mine.csv", HEADER + GOOD_ROWS)
+    change = await import_restaurants(restaurants, path, samples=SAMPLES)
+    assert change == CatalogChange(imported=2, removed_samples=60)
+    assert summary(change, path) == f"imported 2 restaurants from {path}; removed the 60 samples"
+    assert await restaurants.count() == 2 and await restaurants.get(SAMPLES[0].id) is None
+
+
+@pytest.mark.asyncio
+async def test_bookings_made_at_the_samples_go_with_them_and_are_counted(db: Database, tmp_path: pathlib.Path) -> None:
+    restaurants, bookings = await with_samples(db), BookingStore(db)
+    booked = await bookings.book(request(restaurant_id=SAMPLES[0].id))
+    assert isinstance(booked, Booked)
+    path = write(tmp_path, "mine.csv", HEADER + GOOD_ROWS)
+    change = await import_restaurants(restaurants, path, samples=SAMPLES)
+    assert change.removed_bookings == 1 and await bookings.get(booked.booking.id) is None
+    assert summary(change, path).endswith("removed the 60 samples and the 1 booking made at them")
+
+
+@pytest.mark.asyncio
+async def test_samples_the_operator_changed_or_imports_again_stay(db: Database, tmp_path: pathlib.Path) -> None:
+    restaurants = await with_samples(db)
+    edited = SAMPLES[0].model_copy(update={"name": "Our own kitchen"})
+    await restaurants.upsert_many([edited])
+    kept = SAMPLES[1].model_dump(mode="json")
+    path = write(tmp_path, "mine.json", json.dumps([kept, json_restaurant("l-1")]))
+    change = await import_restaurants(restaurants, path, samples=SAMPLES)
+    assert change == CatalogChange(imported=2, removed_samples=58)
+    assert await restaurants.get(edited.id) == edited and await restaurants.get(SAMPLES[1].id) == SAMPLES[1]
+
+
+@pytest.mark.asyncio
+async def test_later_imports_keep_what_earlier_ones_brought(db: Database, tmp_path: pathlib.Path) -> None:
+    restaurants = await with_samples(db)
+    await import_restaurants(
+        restaurants, write(tmp_path, "a.json", json.dumps([json_restaurant("l-1")])), samples=SAMPLES
+    )
+    path = write(tmp_path, "b.json", json.dumps([json_restaurant("l-2")]))
+    change = await import_restaurants(restaurants, path, samples=SAMPLES)
+    assert change == CatalogChange(imported=1)
+    assert summary(change, path) == f"imported 1 restaurant from {path}"
+    assert await restaurants.count() == 2
+
+
+@pytest.mark.asyncio
+async def test_replace_removes_what_the_file_lacks_but_never_a_booked_restaurant(
+    db: Database, tmp_path: pathlib.Path
+) -> None:
+    restaurants, bookings = RestaurantStore(db), BookingStore(db)
+    three = write(tmp_path, "three.json", json.dumps([json_restaurant(f"l-{n}") for n in (1, 2, 3)]))
+    await import_restaurants(restaurants, three)
+    await bookings.book(request(restaurant_id="l-3"))
+    with pytest.raises(
+        CatalogImportError, match=r"would remove restaurants that have bookings: l-3; keep them in the file"
+    ):
+        await import_restaurants(
+            restaurants, write(tmp_path, "one.json", json.dumps([json_restaurant("l-1")])), replace=True
+        )
+    assert await restaurants.count() == 3
+    path = write(tmp_path, "two.json", json.dumps([json_restaurant("l-1"), json_restaurant("l-3")]))
+    change = await import_restaurants(restaurants, path, replace=True)
+    assert change == CatalogChange(imported=2, removed_others=1)
+    assert summary(change, path).endswith("; removed 1 restaurant not in the file")
+    assert await restaurants.get("l-2") is None

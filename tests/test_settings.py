@@ -113,3 +113,16 @@ def test_without_shard_settings_one_process_runs_the_one_connection_and_syncs() 
 def test_shard_settings_that_cannot_work_stop_start_up_with_the_reason(environ: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         load_settings(environ, env_file=None)
+
+
+def test_storage_is_bounded_by_default_and_usage_is_kept_at_least_a_month_or_forever() -> None:
+    settings = load_settings({"OPENAI_API_KEY": "k"}, env_file=None)
+    assert (settings.HISTORY_RETENTION_DAYS, settings.AUDIT_RETENTION_DAYS, settings.USAGE_RETENTION_DAYS) == (
+        90,
+        365,
+        400,
+    )
+    assert settings.MAX_STORED_TOOL_CHARS == 20_000
+    assert load_settings({"OPENAI_API_KEY": "k", "USAGE_RETENTION_DAYS": "0"}, env_file=None).USAGE_RETENTION_DAYS == 0
+    with pytest.raises(SettingsError, match=r"USAGE_RETENTION_DAYS: must be 0 \(keep forever\) or at least 31"):
+        load_settings({"OPENAI_API_KEY": "k", "USAGE_RETENTION_DAYS": "7"}, env_file=None)

@@ -108,8 +108,8 @@ async def test_a_member_over_the_daily_quota_is_stopped_before_the_next_turn_not
         with pytest.raises(QuotaReached) as reached:
             await concierge.chat(THREAD, ANN, "second")
         assert len(server.model_requests()) == requests  # no model call
-        assert "your daily limit of 20 tokens" in reached.value.user_message
-        assert "midnight UTC (in 3 h 0 min)" in reached.value.user_message
+        assert reached.value.key == "error.quota_reached.member"
+        assert reached.value.params == {"limit": "20", "resets_in": "3 h 0 min"}
         await concierge.chat(THREAD, BOB, "someone else may still ask")
 
 
@@ -121,7 +121,7 @@ async def test_the_server_quota_stops_everyone_once_the_server_used_it(store: St
         await concierge.chat(THREAD, BOB, "two")
         with pytest.raises(QuotaReached) as reached:
             await concierge.chat(THREAD, VIP, "three")
-    assert "this server's daily limit of 30 tokens" in reached.value.user_message
+    assert reached.value.key == "error.quota_reached.server" and reached.value.params["limit"] == "30"
 
 
 @pytest.mark.asyncio

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
+from bot.catalog import (
+    SLOT_MINUTES,
+    Booking,
+    BookingLedger,
+    BookingRequest,
+    Restaurant,
+    RestaurantCatalog,
+    SlotFull,
+    TooManyBookings,
+    clock_text,
+)
 from bot.engine.permissions import Denied
 from bot.engine.tools import Preview, ToolContext, ToolError
-from bot.store.bookings import Booking, BookingRequest, BookingStore, SlotFull, TooManyBookings
-from bot.store.restaurants import SLOT_MINUTES, Restaurant, RestaurantStore, clock_text
 
 MIN_PARTY = 1
 MAX_PARTY = 20
+NO_SUCH_BOOKING = "no such booking among those you can cancel"
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTH_NAMES = (
     "January",
@@ -65,12 +76,20 @@ class PlannedBooking:
         return clock_text(self.start)
 
 
-def limits_of(context: ToolContext) -> BookingLimits:
-    """The app's booking limits, or the defaults when none were registered."""
-    try:
-        return context.service(BookingLimits)
-    except LookupError:
-        return BookingLimits()
+class BookingServices(Protocol):
+    """What the booking tools and their previews use: the catalog, the bookings, and the limits."""
+
+    @property
+    def restaurants(self) -> RestaurantCatalog: ...
+
+    @property
+    def bookings(self) -> BookingLedger: ...
+
+    @property
+    def booking_limits(self) -> BookingLimits: ...
+
+
+BookingContext = ToolContext[BookingServices]
 
 
 def _real_date(text: str) -> dt.date:
@@ -97,8 +116,8 @@ def _long_date(day: dt.date) -> str:
     return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
 
 
-async def _known_restaurant(context: ToolContext, restaurant_id: str) -> Restaurant:
-    restaurant = await context.service(RestaurantStore).get(restaurant_id)
+async def _known_restaurant(context: BookingContext, restaurant_id: str) -> Restaurant:
+    restaurant = await context.services.restaurants.get(restaurant_id)
     if restaurant is None:
         raise ToolError("no such restaurant; use an id from search_restaurants", restaurant_id=restaurant_id)
     return restaurant
@@ -170,14 +189,14 @@ def _check_party(restaurant: Restaurant, party_size: int) -> None:
 
 
 async def check_booking(
-    context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int
+    context: BookingContext, restaurant_id: str, date: str, time: str, party_size: int
 ) -> PlannedBooking:
     """Every check of a booking that needs no count of bookings, in the order the member hears about them."""
     restaurant = await _known_restaurant(context, restaurant_id)
     day = _real_date(date)
     start = _real_time(time)
     now = context.now()
-    _check_window(restaurant, day, now, limits_of(context).horizon_days)
+    _check_window(restaurant, day, now, context.services.booking_limits.horizon_days)
     starts_at = dt.datetime.combine(day, dt.time(start // 60, start % 60), tzinfo=restaurant.zone)
     _check_future(restaurant, starts_at, now)
     _check_slot(restaurant, day, start)
@@ -185,7 +204,7 @@ async def check_booking(
     return PlannedBooking(restaurant=restaurant, day=day, start=start, starts_at=starts_at, party_size=party_size)
 
 
-def booking_request(context: ToolContext, plan: PlannedBooking) -> BookingRequest:
+def booking_request(context: BookingContext, plan: PlannedBooking) -> BookingRequest:
     """The store's request for a planned booking by the calling member, here and now."""
     return BookingRequest(
         restaurant_id=plan.restaurant.id,
@@ -202,7 +221,7 @@ def booking_request(context: ToolContext, plan: PlannedBooking) -> BookingReques
 
 
 async def _free_times_near(
-    bookings: BookingStore, restaurant: Restaurant, day: dt.date, start: int, party_size: int, now: dt.datetime
+    bookings: BookingLedger, restaurant: Restaurant, day: dt.date, start: int, party_size: int, now: dt.datetime
 ) -> list[str]:
     """Up to four other future slots that day, nearest first, with room for the party."""
     taken = await bookings.seats_taken(restaurant.id, day.isoformat())
@@ -217,7 +236,7 @@ async def _free_times_near(
     return [clock_text(slot) for slot in sorted(free[:4])]
 
 
-async def refusal(context: ToolContext, plan: PlannedBooking, outcome: SlotFull | TooManyBookings) -> ToolError:
+async def refusal(context: BookingContext, plan: PlannedBooking, outcome: SlotFull | TooManyBookings) -> ToolError:
     """The error for a booking the store refused: the member's limit, or a full slot with other times that have room."""
     if isinstance(outcome, TooManyBookings):
         return ToolError(
@@ -226,7 +245,7 @@ async def refusal(context: ToolContext, plan: PlannedBooking, outcome: SlotFull 
             active_bookings=outcome.active,
             limit=outcome.limit,
         )
-    bookings = context.service(BookingStore)
+    bookings = context.services.bookings
     return ToolError(
         f"the {plan.time} slot on {plan.date} is full for a party of {plan.party_size}",
         seats_left=outcome.seats_left,
@@ -242,11 +261,13 @@ def _occasion(party_size: int, name: str, day: dt.date, time: str, timezone: str
     return f"a table for {party_size} at {name} on {_long_date(day)} at {time}{zone}"
 
 
-async def describe_booking(context: ToolContext, restaurant_id: str, date: str, time: str, party_size: int) -> Preview:
+async def describe_booking(
+    context: BookingContext, restaurant_id: str, date: str, time: str, party_size: int
+) -> Preview:
     """Run every check of book_restaurant without writing, and say in one sentence what the booking would do."""
     plan = await check_booking(context, restaurant_id, date, time, party_size)
-    outcome = await context.service(BookingStore).check(
-        booking_request(context, plan), max_active=limits_of(context).max_active_per_member
+    outcome = await context.services.bookings.check(
+        booking_request(context, plan), max_active=context.services.booking_limits.max_active_per_member
     )
     if isinstance(outcome, SlotFull | TooManyBookings):
         raise await refusal(context, plan, outcome)
@@ -264,7 +285,7 @@ async def describe_booking(context: ToolContext, restaurant_id: str, date: str, 
     return Preview(f"Book {occasion}.", "book", params)
 
 
-async def require_permission_in(context: ToolContext, guild_id: str | None, **details: object) -> None:
+async def require_permission_in(context: BookingContext, guild_id: str | None, **details: object) -> None:
     """Refuse to act on a booking of another server unless that server's policies allow this tool to the caller."""
     if guild_id is None or guild_id == context.place.guild_id:
         return  # the executor already decided for this place
@@ -275,32 +296,38 @@ async def require_permission_in(context: ToolContext, guild_id: str | None, **de
         )
 
 
-async def servers_refusing(context: ToolContext, guild_ids: set[str | None]) -> set[str | None]:
+async def servers_refusing(context: BookingContext, guild_ids: set[str | None]) -> set[str | None]:
     """The other servers among `guild_ids` whose policies do not allow the running tool to the caller."""
     others = {guild_id for guild_id in guild_ids if guild_id is not None and guild_id != context.place.guild_id}
     return {guild_id for guild_id in others if isinstance(await context.permission_in(guild_id), Denied)}
 
 
-async def cancellable(context: ToolContext, booking_id: int) -> Booking:
+def no_such_booking(booking_id: int) -> ToolError:
+    """The one refusal for an id that does not exist and for a booking the caller may not touch: a member probing ids
+    cannot tell them apart (nor learn that someone else booked)."""
+    return ToolError(NO_SUCH_BOOKING, booking_id=booking_id)
+
+
+async def cancellable(context: BookingContext, booking_id: int) -> Booking:
     """The booking, if it exists, the caller may cancel it, and its time has not passed (or it is already cancelled)."""
-    booking = await context.service(BookingStore).get(booking_id)
+    booking = await context.services.bookings.get(booking_id)
     if booking is None:
-        raise ToolError("no such booking", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     caller, place = context.caller, context.place
     own = booking.user_id == caller.user_id
     admin_here = caller.is_admin and place.guild_id is not None and booking.guild_id == place.guild_id
     if not (own or admin_here):
-        raise ToolError("you can only cancel your own bookings", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     await require_permission_in(context, booking.guild_id, booking_id=booking_id)
     if booking.status == "active" and booking.starts_at <= context.now():
         raise ToolError("that booking's time has passed; it can no longer be cancelled", booking_id=booking_id)
     return booking
 
 
-async def describe_cancellation(context: ToolContext, booking_id: int) -> Preview:
+async def describe_cancellation(context: BookingContext, booking_id: int) -> Preview:
     """Run every check of cancel_booking without writing, and say in one sentence what the cancellation would do."""
     booking = await cancellable(context, booking_id)
-    restaurant = await context.service(RestaurantStore).get(booking.restaurant_id)
+    restaurant = await context.services.restaurants.get(booking.restaurant_id)
     facts = (
         booking.party_size,
         restaurant.name if restaurant else booking.restaurant_id,

@@ -8,11 +8,14 @@ from typing import TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
+from yarl import URL
 
 from bot.engine.tools import ToolError
 
 USER_AGENT = "Concierge/0.1 (Discord bot; +https://github.com/concierge-bot)"
 MAX_ANSWER_BYTES = 2_000_000
+MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,12 +31,23 @@ async def fetch_json(
 ) -> M:
     """GET `url` and read its JSON answer as `model`; every failure becomes a ToolError naming `service`."""
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    target: URL | str = url
+    query: Mapping[str, str] | None = params
     try:
         async with asyncio.timeout(timeout_seconds):
-            async with session.get(url, params=params, headers=headers) as response:
-                if response.status >= 400:
-                    raise ToolError(_status_message(service, response.status), service=service, status=response.status)
-                body = await _read_limited(response, service=service)
+            for _ in range(MAX_REDIRECTS + 1):
+                async with session.get(target, params=query, headers=headers, allow_redirects=False) as response:
+                    if response.status in _REDIRECTS:
+                        target, query = _redirect_target(response, service=service), None
+                        continue
+                    if response.status >= 400:
+                        raise ToolError(
+                            _status_message(service, response.status), service=service, status=response.status
+                        )
+                    body = await _read_limited(response, service=service)
+                    break
+            else:
+                raise ToolError(f"{service} redirected too many times", service=service)
     except TimeoutError:
         raise ToolError(f"{service} did not answer within {timeout_seconds:g} seconds", service=service) from None
     except aiohttp.ClientError as error:
@@ -42,6 +56,29 @@ async def fetch_json(
         return model.model_validate_json(body)
     except ValidationError:
         raise ToolError(f"{service} sent an answer that could not be read", service=service) from None
+
+
+def _redirect_target(response: aiohttp.ClientResponse, *, service: str) -> URL:
+    """Where a redirect points, if it may be followed: the same host and port, over https; else a ToolError.
+
+    An upstream (or anything on the way) must not be able to point the bot at another host, such as 127.0.0.1 or a
+    cloud metadata address, and have that answer handed to the model.
+    """
+    location = response.headers.get("Location", "")
+    try:
+        target = response.url.join(URL(location))
+    except ValueError:
+        target = None
+    origin = response.url
+    if (
+        target is None
+        or not location
+        or target.scheme != "https"
+        or (target.host or "").lower() != (origin.host or "").lower()
+        or target.port != (origin.port if origin.scheme == "https" else 443)
+    ):
+        raise ToolError(f"{service} redirected the request elsewhere; it was not followed", service=service)
+    return target
 
 
 def _status_message(service: str, status: int) -> str:

@@ -15,26 +15,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.engine.tools import ToolContext, ToolError, tool
-from bot.store.bookings import Booked, Booking, BookingStore
-from bot.store.restaurants import Restaurant, RestaurantStore
+from bot.catalog import Booked, Booking, Restaurant
+from bot.engine.tools import tool
 from tools._booking_rules import (
     MAX_PARTY,
     MIN_PARTY,
+    BookingContext,
     BookingLimits,
+    BookingServices,
     PlannedBooking,
     booking_request,
     cancellable,
     check_booking,
     describe_booking,
     describe_cancellation,
-    limits_of,
+    no_such_booking,
     refusal,
     servers_refusing,
 )
 
 __all__ = [
     "BookingLimits",
+    "BookingServices",
     "PlannedBooking",
     "book_restaurant",
     "cancel_booking",
@@ -105,7 +107,7 @@ def _view(booking: Booking, restaurant: Restaurant | None) -> BookingView:
 
 @tool(side_effects=True, restricted=True, timeout=10, preview=describe_booking)
 async def book_restaurant(
-    context: ToolContext,
+    context: BookingContext,
     restaurant_id: Annotated[
         str,
         Field(
@@ -133,8 +135,8 @@ async def book_restaurant(
     instead of booking twice. Only make a booking the member has clearly asked for, with the date, time and party size
     they gave."""
     plan = await check_booking(context, restaurant_id, date, time, party_size)
-    outcome = await context.service(BookingStore).book(
-        booking_request(context, plan), max_active=limits_of(context).max_active_per_member
+    outcome = await context.services.bookings.book(
+        booking_request(context, plan), max_active=context.services.booking_limits.max_active_per_member
     )
     if not isinstance(outcome, Booked):
         raise await refusal(context, plan, outcome)
@@ -147,12 +149,12 @@ async def book_restaurant(
 
 
 @tool(timeout=10)
-async def list_my_bookings(context: ToolContext) -> MyBookings:
+async def list_my_bookings(context: BookingContext) -> MyBookings:
     """List the calling member's active upcoming table bookings, soonest first: those made in this server, or, in a
     direct message, those made anywhere. Each has its booking_id (for cancel_booking), restaurant, address, local
     date and time, and party size."""
-    bookings = context.service(BookingStore)
-    restaurants = context.service(RestaurantStore)
+    bookings = context.services.bookings
+    restaurants = context.services.restaurants
     found = await bookings.upcoming_for(
         context.caller.user_id, guild_id=context.place.guild_id, after=context.now(), limit=MAX_LISTED + 1
     )
@@ -172,18 +174,16 @@ async def list_my_bookings(context: ToolContext) -> MyBookings:
 
 @tool(side_effects=True, timeout=10, preview=describe_cancellation)
 async def cancel_booking(
-    context: ToolContext,
+    context: BookingContext,
     booking_id: Annotated[int, Field(description="The booking_id from book_restaurant or list_my_bookings", ge=1)],
 ) -> CancelResult:
     """Cancel an upcoming table booking. Members can cancel their own bookings; server admins can cancel any booking
     made in their server. Cancelling a booking that is already cancelled changes nothing and says so."""
     booking = await cancellable(context, booking_id)
-    restaurant = await context.service(RestaurantStore).get(booking.restaurant_id)
-    outcome = await context.service(BookingStore).cancel(
-        booking_id, by_user_id=context.caller.user_id, at=context.now()
-    )
+    restaurant = await context.services.restaurants.get(booking.restaurant_id)
+    outcome = await context.services.bookings.cancel(booking_id, by_user_id=context.caller.user_id, at=context.now())
     if outcome is None:
-        raise ToolError("no such booking", booking_id=booking_id)
+        raise no_such_booking(booking_id)
     note = "It was already cancelled; nothing changed." if outcome.already_cancelled else "Cancelled."
     return CancelResult(
         **_view(outcome.booking, restaurant).model_dump(), already_cancelled=outcome.already_cancelled, note=note

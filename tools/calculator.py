@@ -91,7 +91,7 @@ _REFUSED: Mapping[type[ast.AST], str] = MappingProxyType(
 
 @tool(timeout=5)
 def calculate(
-    context: ToolContext,
+    context: ToolContext[object],
     expression: Annotated[
         str,
         Field(description="The arithmetic expression, e.g. 123 * 456 or sqrt(2) / 3 (at most 500 characters)"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.catalog import PlaceTerm, PriceRange, Restaurant, RestaurantCatalog
 from bot.engine.tools import ToolContext, tool
-from bot.store.restaurants import PlaceTerm, PriceRange, Restaurant, RestaurantStore
+from bot.text import search_key
 
 MAX_RESULTS = 10
 
@@ -79,6 +79,14 @@ _CHINESE_CUISINES = frozenset(
     }
 )
 
+
+class CatalogServices(Protocol):
+    """What search_restaurants uses: the catalog."""
+
+    @property
+    def restaurants(self) -> RestaurantCatalog: ...
+
+
 _LOCATION_SEPARATORS = re.compile(r"[,，、/;；]+")
 
 
@@ -123,10 +131,6 @@ def summarize(restaurant: Restaurant) -> RestaurantSummary:
     )
 
 
-def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
 def _strip_suffix(word: str) -> str:
     """ "朝阳区" -> "朝阳", "soho district" -> "soho": the administrative suffix is optional in a query."""
     for suffix in ("新区", "市", "区", "县", " city", " district", " borough"):
@@ -147,7 +151,7 @@ def location_terms(location: str) -> list[PlaceTerm]:
     """Split a location into parts that must all match: known cities by any spelling, other words as a city or part
     of a district. "Chaoyang, Beijing" and "北京朝阳区" both give [Beijing's spellings, district "朝阳"/"chaoyang"]."""
     terms: list[PlaceTerm] = []
-    for raw in _LOCATION_SEPARATORS.split(_fold(location)):
+    for raw in _LOCATION_SEPARATORS.split(search_key(location)):
         word = raw.strip()
         if not word or word in _COUNTRIES:
             continue
@@ -186,7 +190,7 @@ def _city_prefix_split(word: str) -> list[PlaceTerm] | None:
 
 def cuisine_terms(cuisine: str) -> frozenset[str]:
     """The cuisine word with its synonyms in Chinese and English ("chinese" covers the regional kitchens)."""
-    word = _fold(cuisine)
+    word = search_key(cuisine)
     if word in ("chinese", "中餐", "中国菜", "中式", "chinese food"):
         return _CHINESE_CUISINES
     words = {word}
@@ -199,7 +203,7 @@ def cuisine_terms(cuisine: str) -> frozenset[str]:
 
 @tool(timeout=10)
 async def search_restaurants(
-    context: ToolContext,
+    context: ToolContext[CatalogServices],
     location: Annotated[
         str,
         Field(
@@ -216,7 +220,7 @@ async def search_restaurants(
         ),
     ] = None,
     price_range: Annotated[
-        Literal["cheap", "moderate", "expensive"] | None,
+        PriceRange | None,
         Field(description="Price level; null for any."),
     ] = None,
 ) -> SearchResult:
@@ -224,7 +228,7 @@ async def search_restaurants(
     price range. Returns at most 10 restaurants with their id (needed by book_restaurant), name, city, district,
     cuisine, price range, address, opening hours (local time; slots every 30 minutes) and time zone. An empty list
     comes with a hint, such as the cities the catalog covers."""
-    store = context.service(RestaurantStore)
+    store = context.services.restaurants
     places = location_terms(location)
     if not places:
         cities = await store.cities()
@@ -243,7 +247,7 @@ async def search_restaurants(
 
 
 async def _empty_hint(
-    store: RestaurantStore, places: list[PlaceTerm], cuisine: str | None, price_range: PriceRange | None
+    store: RestaurantCatalog, places: list[PlaceTerm], cuisine: str | None, price_range: PriceRange | None
 ) -> str:
     """Why nothing matched: the filters ruled out every restaurant there, or the catalog does not cover the place."""
     if cuisine or price_range:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.engine.tools import ToolContext, ToolError, tool
+from bot.text import search_key
 from tools._http import fetch_json
 
 Unit = Literal["celsius", "fahrenheit"]
@@ -127,6 +127,19 @@ class WeatherCache:
             self._entries.popitem(last=False)
 
 
+class WeatherServices(Protocol):
+    """What get_weather uses: the HTTP session, where Open-Meteo is, and the cache of recent answers."""
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+
+    @property
+    def weather(self) -> WeatherConfig: ...
+
+    @property
+    def weather_cache(self) -> WeatherCache: ...
+
+
 class _Place(BaseModel):
     name: str
     latitude: float
@@ -164,7 +177,7 @@ class _ForecastAnswer(BaseModel):
 
 @tool(timeout=10)
 async def get_weather(
-    context: ToolContext,
+    context: ToolContext[WeatherServices],
     city: Annotated[
         str, Field(description="City name in any language, e.g. Beijing or 北京", min_length=1, max_length=100)
     ],
@@ -175,10 +188,10 @@ async def get_weather(
     Use it for current conditions only (not forecasts). Returns the matched city, region and country, so check that
     the place found is the one meant; the observation time is local to the city.
     """
-    config = context.service(WeatherConfig)
-    cache = context.service(WeatherCache)
-    session = context.service(aiohttp.ClientSession)
-    key = (normalise_city(city), unit)
+    config = context.services.weather
+    cache = context.services.weather_cache
+    session = context.services.http
+    key = (search_key(city), unit)
     cached = cache.get(key, max_age=config.cache_seconds)
     if cached is not None:
         return cached
@@ -192,11 +205,6 @@ async def get_weather(
         ) from None
     cache.put(key, report)
     return report
-
-
-def normalise_city(city: str) -> str:
-    """The cache key form of a city name: NFKC, case-folded, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", city).casefold().split())
 
 
 def condition_for(code: int | None) -> str:

@@ -27,6 +27,8 @@ from bot.discord_adapter.turns import (
     TEXT_CHANNEL_TYPES,
     THREAD_ARCHIVE_MINUTES,
     THREAD_CHANNEL_TYPES,
+    Outlet,
+    Question,
     answer_live,
     thread_failure_note,
 )
@@ -81,8 +83,13 @@ class Destination:
     note: str | None = None
     register: bool = False
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The note, as the notes under the answer."""
+        return (self.note,) if self.note else ()
 
-class Conversations:
+
+class MessageRouter:
     """Answers messages: routes them, opens threads, runs the turn with a typing indicator, sends the reply."""
 
     def __init__(self, concierge: Concierge, confirmations: Confirmations | None = None) -> None:
@@ -134,12 +141,11 @@ class Conversations:
             bot_name=getattr(me, "display_name", None) or me.name,
             role_id=None if own_role is None else own_role.id,
         )
-        asker = message.author.id
         reply_to_message = partial(message.channel.send, reference=message.to_reference(fail_if_not_exists=False))
         if not text:
             attached = getattr(message, "attachments", None) or getattr(message, "stickers", None)
             hint = say(language, "hint.no_text" if attached else "hint.empty_mention")
-            await reply_to_message(hint, allowed_mentions=allowed_mentions(asker))
+            await reply_to_message(hint, allowed_mentions=allowed_mentions(message.author.id))
             return
         caller = caller_of(message.author)
         destination = (
@@ -150,20 +156,13 @@ class Conversations:
         place = place_of(destination.channel, message.guild)  # type: ignore[arg-type]
         if destination.register:
             await self.concierge.start_conversation(thread=place, starter=caller)
-        in_place = destination.channel is message.channel
-        await answer_live(
-            self.concierge,
-            place=place,
-            caller=caller,
-            text=text,
-            channel=destination.channel,
-            first=reply_to_message if in_place else destination.channel.send,
+        question = Question(place=place, caller=caller, text=text, language=language, notes=destination.notes)
+        outlet = Outlet(
+            first=reply_to_message if destination.channel is message.channel else destination.channel.send,
             rest=destination.channel.send,
-            asker_id=asker,
-            language=language,
-            confirmations=self.confirmations,
-            notes=(destination.note,) if destination.note else (),
+            channel=destination.channel,
         )
+        await answer_live(self.concierge, question, outlet, confirmations=self.confirmations)
 
     async def open_thread(self, message: discord.Message, text: str, *, language: Language = ENGLISH) -> Destination:
         """A public thread from `message`; the existing one if Discord says it exists; else the channel with a note."""
@@ -271,8 +270,8 @@ class ConciergeBot(discord.AutoShardedClient):
         self.sync_commands = sync_commands
         self.confirmations = Confirmations(self, timeout=confirm_timeout)
         self.tree: app_commands.CommandTree[ConciergeBot] = app_commands.CommandTree(self)
-        self.commands = install_commands(self.tree, concierge, self.confirmations)
-        self.conversations = Conversations(concierge, self.confirmations)
+        install_commands(self.tree, concierge, self.confirmations)
+        self.router = MessageRouter(concierge, self.confirmations)
         self._in_flight: set[asyncio.Task[object]] = set()
         self._closing = False
 
@@ -309,7 +308,7 @@ class ConciergeBot(discord.AutoShardedClient):
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self.conversations.handle(message, me=self.user)
+            await self.router.handle(message, me=self.user)
         except Exception:
             log.exception("routing message %s in channel %s failed", message.id, message.channel.id)
         finally:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.concierge import TurnSurface
-from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, language_of, say
-from bot.discord_adapter.render import allowed_mentions, caller_of, place_of
+from bot.concierge import ChatHooks
+from bot.discord_adapter.interactions import language_of_member, origin_of
+from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
+from bot.discord_adapter.render import allowed_mentions, caller_of
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.permissions import Caller
 from bot.engine.progress import Progress
@@ -114,9 +115,7 @@ class ConfirmationView(discord.ui.View):
         """Only the member whose turn it is may answer; anyone else is told so, privately."""
         if interaction.user.id == self.asker_id:
             return True
-        only = say(
-            language_of(getattr(interaction, "locale", None)), "confirm.only_asker", name=self.request.asker.name
-        )
+        only = say(language_of_member(interaction), "confirm.only_asker", name=self.request.asker.name)
         await interaction.response.send_message(only, ephemeral=True)
         return False
 
@@ -189,6 +188,17 @@ class DiscordConfirmer:
             self._waiting.discard(nonce)
 
 
+def _button_ids(message: discord.Message) -> set[str]:
+    """The custom ids of a message's buttons, as Discord reports the message."""
+    ids: set[str] = set()
+    for component in message.components:
+        for child in getattr(component, "children", (component,)):
+            custom_id = getattr(child, "custom_id", None)
+            if isinstance(custom_id, str):
+                ids.add(custom_id)
+    return ids
+
+
 async def _edit_quietly(message: discord.Message, content: str) -> None:
     """Edit a confirmation message and drop its buttons; a failure is only logged."""
     try:
@@ -223,40 +233,47 @@ class Confirmations:
         self._timeout = timeout
         self._waiting: set[str] = set()
 
-    def surface(
+    def hooks(
         self,
         channel: discord.abc.Messageable,
         *,
         asker_id: int,
         language: Language = ENGLISH,
         progress: Progress | None = None,
-    ) -> TurnSurface:
+    ) -> ChatHooks:
         """What a turn in `channel` for this asker needs: buttons posted there (worded in `language`), live member
         lookups, and where its progress shows."""
         confirmer = DiscordConfirmer(
             channel, asker_id=asker_id, timeout=self._timeout, waiting=self._waiting, language=language
         )
-        return TurnSurface(confirmer=confirmer, members=self._members, progress=progress)
+        return ChatHooks(confirmer=confirmer, members=self._members, progress=progress)
 
     async def answer_stale_press(self, interaction: discord.Interaction[Any], concierge: Concierge) -> bool:
         """Answer a press on confirmation buttons nobody waits for any more (e.g. from before a restart); True if
-        it was one. Acknowledged first, within Discord's 3 seconds, then the old buttons are removed and audited."""
+        it was one. Acknowledged first, within Discord's 3 seconds, then the old buttons are removed and audited.
+
+        Only a press whose custom id is one of the message's own buttons (which this bot wrote) changes the message or
+        the audit log: a forged id on a live question must not remove the asker's buttons, nor name the tool audited.
+        """
         if interaction.type is not discord.InteractionType.component or interaction.data is None:
             return False
-        press = read_custom_id(str(interaction.data.get("custom_id", "")))
+        custom_id = str(interaction.data.get("custom_id", ""))
+        press = read_custom_id(custom_id)
         if press is None or press.nonce in self._waiting:
             return False
-        language = language_of(getattr(interaction, "locale", None))
+        origin = origin_of(interaction)
+        language = origin.language
         with suppress(discord.HTTPException):
             await interaction.response.send_message(say(language, "confirm.expired_press"), ephemeral=True)
         message = interaction.message
-        if message is not None and message.components:
-            expired = say(language, "confirm.expired_line")
-            with suppress(discord.HTTPException):
-                await message.edit(content=f"{message.content}\n{expired}", view=None)
-        place = place_of(interaction.channel or discord.Object(id=interaction.channel_id or 0), interaction.guild)
+        if message is None or custom_id not in _button_ids(message):
+            log.warning("ignored a press whose custom id is not a button of its message (forged?)")
+            return True
+        expired = say(language, "confirm.expired_line")
+        with suppress(discord.HTTPException):
+            await message.edit(content=f"{message.content}\n{expired}", view=None)
         try:
-            await concierge.record_expired_press(place, caller_of(interaction.user), tool=press.tool)
+            await concierge.record_expired_press(origin.place, origin.caller, tool=press.tool)
         except Exception:
             log.exception("could not audit a press on an expired confirmation")
         return True

@@ -78,7 +78,7 @@ def streaming_chunks(text: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
     return chunks
 
 
-class LiveTurn:
+class LiveReply:
     """The engine's Progress for one turn in one Discord conversation, and the final delivery of its reply.
 
     Progress methods only record the news and ask the messages to show it (throttled, in the background);

@@ -15,6 +15,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "(The assistant finished without writing an answer. Please try asking again.)",
         "zh-CN": "（助手没有写出回答。请再问一次。）",
     },
+    "answer.cut_short": {
+        "en": "I ran out of tool-call rounds before I could finish; here is as far as I got.",
+        "zh-CN": "在完成之前我已用完工具调用轮数；以上是我目前的进展。",
+    },
     "failure.generic": {
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
         "zh-CN": "抱歉，我这边出了点问题。请稍后再试。",
@@ -233,6 +237,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     # -- slash command and option descriptions (names stay as they are) ------------------------------------
     # -- what a confirmation asks (the tools' previews; English comes from the tool itself) ---------------------
+    "preview.run": {"en": "Run {tool}.", "zh-CN": "运行 {tool}。"},
+    "preview.run_with": {"en": "Run {tool} with {arguments}.", "zh-CN": "运行 {tool}，参数：{arguments}。"},
     "preview.book": {
         "en": "Book a table for {party} at {restaurant} ({address}) on {weekday} {date} at {time} ({timezone} time).",
         "zh-CN": "预订 {restaurant}（{address}）{date}（{weekday}）{time}（{timezone} 时间）的 {party} 人餐桌。",
@@ -376,6 +382,12 @@ def language_of(locale: object) -> Language:
 
 
 def say(language: Language, key: str, **params: object) -> str:
-    """The text for `key` in `language` (English when that language lacks it), with `params` filled in."""
+    """The text for `key` in `language` (English when that language lacks it), with `params` filled in (a list or
+    tuple of names as `a`, `b`)."""
     texts = CATALOG[key]
-    return texts.get(language, texts[ENGLISH]).format(**params)
+    shown = {name: _names(value) if isinstance(value, list | tuple) else value for name, value in params.items()}
+    return texts.get(language, texts[ENGLISH]).format(**shown)
+
+
+def _names(values: list[object] | tuple[object, ...]) -> str:
+    return ", ".join(f"`{value}`" for value in values)

@@ -284,7 +284,8 @@ def render_reply(
         content = _shorten(" ".join([sentence, *extra_notes]), limit)
         turn_notes = [note_text(note, language) for note in reply.notes]
         return [Outgoing(content=content, embed=trace_embed(reply.trace, turn_notes, language))]
-    chunks = split_message(reply.text, limit=limit, empty=say(language, "answer.empty"))
+    empty = say(language, "answer.cut_short" if reply.cut_short else "answer.empty")
+    chunks = split_message(reply.text, limit=limit, empty=empty)
     embed = trace_embed(reply.trace, notes, language)
     return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]
 
@@ -298,7 +299,7 @@ def error_sentence(error: BaseException, language: Language = ENGLISH) -> str:
         if "reason_kind" in params:
             params["reason"] = reason_text(str(params["reason_kind"]), str(params.get("reason", "")), language)
         return say(language, error.key, **params)
-    return error.user_message
+    return say(language, "failure.generic")
 
 
 def reason_text(kind: str | None, english: str, language: Language = ENGLISH) -> str:
@@ -309,8 +310,7 @@ def reason_text(kind: str | None, english: str, language: Language = ENGLISH) ->
 
 def note_text(note: Note, language: Language = ENGLISH) -> str:
     """A turn's note in the member's language."""
-    key = f"note.{note.kind}"
-    return say(language, key, tool=note.tool) if key in CATALOG else note.text
+    return say(language, f"note.{note.kind}", tool=note.tool)
 
 
 def allowed_mentions(asker_id: int) -> discord.AllowedMentions:

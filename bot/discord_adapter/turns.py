@@ -1,17 +1,18 @@
-"""Running one conversation turn from Discord: typing indicator, progress and streaming, then the final reply."""
+"""Answering one question from Discord: typing indicator, progress and streaming, then the final reply."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import discord
 
-from bot.concierge import TurnSurface
-from bot.discord_adapter.live import LiveTurn
+from bot.concierge import ChatHooks
+from bot.discord_adapter.live import LiveReply
 from bot.discord_adapter.messages import ENGLISH, Language, say
 from bot.discord_adapter.render import Outgoing, error_sentence, render_reply
 from bot.discord_adapter.throttle import Send
@@ -47,70 +48,60 @@ def thread_failure_note(error: discord.HTTPException, language: Language = ENGLI
     return say(language, "note.thread_failed")
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What a member asked, where and how, as the facade takes it, with how to word and pace the answer.
+
+    With `quiet_repeats`, a repeated refusal of a member over their turn rate is answered by silence, so a flood of
+    messages is not answered by a flood of refusals; a slash command passes False: it must always be answered.
+    """
+
+    place: Place
+    caller: Caller
+    text: str
+    language: Language = ENGLISH
+    tool_choice: str = "auto"
+    notes: tuple[str, ...] = ()
+    quiet_repeats: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """Where a live answer appears: `first` sends its first message, `rest` the others (`first` if None);
+    `channel` is where side effects are confirmed (none without it) and, with `typing`, where typing shows."""
+
+    first: Send
+    rest: Send | None = None
+    channel: discord.abc.Messageable | None = None
+    typing: bool = True
+
+
 async def answer_live(
-    concierge: Concierge,
-    *,
-    place: Place,
-    caller: Caller,
-    text: str,
-    channel: discord.abc.Messageable | None,
-    first: Send,
-    rest: Send | None = None,
-    asker_id: int,
-    language: Language = ENGLISH,
-    confirmations: Confirmations | None = None,
-    tool_choice: str = "auto",
-    notes: Sequence[str] = (),
-    typing: bool = True,
-    quiet_repeats: bool = True,
+    concierge: Concierge, question: Question, outlet: Outlet, *, confirmations: Confirmations | None = None
 ) -> None:
-    """Run one turn whose progress, streamed answer and final reply appear through `first` (the first message) and
-    `rest` (the others); side effects are confirmed in `channel` (none without it), where typing shows meanwhile.
-    A slash command passes `quiet_repeats=False`: it must always be answered."""
-    live = LiveTurn(first=first, rest=rest, asker_id=asker_id, language=language)
-    if confirmations is not None and channel is not None:
-        surface = confirmations.surface(channel, asker_id=asker_id, language=language, progress=live)
+    """Answer `question` through `outlet`: its progress, streamed answer and final reply, edited as they change."""
+    asker_id = int(question.caller.user_id)
+    live = LiveReply(first=outlet.first, rest=outlet.rest, asker_id=asker_id, language=question.language)
+    if confirmations is not None and outlet.channel is not None:
+        hooks = confirmations.hooks(outlet.channel, asker_id=asker_id, language=question.language, progress=live)
     else:
-        surface = TurnSurface(NoConfirmer(), progress=live)
-    turn: dict[str, Any] = {
-        "place": place,
-        "caller": caller,
-        "text": text,
-        "tool_choice": tool_choice,
-        "notes": notes,
-        "surface": surface,
-        "language": language,
-        "quiet_repeats": quiet_repeats,
-    }
-    if typing and channel is not None:
-        outgoing = await converse_while_typing(channel, concierge, **turn)
+        hooks = ChatHooks(NoConfirmer(), progress=live)
+    if outlet.typing and outlet.channel is not None:
+        outgoing = await converse_while_typing(outlet.channel, concierge, question, hooks)
     else:
-        outgoing = await converse(concierge, **turn)
+        outgoing = await converse(concierge, question, hooks)
     await live.deliver(outgoing)
 
 
-async def converse(
-    concierge: Concierge,
-    *,
-    place: Place,
-    caller: Caller,
-    text: str,
-    tool_choice: str = "auto",
-    notes: Sequence[str] = (),
-    surface: TurnSurface | None = None,
-    language: Language = ENGLISH,
-    quiet_repeats: bool = True,
-) -> list[Outgoing]:
-    """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology.
-
-    With `quiet_repeats`, a repeated refusal of a member over their turn rate is answered by silence (an empty
-    list), so a flood of messages is not answered by a flood of refusals; a slash command is always answered.
-    """
+async def converse(concierge: Concierge, question: Question, hooks: ChatHooks | None = None) -> list[Outgoing]:
+    """Run one turn and render it; a facade error becomes its one sentence, a bug a logged generic apology, and a
+    repeated slow-down nothing at all (an empty list) when the question allows quiet repeats."""
+    place, caller, language, notes = question.place, question.caller, question.language, question.notes
     try:
-        reply = await concierge.chat(place, caller, text, tool_choice=tool_choice, surface=surface)
+        reply = await concierge.chat(place, caller, question.text, tool_choice=question.tool_choice, hooks=hooks)
     except SlowDown as error:
         log.info("turn refused for user %s: %s", caller.user_id, error)
-        if error.first or not quiet_repeats:
+        if error.first or not question.quiet_repeats:
             return [Outgoing(content=error_sentence(error, language))]
         return []
     except ConciergeError as error:
@@ -122,10 +113,12 @@ async def converse(
     return render_reply(reply, extra_notes=notes, language=language)
 
 
-async def converse_while_typing(channel: discord.abc.Messageable, concierge: Concierge, **turn: Any) -> list[Outgoing]:
+async def converse_while_typing(
+    channel: discord.abc.Messageable, concierge: Concierge, question: Question, hooks: ChatHooks
+) -> list[Outgoing]:
     """Run `converse` with the typing indicator on; the turn starts first, so waiting on Discord to show the
     indicator can never let a later message of the same channel overtake this one."""
-    running = asyncio.create_task(converse(concierge, **turn))
+    running = asyncio.create_task(converse(concierge, question, hooks))
     async with typing_in(channel):
         return await running
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 
-from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
+from bot.discord_adapter.interactions import Origin, defer_privately, origin_of, reply_privately
+from bot.discord_adapter.messages import ENGLISH, Language, say
 from bot.discord_adapter.translator import described
 
 if TYPE_CHECKING:
-    from bot.discord_adapter.commands import CommandHandlers, CommandLike
+    from bot.concierge import Concierge
     from bot.spending import MemberUsage, ServerUsage, UsageTotals
 
 MAX_QUOTA = 1_000_000_000
 Tokens = app_commands.Range[int, 0, MAX_QUOTA]
+QuotaScope = Literal["member", "server", "role"]
 
 
 def totals_line(label: str, totals: UsageTotals, language: Language = ENGLISH) -> str:
@@ -85,81 +87,95 @@ def format_server_usage(usage: ServerUsage, *, where: str, language: Language = 
     return "\n".join(lines)
 
 
-def build_spending_commands(handlers: CommandHandlers) -> list[CommandLike]:
-    """/usage for everyone and the /quota group for admins, forwarding to the facade through `handlers`."""
-    concierge = handlers.concierge
+def _where(origin: Origin) -> str:
+    if origin.place.guild_name:
+        return say(origin.language, "usage.where.server", server=origin.place.guild_name)
+    return say(origin.language, "usage.where.dm")
+
+
+def _whose(origin: Origin, member_id: str | None) -> str:
+    if member_id in (None, origin.caller.user_id):
+        return say(origin.language, "usage.whose.self")
+    return say(origin.language, "usage.whose.other", user=member_id)
+
+
+def usage_command(concierge: Concierge) -> app_commands.Command[Any, ..., None]:
+    """/usage, for every member: what they (or, for admins, another member or the server) spent."""
 
     @app_commands.command(name="usage", description=described("cmd.usage"))
     @app_commands.describe(member=described("cmd.usage.member"), server=described("cmd.usage.server"))
-    async def usage(interaction: discord.Interaction, member: discord.User | None = None, server: bool = False) -> None:
-        place, caller = handlers.who(interaction)
-
-        async def work(language: Language) -> str:
-            where = (
-                say(language, "usage.where.server", server=place.guild_name)
-                if place.guild_name
-                else say(language, "usage.where.dm")
-            )
-            if server:
-                return format_server_usage(await concierge.server_usage(place, caller), where=where, language=language)
+    async def usage(
+        interaction: discord.Interaction[Any], member: discord.User | None = None, server: bool = False
+    ) -> None:
+        origin = await defer_privately(interaction)
+        place, caller, language = origin.place, origin.caller, origin.language
+        if server:
+            spent = await concierge.server_usage(place, caller)
+            text = format_server_usage(spent, where=_where(origin), language=language)
+        else:
             member_id = None if member is None else str(member.id)
             found = await concierge.member_usage(place, caller, member_id=member_id)
-            mine = member_id in (None, caller.user_id)
-            whose = say(language, "usage.whose.self") if mine else say(language, "usage.whose.other", user=member_id)
-            return format_member_usage(found, whose=whose, where=where, language=language)
+            text = format_member_usage(found, whose=_whose(origin, member_id), where=_where(origin), language=language)
+        await reply_privately(interaction, text)
 
-        await handlers.ephemeral(interaction, work)
+    return usage
 
-    quota = app_commands.Group(
-        name="quota",
-        description=described("cmd.quota"),
-        guild_only=True,
-        allowed_contexts=app_commands.AppCommandContext(guild=True),
-        default_permissions=discord.Permissions(manage_guild=True),
-    )
 
-    async def set_quota(
-        interaction: discord.Interaction,
-        scope: Literal["member", "server", "role"],
+class Quota(
+    app_commands.Group,
+    name="quota",
+    description=described("cmd.quota"),
+    guild_only=True,
+    default_permissions=discord.Permissions(manage_guild=True),
+):
+    """/quota, for admins: the daily token quotas of each member, the server, and roles."""
+
+    def __init__(self, concierge: Concierge) -> None:
+        super().__init__(allowed_contexts=app_commands.AppCommandContext(guild=True))
+        self.concierge = concierge
+
+    @app_commands.command(name="member", description=described("cmd.quota.member"))
+    @app_commands.describe(tokens=described("cmd.quota.tokens"))
+    async def member(self, interaction: discord.Interaction[Any], tokens: Tokens) -> None:
+        """Set each member's daily quota."""
+        await self._set(interaction, "member", tokens)
+
+    @app_commands.command(name="server", description=described("cmd.quota.server"))
+    @app_commands.describe(tokens=described("cmd.quota.tokens"))
+    async def server(self, interaction: discord.Interaction[Any], tokens: Tokens) -> None:
+        """Set the whole server's daily quota."""
+        await self._set(interaction, "server", tokens)
+
+    @app_commands.command(name="role", description=described("cmd.quota.role"))
+    @app_commands.describe(role=described("cmd.quota.role_option"), tokens=described("cmd.quota.tokens"))
+    async def role(self, interaction: discord.Interaction[Any], role: discord.Role, tokens: Tokens) -> None:
+        """Set the daily quota of members with a role."""
+        await self._set(interaction, "role", tokens, role)
+
+    @app_commands.command(name="reset", description=described("cmd.quota.reset"))
+    @app_commands.describe(scope=described("cmd.quota.scope"), role=described("cmd.quota.role_option"))
+    async def reset(
+        self, interaction: discord.Interaction[Any], scope: QuotaScope, role: discord.Role | None = None
+    ) -> None:
+        """Put a quota back to the default; a role's needs the role named."""
+        if scope == "role" and role is None:
+            await reply_privately(interaction, say(origin_of(interaction).language, "quota.name_the_role"))
+            return
+        await self._set(interaction, scope, None, role)
+
+    async def _set(
+        self,
+        interaction: discord.Interaction[Any],
+        scope: QuotaScope,
         tokens: int | None,
         role: discord.Role | None = None,
     ) -> None:
-        place, caller = handlers.who(interaction)
-
-        async def work(language: Language) -> str:
-            role_id = "" if role is None else str(role.id)
-            await concierge.set_quota(place, caller, scope, tokens, role_id=role_id)
-            target = say(language, f"quota.target.{scope}", role=role_id)
-            if tokens is None:
-                return say(language, "quota.back_to_default", target=target)
-            return say(language, "quota.now", target=target, quota=quota_text(tokens, language))
-
-        await handlers.ephemeral(interaction, work)
-
-    @quota.command(name="member", description=described("cmd.quota.member"))
-    @app_commands.describe(tokens=described("cmd.quota.tokens"))
-    async def member_quota(interaction: discord.Interaction, tokens: Tokens) -> None:
-        await set_quota(interaction, "member", tokens)
-
-    @quota.command(name="server", description=described("cmd.quota.server"))
-    @app_commands.describe(tokens=described("cmd.quota.tokens"))
-    async def server_quota(interaction: discord.Interaction, tokens: Tokens) -> None:
-        await set_quota(interaction, "server", tokens)
-
-    @quota.command(name="role", description=described("cmd.quota.role"))
-    @app_commands.describe(role=described("cmd.quota.role_option"), tokens=described("cmd.quota.tokens"))
-    async def role_quota(interaction: discord.Interaction, role: discord.Role, tokens: Tokens) -> None:
-        await set_quota(interaction, "role", tokens, role)
-
-    @quota.command(name="reset", description=described("cmd.quota.reset"))
-    @app_commands.describe(scope=described("cmd.quota.scope"), role=described("cmd.quota.role_option"))
-    async def reset_quota(
-        interaction: discord.Interaction, scope: Literal["member", "server", "role"], role: discord.Role | None = None
-    ) -> None:
-        if scope == "role" and role is None:
-            language = language_of(interaction.locale)
-            await interaction.response.send_message(say(language, "quota.name_the_role"), ephemeral=True)
+        origin = await defer_privately(interaction)
+        role_id = "" if role is None else str(role.id)
+        await self.concierge.set_quota(origin.place, origin.caller, scope, tokens, role_id=role_id)
+        target = say(origin.language, f"quota.target.{scope}", role=role_id)
+        if tokens is None:
+            await reply_privately(interaction, say(origin.language, "quota.back_to_default", target=target))
             return
-        await set_quota(interaction, scope, None, role)
-
-    return [usage, quota]
+        quota = quota_text(tokens, origin.language)
+        await reply_privately(interaction, say(origin.language, "quota.now", target=target, quota=quota))

@@ -147,7 +147,7 @@ def item_from_json(text: str | bytes) -> Item:
     return ITEM_ADAPTER.validate_json(text)
 
 
-def make_valid(items: Sequence[Item]) -> list[Item]:
+def repair_history(items: Sequence[Item]) -> list[Item]:
     """Return a history every API accepts: each call answered right after its turn, no orphan outputs.
 
     A call with no output gets an "interrupted" error output placed after the run of calls it

@@ -9,7 +9,7 @@ from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRe
 from bot.store.bookings import BookingStore
 from bot.store.conversations import ConversationStore
 from bot.store.db import Database, SchemaTooNew, open_database
-from bot.store.history import HistoryStore
+from bot.store.history import MAX_TOOL_CHARS, HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.restaurants import RestaurantStore
 from bot.store.usage import QuotaStore, UsageLedger
@@ -36,10 +36,10 @@ __all__ = [
 class Store:
     """Every store over one database, opened and closed together (the app's one handle on storage)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_tool_chars: int = MAX_TOOL_CHARS) -> None:
         # Every store is constructed here, over the same database.
         self.db = db
-        self.history = HistoryStore(db)
+        self.history = HistoryStore(db, max_tool_chars=max_tool_chars)
         self.policies = PolicyStore(db)
         self.audit = AuditLog(db)
         self.conversations = ConversationStore(db)
@@ -49,11 +49,11 @@ class Store:
         self.quotas = QuotaStore(db)
 
     @classmethod
-    async def open(cls, target: str | pathlib.Path) -> Self:
+    async def open(cls, target: str | pathlib.Path, *, max_tool_chars: int = MAX_TOOL_CHARS) -> Self:
         """Open (creating and migrating if needed) the database a DATABASE_URL (or a SQLite file path) names and build
-        the stores over it."""
+        the stores over it; `max_tool_chars` caps a stored tool call's arguments and output."""
         url = target if isinstance(target, str) else f"sqlite:///{target}"
-        return cls(await open_database(url))
+        return cls(await open_database(url), max_tool_chars=max_tool_chars)
 
     async def close(self) -> None:
         """Close the database after any write in progress."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from bot.engine.clock import Clock, utc_now
 from bot.store.db import Connection, Database
 
 MAX_TEXT_CHARS = 500
@@ -14,12 +14,6 @@ MAX_QUERY_LIMIT = 1000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 AuditKind = Literal["tool_call", "policy", "confirmation", "quota"]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (the default clock of the stores)."""
-    return datetime.now(UTC)
 
 
 def format_time(moment: datetime) -> str:
@@ -37,6 +31,14 @@ def parse_time(text: str) -> datetime:
 def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     """Cut `text` to at most `limit` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def truncate_marked(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Cut `text` to at most `limit` characters, saying how long it was: "…[cut from 200,000 characters]"."""
+    if len(text) <= limit:
+        return text
+    mark = f"…[cut from {len(text):,} characters]"
+    return text[: limit - len(mark)] + mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ async def insert_entry(
             user_id,
             truncate(user_name, 100),
             tool,
-            truncate(arguments),
+            truncate_marked(arguments),
             truncate(outcome, 100),
             duration_ms,
             truncate(summary),

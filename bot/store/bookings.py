@@ -1,6 +1,6 @@
 """Table bookings: one idempotent, capacity-checked write per booking, and the reads and cancellations around it.
 
-A booking occupies one 30-minute slot of its restaurant (see bot.store.restaurants); the active bookings of a slot
+A booking occupies one 30-minute slot of its restaurant (see bot.catalog); the active bookings of a slot
 seat at most the restaurant's `seats_per_slot` guests, and a member may hold a limited number of upcoming bookings.
 The same member asking twice for the same restaurant, date, time and party size (in the same server) gets the first
 booking back: the check, the member's count, the capacity count and the insert share one write transaction, taken
@@ -11,92 +11,12 @@ unique index over active rows is the final guard.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
+from bot.catalog import Booked, Booking, BookingOutcome, BookingRequest, Cancellation, SlotFull, TooManyBookings
 from bot.store.db import Connection, Database, IntegrityError, Reader
 
-BookingStatus = Literal["active", "cancelled"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-@dataclass(frozen=True, slots=True)
-class BookingRequest:
-    """A member's request for one slot, already checked against the restaurant's hours and the clock."""
-
-    restaurant_id: str
-    guild_id: str | None
-    channel_id: str
-    user_id: str
-    user_name: str
-    date: str  # the restaurant's local date, YYYY-MM-DD
-    time: str  # the slot's local start, HH:MM
-    party_size: int
-    starts_at: datetime  # the same moment, timezone-aware
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    """A stored booking."""
-
-    id: int
-    restaurant_id: str
-    guild_id: str | None
-    channel_id: str
-    user_id: str
-    user_name: str
-    date: str
-    time: str
-    party_size: int
-    starts_at: datetime
-    status: BookingStatus
-    created_at: datetime
-    cancelled_at: datetime | None = None
-    cancelled_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Booked:
-    """The booking now exists; `existing` is True if the same member had already made this very booking."""
-
-    booking: Booking
-    existing: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SlotFull:
-    """The slot has too few seats left for the party."""
-
-    seats_per_slot: int
-    seats_taken: int
-
-    @property
-    def seats_left(self) -> int:
-        """Seats still free in the slot."""
-        return max(self.seats_per_slot - self.seats_taken, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class TooManyBookings:
-    """The member already holds `active` upcoming active bookings, and `limit` is the most they may hold."""
-
-    active: int
-    limit: int
-
-
-BookingOutcome = Booked | SlotFull | TooManyBookings
-
-
-@dataclass(frozen=True, slots=True)
-class Cancellation:
-    """The booking after a cancel; `already_cancelled` is True if it had been cancelled before."""
-
-    booking: Booking
-    already_cancelled: bool
-
-
 _COLUMNS = (
     "id, restaurant_id, guild_id, channel_id, user_id, user_name, date, time, party_size, starts_at, status, "
     "created_at, cancelled_at, cancelled_by"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.store.audit import Clock, format_time, utc_now
+from bot.engine.clock import Clock, utc_now
+from bot.store.audit import format_time
 from bot.store.db import Database
 
 

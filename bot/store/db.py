@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import urllib.parse
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ Row = Sequence[Any]
 Params = Sequence[object]
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 
 class SchemaTooNew(Exception):
@@ -122,8 +124,25 @@ def dialect_of(url: str) -> Dialect:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgres"
     raise ValueError(
-        f"DATABASE_URL must look like sqlite:///data/concierge.db or postgresql://user@host/db, got {url!r}"
+        "DATABASE_URL must look like sqlite:///data/concierge.db or postgresql://user@host/db, "
+        f"got {redacted_url(url)!r}"
     )
+
+
+def redacted_url(url: str) -> str:
+    """A DATABASE_URL fit for messages and logs: no password, whether in the user info or a `?password=` parameter."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, rest = rest.rpartition("@")  # the last @: a password may hold one
+    user = f"{credentials.split(':', 1)[0]}@" if at else ""
+    place, question, query = rest.partition("?")
+    if question:
+        kept = [
+            (name, value)
+            for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True)
+            if name.lower() not in _SECRET_PARAMETERS
+        ]
+        query = urllib.parse.urlencode(kept)
+    return f"{scheme}{sep}{user}{place}" + (f"?{query}" if query else "")
 
 
 async def schema_version_at(url: str) -> int:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.engine.items import Item, UserMessage, item_from_json, item_to_json, make_valid
+from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, repair_history
 from bot.engine.tokens import item_tokens
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
+MAX_TOOL_CHARS = 20_000
+
 
 class HistoryStore:
     """Each channel's ordered items (a thread and a DM are channels too), stored and read as whole turns."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_tool_chars: int = MAX_TOOL_CHARS) -> None:
         self._db = db
+        self._max_tool_chars = max_tool_chars
         self._unreadable: set[tuple[str, int, int]] = set()
 
     async def append_turn(self, channel_id: str, items: Sequence[Item]) -> int:
@@ -30,6 +34,7 @@ class HistoryStore:
         items of turn `turn` replaced by `items` (a turn saved again as it grows); returns the turn number."""
         if not items or not isinstance(items[0], UserMessage):
             raise ValueError("a turn must start with the user message that opened it")
+        items = [capped(item, self._max_tool_chars) for item in items]
         rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
         total = sum(tokens for _, _, tokens, _ in rows)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -86,7 +91,7 @@ class HistoryStore:
             " ORDER BY turn, position",
             (channel_id, oldest, newest),
         )
-        return make_valid(
+        return repair_history(
             [
                 item
                 for turn, position, body in items
@@ -119,8 +124,9 @@ class HistoryStore:
         return deleted
 
 
-class TurnSaver:
-    """Saves one turn as it grows: the first save appends it to the channel, later saves replace it."""
+class HistoryCheckpoint:
+    """Saves one member message's exchange as it grows (the loop's checkpoint): the first save appends it to the
+    channel, later saves replace it."""
 
     def __init__(self, history: HistoryStore, channel_id: str) -> None:
         self._history = history
@@ -130,3 +136,30 @@ class TurnSaver:
     async def save(self, items: Sequence[Item]) -> None:
         """Store the turn's items so far (all of them, in order)."""
         self._turn = await self._history.save_turn(self._channel_id, items, turn=self._turn)
+
+
+def capped(item: Item, limit: int) -> Item:
+    """The item as stored: a tool call's arguments or a tool output longer than `limit` characters is replaced by a
+    JSON object that says it was cut and keeps the start, so the replayed history stays valid JSON for both APIs."""
+    if isinstance(item, ToolCall) and len(item.arguments) > limit:
+        return item.model_copy(update={"arguments": _cut(item.arguments, limit, what="arguments")})
+    if isinstance(item, ToolOutput) and len(item.output) > limit:
+        return item.model_copy(update={"output": _cut(item.output, limit, what="result")})
+    return item
+
+
+def _cut(text: str, limit: int, *, what: str) -> str:
+    """A JSON object of at most `limit` characters marking `text` as cut, with as much of its start as fits."""
+    note = f"{what} {len(text):,} characters long, cut when stored"
+
+    def marked(keep: int) -> str:
+        return json.dumps({"truncated": True, "note": note, "partial": text[:keep]}, ensure_ascii=False)
+
+    low, high = 0, limit  # the longest start that fits, found by bisection (escapes make the length uneven)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(marked(middle)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return marked(low)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from bot.engine.clock import Clock, utc_now
 from bot.engine.permissions import ConfirmMode, ToolPolicy
-from bot.store.audit import Clock, insert_entry, utc_now
+from bot.store.audit import insert_entry
 from bot.store.db import Connection, Database
 
 

@@ -15,7 +15,16 @@ from typing import Any, Literal, Self
 
 import asyncpg
 
-from bot.store.db import DatabaseUnavailable, IntegrityError, Migration, Params, Row, SchemaTooNew, bundled_migrations
+from bot.store.db import (
+    DatabaseUnavailable,
+    IntegrityError,
+    Migration,
+    Params,
+    Row,
+    SchemaTooNew,
+    bundled_migrations,
+    redacted_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +174,8 @@ async def _reach(connecting: Any, where: str) -> Any:
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    return f"{scheme}{sep}{credentials.split(':', 1)[0]}@{host}"
+    """The URL without its password (user info or `?password=`), for messages."""
+    return redacted_url(url)
 
 
 async def _read_version(conn: Any) -> int:

@@ -1,233 +1,16 @@
-"""The restaurant catalog: restaurant values, their weekly opening hours, and the table that stores them.
-
-Opening hours are per weekday lists of shifts `(open, close)` in the restaurant's local time, "HH:MM" with "24:00"
-allowed as a close; a weekday with no shift is a closed day, two shifts make a split day. Shifts do not cross
-midnight (write "18:00-24:00" and continue the next day). Bookings use 30-minute slots on the hour and half hour:
-a booking at 19:30 occupies the slot 19:30-20:00, which must lie wholly inside one shift, so with a 22:00 close the
-last bookable slot is 21:30. Each slot seats at most `seats_per_slot` guests.
-"""
+"""The restaurant catalog's table: upserts, lookups by id, and forgiving search (the values live in bot.catalog)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources.abc import Traversable
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-
+from bot.catalog import CatalogChange, CatalogFile, PlaceTerm, PriceRange, Restaurant, RestaurantsStillBooked
 from bot.store.db import Connection, Database
-
-PriceRange = Literal["cheap", "moderate", "expensive"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
-SLOT_MINUTES = 30
-
-_CLOCK_TIME = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
-_RESTAURANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-
-
-def _clock_time(value: str) -> str:
-    if not _CLOCK_TIME.match(value):
-        raise ValueError(f"{value!r} is not a time like 09:30 (00:00 to 23:59, or 24:00 as a closing time)")
-    return value
-
-
-def _restaurant_id(value: str) -> str:
-    if not _RESTAURANT_ID.match(value):
-        raise ValueError(f"{value!r} is not an id: use lowercase letters, digits and dashes, e.g. bj-001")
-    return value
-
-
-ClockTime = Annotated[str, AfterValidator(_clock_time)]
-Shift = tuple[ClockTime, ClockTime]
-RestaurantId = Annotated[str, AfterValidator(_restaurant_id)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-_COMPACT_SHIFT = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-
-
-def clock_minutes(value: str) -> int:
-    """Minutes after midnight of an "HH:MM" clock time."""
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def clock_text(minutes: int) -> str:
-    """The "HH:MM" clock time `minutes` after midnight."""
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def search_key(text: str) -> str:
-    """Text folded for forgiving comparison: full-width forms, case and runs of whitespace."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-class OpeningHours(BaseModel):
-    """A week of opening hours: per weekday the shifts (open, close) in local time; no shift means closed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mon: tuple[Shift, ...] = ()
-    tue: tuple[Shift, ...] = ()
-    wed: tuple[Shift, ...] = ()
-    thu: tuple[Shift, ...] = ()
-    fri: tuple[Shift, ...] = ()
-    sat: tuple[Shift, ...] = ()
-    sun: tuple[Shift, ...] = ()
-
-    @model_validator(mode="after")
-    def _shifts_are_ordered(self) -> OpeningHours:
-        for day in WEEKDAYS:
-            previous_close = -1
-            for opens, closes in getattr(self, day):
-                start, end = clock_minutes(opens), clock_minutes(closes)
-                if end <= start:
-                    raise ValueError(
-                        f"{day}: shift {opens}-{closes} does not close after it opens "
-                        "(shifts cannot cross midnight: end at 24:00 and continue the next day)"
-                    )
-                if start < previous_close:
-                    raise ValueError(f"{day}: shift {opens}-{closes} overlaps or precedes the shift before it")
-                previous_close = end
-        return self
-
-    def shifts_on(self, weekday: int) -> tuple[Shift, ...]:
-        """The shifts of a weekday (0 = Monday, as date.weekday())."""
-        shifts: tuple[Shift, ...] = getattr(self, WEEKDAYS[weekday])
-        return shifts
-
-    def admits_slot(self, weekday: int, start: int) -> bool:
-        """True if the slot starting `start` minutes after midnight lies wholly inside one shift that weekday."""
-        return any(
-            clock_minutes(opens) <= start and start + SLOT_MINUTES <= clock_minutes(closes)
-            for opens, closes in self.shifts_on(weekday)
-        )
-
-    def slots_on(self, weekday: int) -> list[int]:
-        """Every bookable slot start (minutes after midnight) on a weekday, in order."""
-        return [start for start in range(0, 24 * 60, SLOT_MINUTES) if self.admits_slot(weekday, start)]
-
-    def compact(self) -> str:
-        """The hours as one line, e.g. "mon closed; tue-fri 11:00-14:00,17:00-22:00; sat-sun 10:00-23:00"."""
-        groups: list[tuple[list[str], tuple[Shift, ...]]] = []
-        for day in WEEKDAYS:
-            shifts: tuple[Shift, ...] = getattr(self, day)
-            if groups and groups[-1][1] == shifts:
-                groups[-1][0].append(day)
-            else:
-                groups.append(([day], shifts))
-        parts = []
-        for days, shifts in groups:
-            span = days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}"
-            times = ",".join(f"{opens}-{closes}" for opens, closes in shifts) or "closed"
-            parts.append(f"{span} {times}")
-        return "; ".join(parts)
-
-    @classmethod
-    def parse_compact(cls, text: str) -> OpeningHours:
-        """Read the one-line form ("mon-fri 11:00-14:00,17:00-22:00; sat-sun 10:00-23:00"); unnamed days are closed."""
-        week: dict[str, tuple[Shift, ...]] = {}
-        for segment in text.split(";"):
-            segment = segment.strip()
-            if not segment:
-                continue
-            parts = segment.split(None, 1)
-            if len(parts) != 2:
-                raise ValueError(f"hours {segment!r}: expected days then times, e.g. 'mon-fri 11:00-22:00'")
-            shifts = _parse_shifts(parts[1])
-            for day in _parse_days(parts[0]):
-                if day in week:
-                    raise ValueError(f"hours: {day} is given twice")
-                week[day] = shifts
-        if not week:
-            raise ValueError("hours are empty; write e.g. 'mon-sun 11:00-22:00' (days not named are closed)")
-        return cls.model_validate(week)
-
-
-def _parse_days(spec: str) -> list[str]:
-    """Days named by "mon", "mon-fri", "fri-sun,tue" or "daily"."""
-    spec = spec.strip().lower()
-    if spec in ("daily", "everyday"):
-        return list(WEEKDAYS)
-    days: list[str] = []
-    for item in spec.split(","):
-        first, _, last = item.strip().partition("-")
-        for name in (first, last or first):
-            if name not in WEEKDAYS:
-                raise ValueError(f"hours: unknown day {name!r}; use mon, tue, wed, thu, fri, sat, sun or daily")
-        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
-        days.extend(WEEKDAYS[(start + step) % 7] for step in range((end - start) % 7 + 1))
-    return days
-
-
-def _parse_shifts(spec: str) -> tuple[Shift, ...]:
-    """Shifts written "11:00-14:00,17:00-22:00", or "closed"."""
-    if spec.strip().lower() == "closed":
-        return ()
-    shifts: list[Shift] = []
-    for item in spec.split(","):
-        match = _COMPACT_SHIFT.match(item.strip())
-        if match is None:
-            raise ValueError(f"hours: {item.strip()!r} is not a shift like 11:00-14:00")
-        opens = f"{int(match[1]):02d}:{match[2]}"
-        closes = f"{int(match[3]):02d}:{match[4]}"
-        shifts.append((opens, closes))
-    return tuple(shifts)
-
-
-class Restaurant(BaseModel):
-    """One catalog entry; `hours` are local to `timezone`, and each 30-minute slot seats `seats_per_slot` guests."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: RestaurantId
-    name: Text
-    city: Text
-    district: Text
-    cuisine: Text
-    price_range: PriceRange
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    timezone: str
-    hours: OpeningHours
-    seats_per_slot: int = Field(ge=1, le=1000)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
-        return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The restaurant's time zone."""
-        return ZoneInfo(self.timezone)
-
-
-class CatalogFile(BaseModel):
-    """The JSON catalog file: an optional note and the restaurants."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    note: str | None = None
-    restaurants: tuple[Restaurant, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceTerm:
-    """One part of a location: the city is one of `cities` (whole name), or the district contains one of `districts`."""
-
-    cities: frozenset[str] = frozenset()
-    districts: frozenset[str] = frozenset()
-
+from bot.text import search_key
 
 _COLUMNS = "id, name, city, district, cuisine, price_range, address, timezone, hours, seats_per_slot"
 
@@ -302,6 +85,30 @@ class RestaurantStore:
         async with self._db.write() as conn:
             return await _upsert(conn, list(restaurants))
 
+    async def import_catalog(
+        self, restaurants: Sequence[Restaurant], *, samples: Collection[Restaurant] = (), replace: bool = False
+    ) -> CatalogChange:
+        """Upsert `restaurants` by id and, in the same transaction, remove the `samples` still in the catalog exactly as
+        shipped (and the bookings made at them: those restaurants were invented, so no table was ever held) unless the
+        import holds their id; with `replace`, also remove every other restaurant the import does not hold, refusing
+        (RestaurantsStillBooked, nothing changed) when one of those has bookings."""
+        kept = {restaurant.id for restaurant in restaurants}
+        shipped = {sample.id: sample for sample in samples}
+        async with self._db.write() as conn:
+            await conn.lock("restaurants", "sample")  # not while a starting bot loads the samples
+            current = [_restaurant(row) for row in await conn.fetch(f"SELECT {_COLUMNS} FROM restaurants")]
+            gone = [restaurant for restaurant in current if restaurant.id not in kept]
+            stale = [restaurant.id for restaurant in gone if shipped.get(restaurant.id) == restaurant]
+            others = [restaurant.id for restaurant in gone if replace and restaurant.id not in stale]
+            booked = await _booked(conn, others)
+            if booked:
+                raise RestaurantsStillBooked(booked)
+            removed_bookings = await _delete(conn, stale + others)
+            imported = await _upsert(conn, restaurants)
+        return CatalogChange(
+            imported=imported, removed_samples=len(stale), removed_bookings=removed_bookings, removed_others=len(others)
+        )
+
     async def load_sample_if_empty(self, path: Traversable) -> int:
         """Load the JSON catalog at `path` (a file or package resource) if the catalog is empty; returns how many."""
         catalog = CatalogFile.model_validate_json(await asyncio.to_thread(path.read_bytes))
@@ -347,6 +154,25 @@ async def _upsert(conn: Connection, restaurants: Sequence[Restaurant]) -> int:
         ],
     )
     return len(restaurants)
+
+
+async def _booked(conn: Connection, restaurant_ids: Sequence[str]) -> list[str]:
+    """Which of these restaurants have bookings (of any status), sorted."""
+    if not restaurant_ids:
+        return []
+    marks = ",".join("?" * len(restaurant_ids))
+    sql = f"SELECT DISTINCT restaurant_id FROM bookings WHERE restaurant_id IN ({marks}) ORDER BY restaurant_id"
+    return [str(row[0]) for row in await conn.fetch(sql, list(restaurant_ids))]
+
+
+async def _delete(conn: Connection, restaurant_ids: Sequence[str]) -> int:
+    """Delete these restaurants and every booking made at them; returns how many bookings went."""
+    if not restaurant_ids:
+        return 0
+    marks = ",".join("?" * len(restaurant_ids))
+    bookings = await conn.execute(f"DELETE FROM bookings WHERE restaurant_id IN ({marks})", list(restaurant_ids))
+    await conn.execute(f"DELETE FROM restaurants WHERE id IN ({marks})", list(restaurant_ids))
+    return bookings
 
 
 def _restaurant(row: Sequence[object]) -> Restaurant:

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from bot.engine.api import Usage
-from bot.store.audit import Clock, format_time, insert_entry, utc_now
+from bot.engine.clock import Clock, utc_now
+from bot.store.audit import format_time, insert_entry
 from bot.store.db import Database
 
 QuotaScope = Literal["member", "server", "role"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot.concierge import AuditEntry, NotAllowed, PolicyChange, Reply, ToolStatus, TurnSurface, UnknownTool
+from bot.concierge import AuditEntry, ChatHooks, NotAllowed, PolicyChange, Reply, ToolStatus, UnknownTool
 from bot.engine.permissions import Caller, Place
 from bot.spending import MemberUsage
 from bot.store.usage import UsageTotals
@@ -26,7 +26,7 @@ class ChatCall:
     text: str
     tool_choice: str
     typing_active: bool
-    surface: TurnSurface | None = None
+    hooks: ChatHooks | None = None
 
 
 class FakeConcierge:
@@ -45,10 +45,10 @@ class FakeConcierge:
         self.typing_probe: FakeChannel | None = None
 
     async def chat(
-        self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto", surface: TurnSurface | None = None
+        self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto", hooks: ChatHooks | None = None
     ) -> Reply:
         typing = self.typing_probe is not None and self.typing_probe.typing_active
-        self.chats.append(ChatCall(place, caller, text, tool_choice, typing, surface))
+        self.chats.append(ChatCall(place, caller, text, tool_choice, typing, hooks))
         outcome = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(outcome, Exception):
             raise outcome

@@ -12,8 +12,8 @@ import discord
 import pytest
 
 from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
-from bot.discord_adapter.client import Conversations, MessageFacts, Route, route
-from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.client import MessageFacts, MessageRouter, Route, route
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
@@ -129,7 +129,7 @@ async def _handle_and_find_thread(concierge: FakeConcierge, message: FakeMessage
         return thread
 
     message.create_thread = create_thread  # type: ignore[method-assign]
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     [thread] = created
     return thread
 
@@ -148,7 +148,7 @@ async def test_bot_started_thread_continues_without_a_mention_as_a_reply() -> No
     message = thread_message("and the day after?")
     concierge.typing_probe = message.channel
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     assert [chat.text for chat in concierge.chats] == ["and the day after?"]
     assert concierge.chats[0].typing_active
@@ -162,12 +162,12 @@ async def test_bot_started_thread_continues_without_a_mention_as_a_reply() -> No
 async def test_another_thread_needs_a_mention_and_then_answers_in_place() -> None:
     concierge = FakeConcierge()
     quiet = thread_message("just chatting")
-    await Conversations(concierge).handle(quiet, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(quiet, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
     assert quiet.channel.sent == []
 
     asked = thread_message("<@1> help?", mention=True)
-    await Conversations(concierge).handle(asked, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(asked, me=ME)  # type: ignore[arg-type]
     assert [chat.text for chat in concierge.chats] == ["help?"]
     assert [sent.content for sent in asked.channel.sent] == ["Sure thing."]
 
@@ -176,7 +176,7 @@ async def test_another_thread_needs_a_mention_and_then_answers_in_place() -> Non
 async def test_text_channel_message_without_mention_is_ignored() -> None:
     concierge = FakeConcierge()
     message = channel_message("hello all", mention=False)
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
     assert message.threads_created == []
 
@@ -188,7 +188,7 @@ async def test_dm_is_answered_in_place_with_no_server_roles() -> None:
     bob = FakeUser(id=8, display_name="Bob")
     message = FakeMessage(id=102, content="hi there", author=bob, channel=dm, guild=None)
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     [chat] = concierge.chats
     assert chat.place == Place(channel_id="77")
@@ -202,13 +202,13 @@ async def test_messages_from_bots_and_from_itself_are_ignored() -> None:
     other_bot = FakeUser(id=99, bot=True)
     for author in (other_bot, ME):
         dm = FakeChannel(id=77, type=discord.ChannelType.private)
-        await Conversations(concierge).handle(
+        await MessageRouter(concierge).handle(
             FakeMessage(id=1, content="<@1> hi", author=author, channel=dm, guild=None, mentions=[ME]),  # type: ignore[arg-type]
             me=ME,  # type: ignore[arg-type]
         )
         thread_msg = thread_message("hi")
         thread_msg.author = author
-        await Conversations(concierge).handle(thread_msg, me=ME)  # type: ignore[arg-type]
+        await MessageRouter(concierge).handle(thread_msg, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
 
 
@@ -224,7 +224,7 @@ async def test_mentioning_the_bots_managed_role_counts_as_a_mention() -> None:
         guild=guild,
         role_mentions=[FakeRole(40)],
     )
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert [chat.text for chat in concierge.chats] == ["what time is it?"]
 
 
@@ -234,7 +234,7 @@ async def test_existing_thread_for_the_message_is_used_and_registered() -> None:
     existing = FakeChannel(id=100, name="older thread", type=discord.ChannelType.public_thread)
     message = channel_message("<@1> hello again", thread_error=http_error(160004), thread=existing)
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     assert [sent.content for sent in existing.sent] == ["Sure thing."]
     assert message.channel.sent == []
@@ -248,7 +248,7 @@ async def test_existing_thread_not_in_the_cache_is_fetched() -> None:
     message = channel_message("<@1> hello again", thread_error=http_error(160004))
     message.guild.channels[100] = existing  # type: ignore[union-attr]
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     assert [sent.content for sent in existing.sent] == ["Sure thing."]
     assert concierge.started == []
@@ -266,7 +266,7 @@ async def test_when_no_thread_can_be_opened_the_answer_goes_to_the_channel_with_
     concierge = FakeConcierge()
     message = channel_message("<@1> hello", thread_error=error)
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     [sent] = message.channel.sent
     assert sent.content == "Sure thing."
@@ -281,7 +281,7 @@ async def test_answers_ping_only_the_asker_and_carry_the_trace() -> None:
     concierge = FakeConcierge(replies=[Reply(text="@everyone it is sunny", trace=trace)], conversations={"50"})
     message = thread_message("weather?")
 
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
 
     [sent] = message.channel.sent
     assert sent.options["allowed_mentions"].to_dict() == {"users": [7], "replied_user": True, "parse": []}
@@ -292,7 +292,7 @@ async def test_answers_ping_only_the_asker_and_carry_the_trace() -> None:
 async def test_a_long_answer_arrives_as_several_messages_in_order() -> None:
     concierge = FakeConcierge(replies=[Reply(text="a" * 4500)], conversations={"50"})
     message = thread_message("essay please")
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert [len(sent.content) for sent in message.channel.sent] == [2000, 2000, 500]
     assert "reference" in message.channel.sent[0].options
     assert "reference" not in message.channel.sent[1].options
@@ -302,8 +302,8 @@ async def test_a_long_answer_arrives_as_several_messages_in_order() -> None:
 async def test_a_busy_channel_tells_the_member_to_wait() -> None:
     concierge = FakeConcierge(replies=[ChannelBusy(10)], conversations={"50"})
     message = thread_message("one more")
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
-    assert [sent.content for sent in message.channel.sent] == [ChannelBusy(10).user_message]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == [error_sentence(ChannelBusy(10))]
 
 
 @pytest.mark.asyncio
@@ -312,9 +312,9 @@ async def test_a_member_over_the_turn_rate_is_told_once_then_not_answered_until_
     concierge = FakeConcierge(replies=[*refusals, Reply(text="Back.")], conversations={"50"})
     message = thread_message("spam")
     for _ in range(4):
-        await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
-    assert [sent.content for sent in message.channel.sent] == [refusals[0].user_message, "Back."]
-    assert "try again in 30 seconds" in refusals[0].user_message
+        await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    assert [sent.content for sent in message.channel.sent] == [error_sentence(refusals[0]), "Back."]
+    assert "try again in 30 seconds" in error_sentence(refusals[0])
 
 
 @pytest.mark.asyncio
@@ -322,7 +322,7 @@ async def test_a_bug_in_the_turn_is_logged_and_answered_with_one_sentence(caplog
     concierge = FakeConcierge(replies=[RuntimeError("database on fire")], conversations={"50"})
     message = thread_message("hello")
     with caplog.at_level(logging.ERROR):
-        await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+        await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert [sent.content for sent in message.channel.sent] == [GENERIC_FAILURE]
     assert "database on fire" in caplog.text
 
@@ -340,7 +340,7 @@ async def test_a_failure_while_sending_is_logged_and_reported_once(caplog: pytes
 
     message.channel.send = flaky_send  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR):
-        await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+        await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert sent == [GENERIC_FAILURE]
     assert "answering message 101" in caplog.text
 
@@ -349,7 +349,7 @@ async def test_a_failure_while_sending_is_logged_and_reported_once(caplog: pytes
 async def test_a_bare_mention_gets_a_hint_and_no_model_call() -> None:
     concierge = FakeConcierge()
     message = channel_message("<@1>")
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
     assert message.threads_created == []
     assert [sent.content for sent in message.channel.sent] == ["Hi! Mention me with a question, or use `/ask`."]
@@ -360,7 +360,7 @@ async def test_a_server_whose_preferred_locale_is_zh_cn_gets_its_hints_in_chines
     message = channel_message("<@1>")
     assert message.guild is not None
     message.guild.preferred_locale = discord.Locale.chinese
-    await Conversations(FakeConcierge()).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(FakeConcierge()).handle(message, me=ME)  # type: ignore[arg-type]
     assert [sent.content for sent in message.channel.sent] == ["你好！提及我并附上问题，或使用 `/ask`。"]
 
 
@@ -384,8 +384,8 @@ async def test_a_slow_typing_indicator_never_lets_a_later_message_overtake() -> 
 
     slow_channel = SlowTypingChannel(id=50, name="a thread", type=discord.ChannelType.public_thread)
     first.channel = second.channel = slow_channel
-    conversations = Conversations(concierge)  # type: ignore[arg-type]
-    handling = [asyncio.create_task(conversations.handle(message, me=ME)) for message in (first, second)]  # type: ignore[arg-type]
+    router = MessageRouter(concierge)  # type: ignore[arg-type]
+    handling = [asyncio.create_task(router.handle(message, me=ME)) for message in (first, second)]  # type: ignore[arg-type]
     for _ in range(5):
         await asyncio.sleep(0)
     indicator_shown.set()
@@ -398,7 +398,7 @@ async def test_an_attachment_without_text_in_a_conversation_gets_a_text_only_hin
     concierge = FakeConcierge(conversations={"50"})
     message = thread_message("")
     message.attachments = ["photo.png"]  # type: ignore[attr-defined]
-    await Conversations(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
     assert [sent.content for sent in message.channel.sent] == [
         "I can only read text for now: please say in words what you'd like."
@@ -411,14 +411,14 @@ async def test_tool_progress_shows_in_the_conversation_before_the_answer() -> No
 
     class ReportingConcierge(FakeConcierge):
         async def chat(self, place: Place, caller: Caller, text: str, **options: Any) -> Reply:
-            surface = options["surface"]
-            surface.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
-            surface.progress.tool_finished(trace[0])
+            hooks = options["hooks"]
+            hooks.progress.tool_started(ToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}'))
+            hooks.progress.tool_finished(trace[0])
             await asyncio.sleep(0)
             return Reply(text="Sunny.", trace=trace)
 
     message = thread_message("weather?")
-    await Conversations(ReportingConcierge(conversations={"50"})).handle(message, me=ME)  # type: ignore[arg-type]
+    await MessageRouter(ReportingConcierge(conversations={"50"})).handle(message, me=ME)  # type: ignore[arg-type]
 
     contents = [sent.content for sent in message.channel.sent]
     assert contents[0].startswith("-# Working on it…\n")

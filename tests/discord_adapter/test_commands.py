@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -13,15 +15,12 @@ from discord import app_commands
 from discord.webhook.async_ import async_context
 
 from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
-from bot.discord_adapter.commands import (
-    CommandHandlers,
-    build_commands,
-    format_audit_entry,
-    install_commands,
-)
-from bot.discord_adapter.render import GENERIC_FAILURE
+from bot.discord_adapter.ask import ToolChoice
+from bot.discord_adapter.client import ConciergeBot
+from bot.discord_adapter.commands import ToolAdmin, format_audit_entry, install_commands
+from bot.discord_adapter.interactions import ToolName
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
-from bot.discord_adapter.usage_commands import build_spending_commands
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import TOOLS, FakeChannel, FakeConcierge, FakeGuild, FakeRole, FakeUser, http_error
@@ -38,8 +37,11 @@ class FakeInteractionResponse:
     async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> None:
         self.deferred.append({"ephemeral": ephemeral, "thinking": thinking})
 
-    async def send_message(self, content: str, *, ephemeral: bool = False) -> None:
+    async def send_message(self, content: str, *, ephemeral: bool = False, **options: Any) -> None:
         self.messages.append((content, ephemeral))
+
+    def is_done(self) -> bool:
+        return bool(self.deferred or self.messages)
 
 
 @dataclass
@@ -59,6 +61,8 @@ class FakeInteraction:
     response: FakeInteractionResponse = field(default_factory=FakeInteractionResponse)
     followup: FakeFollowup = field(default_factory=FakeFollowup)
     locale: discord.Locale = discord.Locale.american_english
+    client: Any = None
+    command: Any = None
 
     @property
     def channel_id(self) -> int | None:
@@ -78,6 +82,30 @@ def in_text_channel(**changes: Any) -> FakeInteraction:
     )
 
 
+def command_tree(concierge: FakeConcierge) -> app_commands.CommandTree[discord.Client]:
+    client = discord.Client(intents=discord.Intents.default())
+    client.concierge = concierge  # type: ignore[attr-defined]  # as ConciergeBot carries its facade
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    install_commands(tree, concierge)  # type: ignore[arg-type]
+    return tree
+
+
+async def run(concierge: FakeConcierge, interaction: FakeInteraction, name: str, **options: Any) -> None:
+    """Run the slash command `name` (e.g. "tooladmin enable") as CommandTree._call does once Discord's payload is
+    parsed: checks, each option through its transformer, the callback, then the error handlers on failure."""
+    tree = command_tree(concierge)
+    first, *rest = name.split()
+    command: Any = tree.get_command(first)
+    for part in rest:
+        command = command.get_command(part)
+    interaction.client, interaction.command = tree.client, command
+    try:
+        await command._invoke_with_namespace(interaction, SimpleNamespace(**options))
+    except app_commands.AppCommandError as error:
+        await command._invoke_error_handlers(interaction, error)
+        await tree.on_error(interaction, error)  # type: ignore[arg-type]
+
+
 def followup_texts(interaction: FakeInteraction) -> list[str]:
     return [content for content, _ in interaction.followup.sent]
 
@@ -93,7 +121,7 @@ async def test_ask_in_a_thread_defers_then_answers_there_with_the_chosen_tool() 
     concierge = FakeConcierge(replies=[Reply(text="42")])
     interaction = in_thread()
 
-    await CommandHandlers(concierge).ask(interaction, prompt="what is 6*7?", tool="calculate")  # type: ignore[arg-type]
+    await run(concierge, interaction, "ask", prompt="what is 6*7?", tool="calculate")
 
     assert interaction.response.deferred == [{"ephemeral": False, "thinking": True}]
     assert followup_texts(interaction) == ["42"]
@@ -120,9 +148,9 @@ async def test_ask_forcing_a_tool_the_member_may_not_use_is_refused_ephemerally_
     concierge.refuse_tool = refusal
     interaction = in_text_channel()
 
-    await CommandHandlers(concierge).ask(interaction, prompt="book it", tool="book_table")  # type: ignore[arg-type]
+    await run(concierge, interaction, "ask", prompt="book it", tool="book_table")
 
-    assert interaction.response.messages == [(refusal.user_message, True)]  # type: ignore[attr-defined]
+    assert interaction.response.messages == [(error_sentence(refusal), True)]
     assert interaction.response.deferred == []
     assert concierge.chats == []
     assert interaction.channel.created_threads == []  # type: ignore[union-attr]
@@ -135,7 +163,7 @@ async def test_ask_in_a_text_channel_opens_a_thread_links_to_it_and_answers_insi
     channel = interaction.channel
     assert channel is not None
 
-    await CommandHandlers(concierge).ask(interaction, prompt="<@2> book a table for 4", tool="auto")  # type: ignore[arg-type]
+    await run(concierge, interaction, "ask", prompt="<@2> book a table for 4", tool="auto")
 
     [thread] = channel.created_threads
     assert thread.name == "book a table for 4"
@@ -152,7 +180,7 @@ async def test_ask_in_a_text_channel_at_the_thread_limit_answers_in_place_with_a
     concierge = FakeConcierge()
     interaction = in_text_channel(thread_error=http_error(160006))
 
-    await CommandHandlers(concierge).ask(interaction, prompt="hello", tool="auto")  # type: ignore[arg-type]
+    await run(concierge, interaction, "ask", prompt="hello", tool="auto")
 
     [(content, options)] = interaction.followup.sent
     assert content == "Sure thing."
@@ -162,10 +190,19 @@ async def test_ask_in_a_text_channel_at_the_thread_limit_answers_in_place_with_a
 
 @pytest.mark.asyncio
 async def test_ask_tool_autocomplete_offers_modes_then_the_members_usable_tools() -> None:
-    handlers = CommandHandlers(FakeConcierge())  # type: ignore[arg-type]
-    everything = await handlers.ask_tool_choices(in_thread(), "")  # type: ignore[arg-type]
+    interaction = in_thread()
+    interaction.client = command_tree(FakeConcierge()).client
+    everything = await ToolChoice().autocomplete(interaction, "")  # type: ignore[arg-type]
     assert [choice.value for choice in everything] == ["auto", "required", "none", "calculate", "get_weather"]
-    assert [choice.value for choice in await handlers.ask_tool_choices(in_thread(), "WEA")] == ["get_weather"]  # type: ignore[arg-type]
+    assert [choice.value for choice in await ToolChoice().autocomplete(interaction, "WEA")] == ["get_weather"]  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_admin_tool_option_autocompletes_every_tool_the_bot_knows() -> None:
+    interaction = in_thread(permissions=ADMIN)
+    interaction.client = command_tree(FakeConcierge()).client
+    assert [choice.value for choice in await ToolName().autocomplete(interaction, "")] == TOOLS  # type: ignore[arg-type]
+    assert [choice.value for choice in await ToolName().autocomplete(interaction, "TAB")] == ["book_table"]  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio
@@ -173,7 +210,7 @@ async def test_tooladmin_by_a_non_admin_is_refused_ephemerally_and_changes_nothi
     concierge = FakeConcierge()
     interaction = in_thread(permissions=MEMBER)
 
-    await CommandHandlers(concierge).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    await run(concierge, interaction, "tooladmin disable", tool="get_weather")
 
     assert followup_texts(interaction) == ["Only server admins (Administrator or Manage Server) can do that."]
     assert all_ephemeral(interaction)
@@ -183,13 +220,12 @@ async def test_tooladmin_by_a_non_admin_is_refused_ephemerally_and_changes_nothi
 @pytest.mark.asyncio
 async def test_tooladmin_by_an_admin_changes_the_policy_and_confirms() -> None:
     concierge = FakeConcierge()
-    handlers = CommandHandlers(concierge)  # type: ignore[arg-type]
     disable, allow, revoke = in_thread(permissions=ADMIN), in_thread(permissions=ADMIN), in_thread(permissions=ADMIN)
     staff = FakeRole(20, "staff")
 
-    await handlers.set_enabled(disable, tool="get_weather", enabled=False)  # type: ignore[arg-type]
-    await handlers.allow_role(allow, tool="book_table", role=staff)  # type: ignore[arg-type]
-    await handlers.revoke_role(revoke, tool="book_table", role=staff)  # type: ignore[arg-type]
+    await run(concierge, disable, "tooladmin disable", tool="get_weather")
+    await run(concierge, allow, "tooladmin allow", tool="book_table", role=staff)
+    await run(concierge, revoke, "tooladmin revoke", tool="book_table", role=staff)
 
     assert concierge.changes == [
         ("get_weather", "disabled"),
@@ -204,7 +240,7 @@ async def test_tooladmin_by_an_admin_changes_the_policy_and_confirms() -> None:
 @pytest.mark.asyncio
 async def test_tooladmin_with_an_unknown_tool_lists_the_valid_ones() -> None:
     interaction = in_thread(permissions=ADMIN)
-    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="teleport", enabled=True)  # type: ignore[arg-type]
+    await run(FakeConcierge(), interaction, "tooladmin enable", tool="teleport")
     assert followup_texts(interaction) == [
         "There is no tool `teleport`. Tools: `book_table`, `calculate`, `get_weather`."
     ]
@@ -213,7 +249,7 @@ async def test_tooladmin_with_an_unknown_tool_lists_the_valid_ones() -> None:
 @pytest.mark.asyncio
 async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
     interaction = in_thread()
-    await CommandHandlers(FakeConcierge()).tools_list(interaction)  # type: ignore[arg-type]
+    await run(FakeConcierge(), interaction, "tools list")
     assert followup_texts(interaction) == [
         "Tools in **Cafe**:\n"
         "✓ `get_weather` — Weather for a city.\n"
@@ -231,11 +267,10 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
 @pytest.mark.asyncio
 async def test_audit_lists_recent_calls_and_policy_changes_for_admins_only() -> None:
     concierge = FakeConcierge()
-    handlers = CommandHandlers(concierge)  # type: ignore[arg-type]
     admin, member = in_thread(permissions=ADMIN), in_thread(permissions=MEMBER)
 
-    await handlers.audit(admin, tool="get_weather", user=FakeUser(id=8))  # type: ignore[arg-type]
-    await handlers.audit(member)  # type: ignore[arg-type]
+    await run(concierge, admin, "audit", tool="get_weather", user=FakeUser(id=8))
+    await run(concierge, member, "audit")
 
     assert followup_texts(admin) == [
         "`#2` <t:1735787045:R> **Ann** ⚙ `book_table`: allowed role @staff\n"
@@ -250,7 +285,7 @@ async def test_audit_lists_recent_calls_and_policy_changes_for_admins_only() -> 
 async def test_history_clear_confirms_how_much_was_forgotten() -> None:
     concierge = FakeConcierge()
     interaction = in_thread(permissions=ADMIN)
-    await CommandHandlers(concierge).history_clear(interaction)  # type: ignore[arg-type]
+    await run(concierge, interaction, "history clear")
     assert followup_texts(interaction) == ["Cleared this conversation's history (6 items)."]
     assert concierge.changes == [("clear", "50")]
 
@@ -267,7 +302,7 @@ async def test_an_unexpected_error_in_a_command_is_logged_and_answered_generical
     concierge.clear_history = broken  # type: ignore[method-assign]
     interaction = in_thread(permissions=ADMIN)
     with caplog.at_level(logging.ERROR):
-        await CommandHandlers(concierge).history_clear(interaction)  # type: ignore[arg-type]
+        await run(concierge, interaction, "history clear")
     assert followup_texts(interaction) == [GENERIC_FAILURE]
     assert "disk full" in caplog.text
 
@@ -309,26 +344,44 @@ class RecordingAdapter:
         self.callbacks.append(kwargs["params"].payload)
         return {"interaction": {"id": str(interaction_id), "type": 2}}
 
-    async def execute_webhook(self, webhook_id: int, token: str, **kwargs: Any) -> None:
+    async def execute_webhook(self, webhook_id: int, token: str, **kwargs: Any) -> dict[str, Any]:
         self.followups.append(kwargs["payload"])
+        return {  # the message Discord returns (discord.py always waits for an interaction's followup)
+            "id": str(2000 + len(self.followups)),
+            "channel_id": "6",
+            "type": 0,
+            "content": kwargs["payload"].get("content", ""),
+            "author": {"id": "1", "username": "concierge", "discriminator": "0", "avatar": None, "bot": True},
+            "attachments": [],
+            "embeds": [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "timestamp": "2025-01-02T03:04:05+00:00",
+            "edited_timestamp": None,
+            "flags": kwargs["payload"].get("flags", 0),
+        }
 
 
-@pytest.mark.asyncio
-async def test_a_real_interaction_payload_runs_tooladmin_enable_end_to_end() -> None:
-    client = discord.Client(intents=discord.Intents.default())
-    bot_user = {"id": "1", "username": "concierge", "discriminator": "0", "avatar": None, "bot": True}
-    client._connection.user = discord.ClientUser(state=client._connection, data=bot_user)  # as after login
-    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    concierge = FakeConcierge()
-    install_commands(tree, concierge)  # type: ignore[arg-type]
-    admin_group = tree.get_command("tooladmin")
-    assert isinstance(admin_group, app_commands.Group)
-    payload: Any = {
+BOT_USER = {"id": "1", "username": "concierge", "discriminator": "0", "avatar": None, "bot": True}
+
+
+def interaction_payload(
+    command: app_commands.Group | app_commands.Command[Any, ..., Any],
+    options: list[dict[str, Any]],
+    *,
+    permissions: discord.Permissions,
+    type: int = 2,
+) -> Any:
+    """What Discord sends when a member in a server text channel uses `command` (type 4: autocompletes it)."""
+    return {
         "id": "1000",
         "application_id": "1",
         "token": "token",
         "version": 1,
-        "type": 2,
+        "type": type,
         "attachment_size_limit": 8_000_000,
         "guild_id": "5",
         "channel": {"id": "6", "type": 0, "name": "general", "guild_id": "5", "position": 0, "nsfw": False},
@@ -338,35 +391,73 @@ async def test_a_real_interaction_payload_runs_tooladmin_enable_end_to_end() -> 
             "joined_at": "2024-01-01T00:00:00+00:00",
             "deaf": False,
             "mute": False,
-            "permissions": str(ADMIN.value),
+            "permissions": str(permissions.value),
             "flags": 0,
         },
-        "data": {
-            "id": str(hash(admin_group)),
-            "name": "tooladmin",
-            "type": 1,
-            "options": [{"type": 1, "name": "enable", "options": [{"type": 3, "name": "tool", "value": "calculate"}]}],
-        },
+        "data": {"id": str(hash(command)), "name": command.name, "type": 1, "options": options},
     }
+
+
+@pytest.mark.parametrize(
+    ("permissions", "reply"),
+    [
+        (ADMIN, "`calculate` is now enabled in this server."),
+        (MEMBER, "Only server admins (Administrator or Manage Server) can do that."),
+    ],
+    ids=["admin", "member refused by the error handler"],
+)
+@pytest.mark.asyncio
+async def test_a_real_interaction_payload_runs_tooladmin_enable_end_to_end(
+    permissions: discord.Permissions, reply: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = discord.Client(intents=discord.Intents.default())
+    client._connection.user = discord.ClientUser(state=client._connection, data=BOT_USER)  # as after login
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    concierge = FakeConcierge()
+    install_commands(tree, concierge)  # type: ignore[arg-type]
+    admin_group = tree.get_command("tooladmin")
+    assert isinstance(admin_group, app_commands.Group)
+    enable = {"type": 1, "name": "enable", "options": [{"type": 3, "name": "tool", "value": "calculate"}]}
+    payload = interaction_payload(admin_group, [enable], permissions=permissions)
     adapter = RecordingAdapter()
     token = async_context.set(adapter)  # type: ignore[arg-type]
     try:
-        await tree._call(discord.Interaction(data=payload, state=client._connection))
+        with caplog.at_level(logging.ERROR):
+            await tree._call(discord.Interaction(data=payload, state=client._connection))
     finally:
         async_context.reset(token)
 
-    assert concierge.changes == [("calculate", "enabled")]
+    assert concierge.changes == ([("calculate", "enabled")] if permissions == ADMIN else [])
     assert adapter.callbacks == [{"type": 5, "data": {"flags": 64}}]
-    assert [(f["content"], f["flags"]) for f in adapter.followups] == [
-        ("`calculate` is now enabled in this server.", 64)
-    ]
+    assert [(f["content"], f["flags"]) for f in adapter.followups] == [(reply, 64)]
+    assert caplog.records == []  # a refusal is an answer, not a failure
 
 
-def test_build_commands_returns_fresh_objects_each_time() -> None:
-    handlers = CommandHandlers(FakeConcierge())  # type: ignore[arg-type]
-    first, second = build_commands(handlers), build_commands(handlers)
-    assert [c.name for c in first] == [c.name for c in second]
-    assert all(a is not b for a, b in zip(first, second, strict=True))
+@pytest.mark.asyncio
+async def test_the_tool_option_autocompletes_from_the_bots_facade_in_a_real_interaction(tmp_path: Path) -> None:
+    bot = ConciergeBot(FakeConcierge(), commands_hash_file=tmp_path / "h")  # type: ignore[arg-type]
+    bot._connection.user = discord.ClientUser(state=bot._connection, data=BOT_USER)  # as after login
+    admin_group = bot.tree.get_command("tooladmin")
+    assert admin_group is not None
+    typing = {"type": 1, "name": "allow", "options": [{"type": 3, "name": "tool", "value": "TAB", "focused": True}]}
+    payload = interaction_payload(admin_group, [typing], permissions=ADMIN, type=4)
+    adapter = RecordingAdapter()
+    token = async_context.set(adapter)  # type: ignore[arg-type]
+    try:
+        await bot.tree._call(discord.Interaction(data=payload, state=bot._connection))
+    finally:
+        async_context.reset(token)
+    assert adapter.callbacks == [{"type": 8, "data": {"choices": [{"name": "book_table", "value": "book_table"}]}}]
+
+
+def test_each_tree_gets_its_own_commands_bound_to_its_own_concierge() -> None:
+    one, other = FakeConcierge(), FakeConcierge()
+    first, second = command_tree(one), command_tree(other)
+    assert [c.name for c in first.get_commands()] == [c.name for c in second.get_commands()]
+    assert all(a is not b for a, b in zip(first.get_commands(), second.get_commands(), strict=True))
+    admin_one, admin_other = first.get_command("tooladmin"), second.get_command("tooladmin")
+    assert isinstance(admin_one, ToolAdmin) and isinstance(admin_other, ToolAdmin)
+    assert (admin_one.concierge, admin_other.concierge) == (one, other)
 
 
 @pytest.mark.asyncio
@@ -381,7 +472,7 @@ async def test_ask_that_breaks_after_deferring_still_follows_up_with_one_sentenc
     concierge.start_conversation = broken  # type: ignore[method-assign]
     interaction = in_text_channel()
     with caplog.at_level(logging.ERROR):
-        await CommandHandlers(concierge).ask(interaction, prompt="hello", tool="auto")  # type: ignore[arg-type]
+        await run(concierge, interaction, "ask", prompt="hello", tool="auto")
     assert followup_texts(interaction)[-1] == GENERIC_FAILURE
     assert "store closed" in caplog.text
 
@@ -398,8 +489,8 @@ def test_audit_lines_show_confirmations_and_a_call_the_member_did_not_confirm() 
 async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_hangs() -> None:
     concierge = FakeConcierge(replies=[SlowDown(12, first=False)])
     interaction = in_thread()
-    await CommandHandlers(concierge).ask(interaction, prompt="again", tool="auto")  # type: ignore[arg-type]
-    assert followup_texts(interaction) == [SlowDown(12, first=False).user_message]
+    await run(concierge, interaction, "ask", prompt="again", tool="auto")
+    assert followup_texts(interaction) == [error_sentence(SlowDown(12, first=False))]
 
 
 @pytest.mark.parametrize(
@@ -413,7 +504,7 @@ async def test_ask_over_the_turn_rate_is_always_answered_so_the_command_never_ha
 async def test_a_command_replies_in_the_members_language(locale: discord.Locale, reply: str) -> None:
     interaction = in_thread(permissions=ADMIN)
     interaction.locale = locale
-    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    await run(FakeConcierge(), interaction, "tooladmin disable", tool="get_weather")
     assert followup_texts(interaction) == [reply]
 
 
@@ -428,19 +519,15 @@ async def test_a_command_replies_in_the_members_language(locale: discord.Locale,
 async def test_a_refusal_reads_in_the_members_language(locale: discord.Locale, refusal: str) -> None:
     interaction = in_thread()
     interaction.locale = locale
-    await CommandHandlers(FakeConcierge()).set_enabled(interaction, tool="get_weather", enabled=False)  # type: ignore[arg-type]
+    await run(FakeConcierge(), interaction, "tooladmin disable", tool="get_weather")
     assert followup_texts(interaction) == [refusal]
-
-
-def spending_commands(concierge: FakeConcierge) -> dict[str, Any]:
-    return {command.name: command for command in build_spending_commands(CommandHandlers(concierge))}  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio
 async def test_usage_shows_the_member_their_own_exact_counts_privately() -> None:
     concierge = FakeConcierge()
     interaction = in_thread()
-    await spending_commands(concierge)["usage"].callback(interaction)
+    await run(concierge, interaction, "usage")
     assert followup_texts(interaction) == [
         "**Your usage in **Cafe**** (days in UTC)\n"
         "Today: 12,345 tokens (input 12,000 · output 345)\n"
@@ -453,12 +540,11 @@ async def test_usage_shows_the_member_their_own_exact_counts_privately() -> None
 @pytest.mark.asyncio
 async def test_quota_commands_are_for_admins_and_say_what_changed() -> None:
     concierge = FakeConcierge()
-    quota = spending_commands(concierge)["quota"]
     role = FakeRole(77, name="vip")
     admin, member = in_thread(permissions=ADMIN), in_thread(permissions=MEMBER)
-    await quota.get_command("role").callback(admin, role=role, tokens=100_000)
-    await quota.get_command("reset").callback(admin, scope="member")
-    await quota.get_command("server").callback(member, tokens=0)
+    await run(concierge, admin, "quota role", role=role, tokens=100_000)
+    await run(concierge, admin, "quota reset", scope="member")
+    await run(concierge, member, "quota server", tokens=0)
     assert followup_texts(admin) == [
         "The daily quota for members with <@&77> is now 100,000 tokens a day.",
         "The daily quota for each member is back to the default.",

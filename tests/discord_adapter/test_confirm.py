@@ -198,9 +198,9 @@ async def test_a_role_revoked_while_the_member_decides_denies_the_call_on_their_
     _, view = await posted_view(channel)
     member.roles = ()  # an admin takes the role away while Ann reads the question
     await press(view, "Confirm", ANN)
-    output, entry = await running
-    assert ran == [] and entry.outcome == "denied"
-    assert json.loads(output.output)["error"] == "permission denied"
+    done = await running
+    assert ran == [] and done.entry.outcome == "denied"
+    assert json.loads(done.output.output)["error"] == "permission denied"
 
 
 @dataclass
@@ -215,17 +215,29 @@ class OldPress:
     guild: FakeGuild = field(default_factory=FakeGuild)
     channel: Any = None
     channel_id: int = 50
+    permissions: discord.Permissions = field(default_factory=discord.Permissions.none)
 
     @property
     def data(self) -> dict[str, str]:
         return {"custom_id": self.custom_id}
 
 
+def buttons(*custom_ids: str) -> list[object]:
+    """A message's components as Discord reports them: one row of buttons with these custom ids."""
+    row = [{"type": 2, "custom_id": custom_id, "style": 1, "label": "Confirm"} for custom_id in custom_ids]
+    return [discord.ActionRow({"type": 1, "components": row})]  # type: ignore[typeddict-item]
+
+
+def message_with(*custom_ids: str) -> PostedMessage:
+    return PostedMessage("> Book a table.\nOnly Ann can answer.", {}, components=buttons(*custom_ids))
+
+
 @pytest.mark.asyncio
 async def test_a_press_on_buttons_from_before_a_restart_is_answered_as_expired_and_audited() -> None:
     concierge = FakeConcierge()
     confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
-    old = OldPress(custom_id=confirm_custom_id("0123456789abcdef", "yes", "book_restaurant"))
+    old_id = confirm_custom_id("0123456789abcdef", "yes", "book_restaurant")
+    old = OldPress(custom_id=old_id, message=message_with(old_id, confirm_custom_id("0123456789abcdef", "no", "x")))
 
     assert await confirmations.answer_stale_press(old, concierge) is True  # type: ignore[arg-type]
 
@@ -240,13 +252,34 @@ async def test_presses_on_live_questions_and_other_components_are_left_to_their_
     concierge = FakeConcierge()
     confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
     channel = PostingChannel()
-    surface = confirmations.surface(channel, asker_id=ANN.id)  # type: ignore[arg-type]
-    asked = asyncio.create_task(surface.confirmer.confirm(REQUEST))
+    hooks = confirmations.hooks(channel, asker_id=ANN.id)  # type: ignore[arg-type]
+    asked = asyncio.create_task(hooks.confirmer.confirm(REQUEST))
     _, view = await posted_view(channel)
     live_id = view.children[0].custom_id  # type: ignore[attr-defined]
 
     assert await confirmations.answer_stale_press(OldPress(custom_id=live_id), concierge) is False  # type: ignore[arg-type]
     assert await confirmations.answer_stale_press(OldPress(custom_id="someone-elses-button"), concierge) is False  # type: ignore[arg-type]
+    assert concierge.changes == []
+    await press(view, "Confirm", ANN)
+    assert (await asked).confirmed
+
+
+@pytest.mark.asyncio
+async def test_a_forged_id_on_a_live_question_keeps_the_askers_buttons_and_writes_no_audit_row() -> None:
+    concierge = FakeConcierge()
+    confirmations = Confirmations(discord.Client(intents=discord.Intents.none()), timeout=5)
+    channel = PostingChannel()
+    hooks = confirmations.hooks(channel, asker_id=ANN.id)  # type: ignore[arg-type]
+    asked = asyncio.create_task(hooks.confirmer.confirm(REQUEST))
+    posted, view = await posted_view(channel)
+    live_ids = [child.custom_id for child in view.children]  # type: ignore[attr-defined]
+    live = message_with(*live_ids)
+    forged = OldPress(custom_id=confirm_custom_id("feedfacefeedface", "yes", "drop_all_tables"), user=BOB, message=live)
+
+    assert await confirmations.answer_stale_press(forged, concierge) is True  # type: ignore[arg-type]
+
+    assert forged.response.ephemeral == [EXPIRED_PRESS]
+    assert live.edits == [] and posted.edits == []
     assert concierge.changes == []
     await press(view, "Confirm", ANN)
     assert (await asked).confirmed

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from bot.concierge import Reply, TraceEntry
-from bot.discord_adapter.live import LiveTurn
+from bot.discord_adapter.live import LiveReply
 from bot.discord_adapter.render import render_reply, split_message
 from bot.engine.items import ToolCall
 from tests.discord_adapter.fakes import FakeClock, LiveChannel, settle_tasks
@@ -24,14 +24,14 @@ def ended(tool_call: ToolCall, outcome: str, ms: float) -> TraceEntry:
     return TraceEntry(tool_call.call_id, tool_call.name, tool_call.arguments, outcome, ms, "")  # type: ignore[arg-type]
 
 
-def live_turn(*, language: str = "en") -> tuple[LiveTurn, LiveChannel, FakeClock]:
+def live_turn(*, language: str = "en") -> tuple[LiveReply, LiveChannel, FakeClock]:
     clock = FakeClock()
     channel = LiveChannel(clock)
-    turn = LiveTurn(first=channel.send, asker_id=ASKER, language=language, clock=clock)  # type: ignore[arg-type]
+    turn = LiveReply(first=channel.send, asker_id=ASKER, language=language, clock=clock)  # type: ignore[arg-type]
     return turn, channel, clock
 
 
-async def deliver(turn: LiveTurn, clock: FakeClock, reply: Reply, *, language: str = "en") -> None:
+async def deliver(turn: LiveReply, clock: FakeClock, reply: Reply, *, language: str = "en") -> None:
     delivering = asyncio.create_task(turn.deliver(render_reply(reply, language=language)))  # type: ignore[arg-type]
     while not delivering.done():
         await clock.advance(0.5)

@@ -134,7 +134,7 @@ def test_reply_renders_answer_with_trace_notes_and_cut_short_under_the_last_mess
     reply = Reply(
         text="It is sunny.",
         trace=(entry("get_weather", '{"city": "Oslo"}'),),
-        notes=(Note("forced_fallback", "get_weather", "This model server could not force `get_weather`, so ..."),),
+        notes=(Note("forced_fallback", "get_weather"),),
         cut_short=True,
     )
     [message] = render_reply(reply, extra_notes=("Answering here instead.",))
@@ -170,7 +170,9 @@ def test_failed_reply_is_one_short_sentence_that_still_shows_the_tools_that_ran(
 
 
 def test_error_sentences_come_from_the_error_tree_or_are_generic() -> None:
-    assert error_sentence(RateLimited("429")) == RateLimited.user_message
+    assert (
+        error_sentence(RateLimited("429")) == "The model server is busy (rate limited). Please try again in a minute."
+    )
     assert error_sentence(ChannelBusy(10)).startswith("I'm still working through earlier messages")
     assert error_sentence(KeyError("boom")) == GENERIC_FAILURE
 
@@ -229,7 +231,7 @@ def test_channel_becomes_place_and_a_dm_has_no_guild() -> None:
 
 
 def test_engine_notes_and_denial_reasons_read_in_simplified_chinese() -> None:
-    note = Note("forced_ignored", "get_weather", "`get_weather` was requested, but ...")
+    note = Note("forced_ignored", "get_weather")
     assert note_text(note, "zh-CN") == "已要求使用 `get_weather`，但模型服务器没有调用它；这个回答没有用到它。"
     assert reason_text("disabled", "the tool 'x' is disabled in this server", "zh-CN") == "此工具已在本服务器停用"
     assert reason_text(None, "some reason from elsewhere", "zh-CN") == "some reason from elsewhere"

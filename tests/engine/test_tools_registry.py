@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal, Protocol
 
 import pytest
 from pydantic import Field
 
 from bot.engine.permissions import Caller, Place, ToolPolicy
-from bot.engine.tools import Registry, Tool, ToolContext, tool
+from bot.engine.tools import InvalidArguments, Registry, Tool, ToolContext, ToolNameTaken, missing_services, tool
 
 
 @tool(restricted=True, side_effects=True, timeout=3)
@@ -125,3 +127,119 @@ def test_shipped_tools_use_only_keywords_strict_mode_accepts() -> None:
 
     for shipped in Registry.from_package(tools):
         assert not keywords(shipped.parameters) & STRICT_UNSUPPORTED_KEYWORDS, shipped.name
+
+
+class _Mailer:
+    async def send(self, to: str) -> None:
+        return None
+
+
+class _MailServices(Protocol):
+    @property
+    def mailer(self) -> _Mailer: ...
+
+    @property
+    def sender(self) -> str: ...
+
+
+@tool()
+async def _send_mail(context: ToolContext[_MailServices], to: str) -> dict[str, str]:
+    """Send a note."""
+    await context.services.mailer.send(to)
+    return {"sent_to": to}
+
+
+@dataclass(frozen=True)
+class _Services:
+    mailer: _Mailer | None = None
+    sender: str | None = None
+
+
+def test_a_tool_reads_the_services_its_context_declares_and_lists_those_that_are_missing() -> None:
+    assert missing_services(_send_mail, _Services(mailer=_Mailer(), sender="bot@example.org")) == []
+    assert missing_services(_send_mail, _Services(sender="bot@example.org")) == ["mailer"]
+    assert missing_services(_send_mail, object()) == ["mailer", "sender"]
+
+
+def test_a_tool_that_declares_no_services_needs_none() -> None:
+    @tool()
+    def plain(context: ToolContext[object]) -> dict[str, int]:
+        """Nothing needed."""
+        return {}
+
+    @tool()
+    def bare(context: ToolContext) -> dict[str, int]:
+        """Nothing declared."""
+        return {}
+
+    assert missing_services(plain, None) == [] and missing_services(bare, None) == []
+
+
+@pytest.mark.asyncio
+async def test_a_running_tool_reads_its_services_by_attribute() -> None:
+    sent: list[str] = []
+
+    class Recording(_Mailer):
+        async def send(self, to: str) -> None:
+            sent.append(to)
+
+    context = ToolContext(
+        caller=Caller(user_id="1", name="ann"),
+        place=Place(channel_id="c"),
+        services=_Services(mailer=Recording(), sender="x"),
+    )
+    result = await _send_mail.invoke(context, _send_mail.arguments.model_validate({"to": "ann@example.org"}))
+    assert result == {"sent_to": "ann@example.org"} and sent == ["ann@example.org"]
+
+
+@tool()
+async def lookup(context: ToolContext, term: str) -> dict[str, str]:
+    """Look something up."""
+    return {"found": term}
+
+
+def from_source(base: Tool, name: str) -> Tool:
+    return dataclasses.replace(base, name=name)
+
+
+def test_a_source_brings_its_tools_and_takes_them_away_again() -> None:
+    registry = Registry([reserve])
+    registry.replace_source("wiki", [from_source(lookup, "wiki_search"), from_source(lookup, "wiki_page")])
+    assert registry.names() == ["reserve", "wiki_page", "wiki_search"]
+    assert registry.sources() == ["wiki"]
+    assert registry.get("wiki_page") is not None and registry.get("wiki_page").source == "wiki"  # type: ignore[union-attr]
+    registry.replace_source("wiki", [from_source(lookup, "wiki_search")])
+    assert registry.names() == ["reserve", "wiki_search"]
+    registry.remove_source("wiki")
+    assert registry.names() == ["reserve"] and registry.sources() == []
+
+
+def test_a_source_cannot_take_a_name_another_tool_holds_and_nothing_of_it_is_added() -> None:
+    registry = Registry([reserve])
+    registry.replace_source("clock", [from_source(lookup, "clock_now")])
+    with pytest.raises(ToolNameTaken, match=r"'reserve'.*built in.*'wiki'"):
+        registry.replace_source("wiki", [from_source(lookup, "wiki_search"), from_source(lookup, "reserve")])
+    with pytest.raises(ToolNameTaken, match="clock_now"):
+        registry.replace_source("wiki", [from_source(lookup, "clock_now")])
+    assert registry.names() == ["clock_now", "reserve"] and registry.sources() == ["clock"]
+
+
+def test_tools_confirm_by_default_exactly_when_they_have_side_effects_unless_declared() -> None:
+    @tool(side_effects=True, confirm_by_default=False)
+    async def note(context: ToolContext, text: str) -> dict[str, str]:
+        """Write a note nobody needs to approve."""
+        return {}
+
+    assert reserve.confirm_by_default and not lookup.confirm_by_default and not note.confirm_by_default
+    assert reserve.strict and reserve.source is None
+
+
+def test_invalid_arguments_name_each_field_and_what_was_given() -> None:
+    problems = reserve.validate({"place_id": "p", "size": 99, "mood": "grim"})
+    assert isinstance(problems, InvalidArguments)
+    result = problems.as_result("reserve")
+    assert result["error"] == "invalid arguments" and result["tool"] == "reserve"
+    assert {(entry["field"], entry["given"]) for entry in result["problems"]} == {("size", 99), ("mood", "grim")}
+    missing = reserve.validate({})
+    assert isinstance(missing, InvalidArguments)
+    assert all("given" not in entry for entry in missing.problems)

@@ -104,7 +104,9 @@ def timezone_plus_two() -> timezone:
 
 
 @pytest.mark.asyncio
-async def test_long_arguments_and_summaries_are_truncated(db: Database) -> None:
+async def test_long_arguments_and_summaries_are_truncated_and_cut_arguments_say_how_long_they_were(
+    db: Database,
+) -> None:
     audit = AuditLog(db)
     long = ToolCallRecord(
         guild_id="g1",
@@ -119,7 +121,8 @@ async def test_long_arguments_and_summaries_are_truncated(db: Database) -> None:
     )
     await audit.record_tool_call(long)
     [entry] = await audit.query(guild_id="g1")
-    assert len(entry.arguments) == MAX_TEXT_CHARS and entry.arguments.endswith("…")
+    assert len(entry.arguments) == MAX_TEXT_CHARS and entry.arguments.endswith("…[cut from 5,000 characters]")
+    assert entry.arguments.startswith("aaa")
     assert len(entry.summary) == MAX_TEXT_CHARS and entry.summary.startswith("sss")
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.store.bookings import Booked, BookingRequest, BookingStore, SlotFull, TooManyBookings
+from bot.catalog import Booked, BookingRequest, OpeningHours, Restaurant, SlotFull, TooManyBookings
+from bot.store.bookings import BookingStore
 from bot.store.db import Database, IntegrityError
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import copy_database
+from bot.catalog import Booked
 from bot.engine.api import Usage
 from bot.engine.items import AssistantMessage, UserMessage
 from bot.store import Store
 from bot.store.audit import ToolCallRecord
-from bot.store.bookings import Booked, BookingStore
+from bot.store.bookings import BookingStore
 from bot.store.copy import TABLES, TargetNotEmpty, copy_data
 from bot.store.db import Database, open_database
 from bot.store.usage import UsageRecord

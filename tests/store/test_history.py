@@ -98,7 +98,7 @@ async def test_window_at_exactly_the_budget_includes_the_turn(db: Database) -> N
 
 @pytest.mark.asyncio
 async def test_a_newest_turn_over_the_whole_budget_is_left_out_so_the_channel_keeps_working(db: Database) -> None:
-    history = HistoryStore(db)
+    history = HistoryStore(db, max_tool_chars=100_000)  # stored whole: this test is about the window budget
     await history.append_turn("c1", turn("older"))
     huge = turn("huge", calls=3, output_chars=50_000)
     await history.append_turn("c1", huge)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.store.bookings import Booked, BookingStore, SlotFull, TooManyBookings
+from bot.catalog import Booked, OpeningHours, Restaurant, SlotFull, TooManyBookings
+from bot.store.bookings import BookingStore
 from bot.store.db import bundled_migrations, open_database
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 from tests.store.test_bookings import request
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from bot.app import SAMPLE_CATALOG
+from bot.catalog import CatalogFile, OpeningHours, PlaceTerm, Restaurant
 from bot.store.db import Database
-from bot.store.restaurants import CatalogFile, OpeningHours, PlaceTerm, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 
 
 def restaurant(restaurant_id: str, **overrides: object) -> Restaurant:

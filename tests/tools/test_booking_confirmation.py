@@ -6,10 +6,12 @@ import json
 import pathlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import pytest_asyncio
 
+from bot.catalog import OpeningHours, Restaurant
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest
 from bot.engine.executor import ToolExecutor
 from bot.engine.gate import AsGiven, Gate
@@ -17,9 +19,7 @@ from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry
 from bot.store import Store
-from bot.store.bookings import BookingStore
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
-from tools.bookings import book_restaurant, cancel_booking, list_my_bookings
+from tools.bookings import BookingLimits, book_restaurant, cancel_booking, list_my_bookings
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # Monday, 09:00 in London
 ANA = Caller(user_id="u-ana", name="Ana", role_ids=frozenset({"diners"}))
@@ -69,7 +69,9 @@ def executor(store: Store, place: Place, confirmer: Recorder) -> ToolExecutor:
         place=place,
         policies={},
         default_timeout=5,
-        services={RestaurantStore: store.restaurants, BookingStore: store.bookings},
+        services=SimpleNamespace(
+            restaurants=store.restaurants, bookings=store.bookings, booking_limits=BookingLimits()
+        ),
         now=lambda: NOW,
         gate=Gate(policies=store.policies, members=AsGiven(ANA)),
         confirmer=confirmer,
@@ -78,10 +80,10 @@ def executor(store: Store, place: Place, confirmer: Recorder) -> ToolExecutor:
 
 async def run(store: Store, place: Place, tool: str, arguments: dict[str, object]) -> tuple[str, dict[str, object]]:
     confirmer = Recorder()
-    output, entry = await executor(store, place, confirmer).execute(
+    done = await executor(store, place, confirmer).execute(
         ToolCall(call_id="c", name=tool, arguments=json.dumps(arguments))
     )
-    return entry.outcome, json.loads(output.output) | {"asked": [r.summary for r in confirmer.requests]}
+    return done.entry.outcome, json.loads(done.output.output) | {"asked": [r.summary for r in confirmer.requests]}
 
 
 async def book_in_server(store: Store) -> int:

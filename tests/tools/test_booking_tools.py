@@ -8,16 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 
 import tools
+from bot.catalog import OpeningHours, Restaurant
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, Tool, ToolContext, ToolError
 from bot.store.bookings import BookingStore
 from bot.store.db import Database
-from bot.store.restaurants import OpeningHours, Restaurant, RestaurantStore
+from bot.store.restaurants import RestaurantStore
 from tools.bookings import (
     BookingLimits,
     book_restaurant,
@@ -26,6 +28,7 @@ from tools.bookings import (
     describe_cancellation,
     list_my_bookings,
 )
+from tools.services import ToolServices
 
 # Monday 1 June 2026: 09:00 in London (BST), 16:00 in Shanghai.
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -55,18 +58,18 @@ def _restaurant(restaurant_id: str, *, timezone: str, hours: str, seats: int) ->
 
 @dataclasses.dataclass(frozen=True)
 class World:
-    """The stores the tools use, and a way to build their context."""
+    """The stores the tools use (the world is their services), and a way to build their context."""
 
     db: Database
     restaurants: RestaurantStore
     bookings: BookingStore
-    limits: BookingLimits = dataclasses.field(default_factory=BookingLimits)
+    booking_limits: BookingLimits = dataclasses.field(default_factory=BookingLimits)
 
     def context(self, caller: Caller = ANA, place: Place = SERVER, now: datetime = NOW) -> ToolContext:
         return ToolContext(
             caller=caller,
             place=place,
-            services={RestaurantStore: self.restaurants, BookingStore: self.bookings, BookingLimits: self.limits},
+            services=self,
             now=lambda: now,
         )
 
@@ -282,10 +285,25 @@ async def test_a_member_cancels_their_own_booking_and_frees_the_seats(world: Wor
 @pytest.mark.asyncio
 async def test_a_member_cannot_cancel_someone_elses_booking(world: World) -> None:
     theirs = await book(world.context(BO))
-    with pytest.raises(ToolError, match="you can only cancel your own bookings"):
+    with pytest.raises(ToolError, match="no such booking among those you can cancel"):
         await call(cancel_booking, world.context(ANA), booking_id=theirs["booking_id"])
     stored = await world.bookings.get(theirs["booking_id"])
     assert stored is not None and stored.status == "active"
+
+
+@pytest.mark.asyncio
+async def test_someone_elses_booking_and_an_unknown_id_are_refused_alike(world: World) -> None:
+    theirs = await book(world.context(BO, SERVER))
+    refusals = []
+    for caller, place, booking_id in [
+        (ANA, SERVER, theirs["booking_id"]),
+        (ADMIN, OTHER_SERVER, theirs["booking_id"]),
+        (ANA, SERVER, theirs["booking_id"] + 1000),
+    ]:
+        with pytest.raises(ToolError) as refused:
+            await call(cancel_booking, world.context(caller, place), booking_id=booking_id)
+        refusals.append({key: value for key, value in refused.value.as_result().items() if key != "booking_id"})
+    assert refusals == [{"error": "no such booking among those you can cancel"}] * 3
 
 
 @pytest.mark.asyncio
@@ -300,7 +318,7 @@ async def test_an_admin_cancels_any_booking_made_in_their_server(world: World) -
 @pytest.mark.asyncio
 async def test_an_admin_of_another_server_cannot_cancel(world: World) -> None:
     theirs = await book(world.context(BO, SERVER))
-    with pytest.raises(ToolError, match="you can only cancel your own bookings"):
+    with pytest.raises(ToolError, match="no such booking among those you can cancel"):
         await call(cancel_booking, world.context(ADMIN, OTHER_SERVER), booking_id=theirs["booking_id"])
     assert await world.active_rows() == 1
 
@@ -373,7 +391,7 @@ async def test_the_booking_window_follows_the_restaurants_own_today(world: World
 
 @pytest.mark.asyncio
 async def test_the_window_and_the_member_limit_come_from_the_registered_booking_limits(world: World) -> None:
-    tight = dataclasses.replace(world, limits=BookingLimits(horizon_days=7, max_active_per_member=1))
+    tight = dataclasses.replace(world, booking_limits=BookingLimits(horizon_days=7, max_active_per_member=1))
     error = await refusal(tight.context(), restaurant_id="sha", date="2026-06-09")
     assert error.as_result()["last_bookable_date"] == "2026-06-08"
     await book(tight.context(), restaurant_id="sha", date="2026-06-08")
@@ -381,15 +399,12 @@ async def test_the_window_and_the_member_limit_come_from_the_registered_booking_
 
 
 @pytest.mark.asyncio
-async def test_without_registered_limits_the_defaults_apply(world: World) -> None:
-    bare = ToolContext(
-        caller=ANA,
-        place=SERVER,
-        services={RestaurantStore: world.restaurants, BookingStore: world.bookings},
-        now=lambda: NOW,
-    )
-    with pytest.raises(ToolError, match="from today to 90 days ahead"):
-        await book(bare, restaurant_id="sha", date="2026-08-31")
+async def test_tool_services_built_without_booking_limits_apply_the_defaults(world: World) -> None:
+    async with aiohttp.ClientSession() as http:
+        services = ToolServices(http=http, restaurants=world.restaurants, bookings=world.bookings)
+        bare = ToolContext(caller=ANA, place=SERVER, services=services, now=lambda: NOW)
+        with pytest.raises(ToolError, match="from today to 90 days ahead"):
+            await book(bare, restaurant_id="sha", date="2026-08-31")
 
 
 @pytest.mark.asyncio

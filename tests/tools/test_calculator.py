@@ -11,7 +11,7 @@ from bot.engine.permissions import Caller, Place
 from bot.engine.tools import ToolContext, ToolError
 from tools.calculator import calculate
 
-CONTEXT = ToolContext(caller=Caller(user_id="1", name="ann"), place=Place(channel_id="c", guild_id="g"))
+CONTEXT = ToolContext(caller=Caller(user_id="1", name="ann"), place=Place(channel_id="c", guild_id="g"), services=None)
 
 
 def run(expression: str) -> object:

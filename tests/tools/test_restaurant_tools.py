@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ async def context(db: Database) -> ToolContext:
     return ToolContext(
         caller=Caller(user_id="u-1", name="Ana"),
         place=Place(channel_id="c-1", guild_id="g-1"),
-        services={RestaurantStore: store},
+        services=SimpleNamespace(restaurants=store),
         now=lambda: datetime(2026, 6, 1, 8, 0, tzinfo=UTC),
     )
 

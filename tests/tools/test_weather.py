@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -41,7 +42,7 @@ def make_context(
     return ToolContext(
         caller=Caller(user_id="1", name="ann"),
         place=Place(channel_id="c", guild_id="g"),
-        services={aiohttp.ClientSession: session, WeatherConfig: config, WeatherCache: cache or WeatherCache()},
+        services=SimpleNamespace(http=session, weather=config, weather_cache=cache or WeatherCache()),
     )
 
 
@@ -212,7 +213,7 @@ async def test_unreachable_service_is_explained(session: aiohttp.ClientSession) 
     context = ToolContext(
         caller=Caller(user_id="1", name="ann"),
         place=Place(channel_id="c", guild_id="g"),
-        services={aiohttp.ClientSession: session, WeatherConfig: config, WeatherCache: WeatherCache()},
+        services=SimpleNamespace(http=session, weather=config, weather_cache=WeatherCache()),
     )
     with pytest.raises(ToolError) as caught:
         await weather(context, "Beijing")

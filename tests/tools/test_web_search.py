@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -31,7 +33,7 @@ def make_context(
     return ToolContext(
         caller=Caller(user_id="1", name="ann"),
         place=Place(channel_id="c", guild_id="g"),
-        services={aiohttp.ClientSession: session, WebSearchConfig: config},
+        services=SimpleNamespace(http=session, web_search=config),
     )
 
 
@@ -253,3 +255,22 @@ def test_plain_text_drops_tags_and_decodes_entities() -> None:
 def test_tool_schema_asks_only_for_the_query() -> None:
     assert search_web.parameters["required"] == ["query"]
     assert search_web.parameters["additionalProperties"] is False
+
+
+@pytest.mark.asyncio
+async def test_related_topic_titles_are_read_with_an_html_parser_and_a_hostile_answer_is_read_only_so_far(
+    session: aiohttp.ClientSession, fixture_server: FixtureServer
+) -> None:
+    bracket = '<a href="https://duckduckgo.com/Ada" title="a > b">Ada Lovelace</a>English mathematician.'
+    hostile = "<a " * 200_000 + '<a href="/x">never reached</a>'
+    topics = [
+        {"FirstURL": "https://duckduckgo.com/Ada", "Result": bracket, "Text": "Ada Lovelace English mathematician."},
+        {"FirstURL": "https://duckduckgo.com/Grace_Hopper", "Result": hostile, "Text": "Grace Hopper - admiral."},
+    ]
+    fixture_server.reply(DUCKDUCKGO, raw=json.dumps({"RelatedTopics": topics}).encode())
+    fixture_server.reply(WIKIPEDIA, raw=b'{"query": {"search": []}}')
+    hits = results(await search(make_context(session, fixture_server), "programmers"))
+    assert [(hit["title"], hit["snippet"]) for hit in hits] == [
+        ("Ada Lovelace", "English mathematician."),
+        ("Grace Hopper", "admiral."),
+    ]

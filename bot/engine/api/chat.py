@@ -17,7 +17,7 @@ from typing import Any, assert_never
 
 import openai
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage, is_mode
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
 from bot.engine.api.streaming import StreamBroken, Streaming
@@ -204,7 +204,7 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     """'auto' | 'required' | 'none' as they are; a tool name as the Chat named-function form."""
-    if choice in ("auto", "required", "none"):
+    if is_mode(choice):
         return choice
     return {"type": "function", "function": {"name": choice}}
 

@@ -8,7 +8,7 @@ from typing import Any, assert_never
 import openai
 from openai.types.responses import ResponseInputItemParam
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage, is_mode
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
 from bot.engine.api.streaming import StreamBroken, Streaming
@@ -146,7 +146,7 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _tool_choice(choice: ToolChoice) -> str | dict[str, str]:
     """'auto' | 'required' | 'none' as they are; a tool name as the Responses named-function form."""
-    if choice in ("auto", "required", "none"):
+    if is_mode(choice):
         return choice
     return {"type": "function", "name": choice}
 
