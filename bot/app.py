@@ -16,6 +16,7 @@ import aiohttp
 import openai
 
 import tools
+from bot.attachments import AttachmentLimits, FileReader, http_download
 from bot.concierge import Concierge, ConciergeLimits
 from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
@@ -224,6 +225,21 @@ def make_concierge(
             history_max_tokens=settings.HISTORY_MAX_TOKENS,
             max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
             member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
+        ),
+        files=file_reader(settings, http),
+    )
+
+
+def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
+    """How members' files are read (issue 24): through the bot's HTTP session, within the settings' limits."""
+    return FileReader(
+        download=http_download(http),
+        limits=AttachmentLimits(
+            max_bytes=settings.MAX_ATTACHMENT_BYTES,
+            max_text_chars=settings.MAX_ATTACHMENT_TEXT_CHARS,
+            max_images=settings.MAX_IMAGES_PER_MESSAGE,
+            vision=settings.VISION,
+            download_timeout=settings.ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS,
         ),
     )
 

@@ -80,6 +80,20 @@ Download = Callable[[str, int], Awaitable[bytes]]
 """Fetch a URL's body, refusing (with TooLarge) one longer than the given number of bytes."""
 
 
+@dataclass(frozen=True, slots=True)
+class FileReader:
+    """How the bot reads members' files: its limits, and how a file's own URL is downloaded."""
+
+    download: Download
+    limits: AttachmentLimits = AttachmentLimits()
+
+    async def read(self, files: Sequence[SharedFile]) -> ReadFiles:
+        """The files' parts for the model and the files left out (nothing is downloaded for no files)."""
+        if not files:
+            return ReadFiles()
+        return await read_files(files, limits=self.limits, download=self.download)
+
+
 class DownloadFailed(Exception):
     """The file's URL did not answer with the file."""
 

@@ -61,6 +61,7 @@ class Settings(BaseModel):
     MAX_ATTACHMENT_TEXT_CHARS: int = Field(default=100_000, ge=100)
     MAX_IMAGES_PER_MESSAGE: int = Field(default=5, ge=0, le=50)
     VISION: bool = True
+    ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("OPENAI_API", mode="before")
     @classmethod
