@@ -285,6 +285,7 @@ async def check_model_server(settings: Settings) -> int:
             api=settings.OPENAI_API,
             features=feature_modes(settings),
             limit_field=first_output_limit_field(settings),
+            vision=settings.VISION,
         )
     finally:
         await client.close()
