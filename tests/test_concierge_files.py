@@ -54,6 +54,7 @@ class Rig:
     limits: AttachmentLimits
     quota: int
     stack: AsyncExitStack
+    history_max_tokens: int = 6000
 
     async def concierge(self) -> Concierge:
         """A facade on the database as it is now (a new one after `restart`)."""
@@ -77,6 +78,7 @@ class Rig:
                 store.usage, store.quotas, defaults=QuotaDefaults(per_member=self.quota), model="test-model"
             ),
             now=lambda: NOW,
+            limits=ConciergeLimits(history_max_tokens=self.history_max_tokens),
             files=FileReader(download=http_download(self.http), limits=self.limits),
         )
 
@@ -345,3 +347,18 @@ async def test_without_a_file_reader_each_file_is_named_and_the_words_are_answer
         await store.close()
     assert reply.text == "Hello."
     assert reply.skipped_files == (SkippedFile("notes.txt", "download_failed"),)
+
+
+@pytest.mark.asyncio
+async def test_an_image_shared_earlier_costs_the_history_budget_only_its_placeholder(tmp_path: Path) -> None:
+    async with rig(tmp_path, "chat") as r:
+        r.history_max_tokens = IMAGE_TOKENS // 2  # far less than an image, far more than its placeholder
+        r.model.reply_text("A red square.")
+        r.model.reply_text("Red.")
+        concierge = await r.concierge()
+        await concierge.chat(THREAD, ANN, "what is this?", files=[r.files.shared("red-square.png")])
+
+        await concierge.chat(THREAD, ANN, "what colour was it?")
+
+        earlier, _ = r.user_contents()
+    assert "[image 'red-square.png', shared earlier; not shown again]" in earlier
