@@ -8,8 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_settings
 
 EXIT_BAD_SETTINGS = 2
 IMPORT_HELP = """\
@@ -31,7 +32,13 @@ the bot loads into an empty catalog are removed (with any bookings made at them)
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line: no command runs the bot."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`concierge` and its commands."""
     parser = argparse.ArgumentParser(prog="concierge", description="Concierge: a tool-calling assistant for Discord.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default)")
     commands.add_parser("check", help="test the configured model server and database, without Discord")
@@ -50,12 +57,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     copier = commands.add_parser("copy-data", help="copy everything from one database into an empty one (ids kept)")
     copier.add_argument("source_url", help="e.g. sqlite:///data/concierge.db")
     copier.add_argument("target_url", help="e.g. postgresql://concierge@db.example:5432/concierge")
-    return parser.parse_args(argv)
+    return parser
+
+
+def _version() -> str:
+    """The installed Concierge's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("concierge-bot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr at LOG_LEVEL; the HTTP client libraries stay at WARNING so no request detail leaks."""
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    """Log to stderr at LOG_LEVEL in LOG_FORMAT (text or JSON lines); the HTTP client libraries stay at WARNING so no
+    request detail leaks."""
+    from bot.telemetry.logs import install_log_handler
+
+    install_log_handler(level=settings.LOG_LEVEL, log_format=settings.LOG_FORMAT)
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.http", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     # Concierge never joins voice channels: discord.py's warnings about missing voice libraries are noise.
@@ -67,21 +87,28 @@ def configure_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
+    required: list[Literal["OPENAI_API_KEY", "DISCORD_TOKEN"]] = []
+    if args.command in (None, "run", "check"):
+        required.append("OPENAI_API_KEY")
+    if args.command in (None, "run"):
+        required.append("DISCORD_TOKEN")
     try:
-        settings = load_settings()
-        if args.command in (None, "run", "check"):
-            settings.openai_key()
-        if args.command in (None, "run"):
-            settings.discord_token()
+        settings = load_settings(require=required)
     except SettingsError as error:
-        print(f"concierge: configuration error: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"concierge: configuration error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    if args.command != "check":  # check lists them among its own lines
+        for warning in unknown_settings():
+            print(f"concierge: warning: {warning}", file=sys.stderr)
     configure_logging(settings)
     from bot import app  # imported late: a settings error must not wait for discord.py to load
 
     try:
         if args.command == "check":
-            return asyncio.run(app.check_model_server(settings))
+            from bot.checkup import run_checkup
+
+            return asyncio.run(run_checkup(settings, warnings=unknown_settings()))
         if args.command == "import-restaurants":
             return asyncio.run(app.import_restaurant_catalog(settings, args.file, replace=args.replace))
         if args.command == "copy-data":

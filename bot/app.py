@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
@@ -23,16 +25,29 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
+from bot.model_check import CheckLine, CheckSection
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
 from bot.store.retention import Pruner, Retention
+from bot.telemetry import (
+    Health,
+    HealthCheck,
+    InstrumentedModelAPI,
+    OpsServer,
+    Telemetry,
+    captures_content,
+    setup_tracing,
+)
 from tools.bookings import BookingLimits
 from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +73,8 @@ class App:
     model_client: openai.AsyncOpenAI
     concierge: Concierge
     pruner: Pruner | None = None
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    health: Health = field(default_factory=Health)
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -112,8 +129,10 @@ async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
         return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
-    except (SchemaTooNew, DatabaseUnavailable) as error:
+    except SchemaTooNew as error:
         raise StartupError(str(error)) from None
+    except DatabaseUnavailable as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
 
 
 def make_pruner(settings: Settings, store: Store) -> Pruner:
@@ -132,6 +151,10 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         return SystemPrompt.from_file(settings.SYSTEM_PROMPT_FILE)
     except OSError as error:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise StartupError(
+            f"SYSTEM_PROMPT_FILE: {settings.SYSTEM_PROMPT_FILE} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
 
 
 def make_tool_services(settings: Settings, store: Store, http: aiohttp.ClientSession) -> ToolServices:
@@ -164,7 +187,10 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
+    tracing = setup_tracing(settings.OTEL)
+    telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     async with AsyncExitStack() as resources:
+        resources.callback(tracing.shutdown)  # closed last: the last turn's spans are exported before the exit
         store = await open_store(settings)
         resources.push_async_callback(store.close)
         pruner = make_pruner(settings, store)
@@ -177,10 +203,19 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
         resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
         resources.push_async_callback(model_client.close)
-        concierge = make_concierge(settings, store, http, model_client, prompt, tool_package=tool_package)
+        concierge = make_concierge(
+            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package
+        )
         resources.push_async_callback(concierge.shutdown)
         yield App(
-            settings=settings, store=store, http=http, model_client=model_client, concierge=concierge, pruner=pruner
+            settings=settings,
+            store=store,
+            http=http,
+            model_client=model_client,
+            concierge=concierge,
+            pruner=pruner,
+            telemetry=telemetry,
+            health=Health([database_check(store)]),
         )
 
 
@@ -197,12 +232,13 @@ def make_concierge(
     model_client: openai.AsyncOpenAI,
     prompt: SystemPrompt,
     *,
+    telemetry: Telemetry,
     tool_package: ModuleType = tools,
 ) -> Concierge:
     """The facade, wired to the store, the model and the tools' services."""
     services = make_tool_services(settings, store, http)
     return Concierge(
-        api=make_model_api(settings, model_client),
+        api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
         registry=tool_registry(services, tool_package),
         history=store.history,
         policies=store.policies,
@@ -226,6 +262,7 @@ def make_concierge(
             max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
             member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
         ),
+        telemetry=telemetry,
         files=file_reader(settings, http),
     )
 
@@ -244,6 +281,50 @@ def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
     )
 
 
+def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
+    """The model API inside its `chat {model}` span and GenAI metrics."""
+    host = urlsplit(settings.OPENAI_BASE_URL).hostname if settings.OPENAI_BASE_URL else "api.openai.com"
+    return InstrumentedModelAPI(
+        api,
+        model=settings.OPENAI_MODEL,
+        metrics=telemetry.metrics,
+        tracer=telemetry.tracer,
+        capture_content=telemetry.capture_content,
+        server_address=host,
+    )
+
+
+def database_check(store: Store) -> HealthCheck:
+    """Up when the database answers a trivial query."""
+
+    async def answers() -> bool:
+        await store.db.fetchone("SELECT 1")
+        return True
+
+    return HealthCheck("database", answers)
+
+
+@asynccontextmanager
+async def serving_operations(app: App) -> AsyncIterator[OpsServer | None]:
+    """Serve /healthz and /metrics while the block runs, when METRICS_PORT is set (else nothing)."""
+    if app.settings.METRICS_PORT == 0:
+        yield None
+        return
+    server = OpsServer(
+        app.health, app.telemetry.metrics, host=app.settings.METRICS_HOST, port=app.settings.METRICS_PORT
+    )
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(
+            f"METRICS_PORT: cannot serve on {app.settings.METRICS_HOST}:{app.settings.METRICS_PORT}: {error.strerror}"
+        ) from None
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
 async def run_bot(settings: Settings) -> int:
     """Run the Discord bot until SIGTERM / Ctrl-C; returns the exit status."""
     import discord
@@ -260,8 +341,10 @@ async def run_bot(settings: Settings) -> int:
             shard_ids=settings.SHARD_IDS,
             sync_commands=settings.syncs_commands,
         )
+        app.health.add(HealthCheck("discord", discord_connected(bot)))
         try:
-            await run_discord(bot, settings.discord_token())
+            async with serving_operations(app):
+                await run_discord(bot, settings.discord_token())
         except discord.LoginFailure:
             raise StartupError("DISCORD_TOKEN was refused by Discord: reset the bot token and update .env") from None
         except discord.PrivilegedIntentsRequired:
@@ -273,8 +356,17 @@ async def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def check_model_server(settings: Settings) -> int:
-    """`python -m bot check`: print the self-test report; non-zero when the bot could not work."""
+def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
+    """Up while the gateway connection is open and ready."""
+
+    async def connected() -> bool:
+        return bot.is_ready() and not bot.is_closed()
+
+    return connected
+
+
+async def check_model_server(settings: Settings) -> CheckSection:
+    """`concierge check`'s model server section: the self-test report through the bot's own adapters."""
     from bot.model_check import check_model_server as run_check
 
     client = make_model_client(settings)
@@ -290,47 +382,66 @@ async def check_model_server(settings: Settings) -> int:
     finally:
         await client.close()
     where = settings.OPENAI_BASE_URL or "OpenAI"
-    print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
-    print(report.render())
-    database_ok = await check_database(settings)
-    return 0 if report.ok and database_ok else 1
+    title = f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}"
+    return CheckSection(title, report.lines, ok=report.ok)
 
 
-async def check_database(settings: Settings) -> bool:
-    """Print whether the database answers and how its schema compares with this Concierge's; False on a problem."""
+async def check_database(settings: Settings) -> CheckSection:
+    """`concierge check`'s database section: can it be opened, and how does its schema compare with ours?"""
     from bot.store.db import bundled_migrations, dialect_of, schema_version_at
 
+    title = "Database"
     known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
     try:
         found = await schema_version_at(settings.DATABASE_URL)
     except DatabaseUnavailable as error:
-        print(f"Database: ✗ {error}")
-        return False
+        return CheckSection.failed(title, "DATABASE_URL", str(error))
     if found > known:
-        print(f"Database: ✗ schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge")
-        return False
+        detail = f"schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge"
+        return CheckSection.failed(title, "DATABASE_URL", detail)
     state = "up to date" if found == known else f"will be migrated from {found} on start"
-    print(f"Database: ✓ {dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})")
-    return True
+    line = CheckLine(
+        "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
+    )
+    return CheckSection(title, (line,))
 
 
 async def copy_database(source_url: str, target_url: str) -> int:
     """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
     from bot.store.copy import TargetNotEmpty, copy_data
-    from bot.store.db import open_database
+    from bot.store.db import open_database, schema_version_at
 
     try:
+        # A mistyped source must not become a new empty database that "copies" nothing.
+        if await schema_version_at(source_url) == 0:
+            print(f"concierge: {missing_source(source_url)} (nothing was copied or created)", file=sys.stderr)
+            return 1
         async with AsyncExitStack() as databases:
             source = await open_database(source_url)
             databases.push_async_callback(source.close)
             target = await open_database(target_url)
             databases.push_async_callback(target.close)
-            await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
+            copied = await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
     except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
         print(f"concierge: {error}", file=sys.stderr)
         return 1
-    print("copied; point DATABASE_URL at the target to use it")
+    tables = ", ".join(f"{table} {rows}" for table, rows in copied.items())
+    print(f"copied {sum(copied.values())} rows ({tables}); point DATABASE_URL at the target to use it")
     return 0
+
+
+def missing_source(url: str) -> str:
+    """Why a copy-data source holds nothing to copy, naming it (a PostgreSQL URL without its password)."""
+    from bot.store.db import redacted_url
+
+    if url.startswith("sqlite:"):
+        from bot.store.sqlite import sqlite_path
+
+        path = sqlite_path(url)
+        if not path.exists():
+            return f"the source database {path} does not exist: check the path"
+        return f"the source database {path} holds no Concierge data: check the path"
+    return f"the source database {redacted_url(url)} holds no Concierge data: check the URL"
 
 
 async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:

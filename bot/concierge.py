@@ -39,6 +39,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.history import HistoryCheckpoint, HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.usage import QuotaScope
+from bot.telemetry import Telemetry
 
 __all__ = [
     "AuditEntry",
@@ -78,6 +79,7 @@ class Concierge:
         limits: ConciergeLimits = ConciergeLimits(),
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
+        telemetry: Telemetry | None = None,
         files: FileReader | None = None,
     ) -> None:
         self._api = api
@@ -91,6 +93,7 @@ class Concierge:
         self._limits = limits
         self._spending = spending
         self._now = now
+        self._telemetry = telemetry or Telemetry()
         self._files = files
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
@@ -116,7 +119,7 @@ class Concierge:
         message's place in the queue (a later message never overtakes one whose files are downloading) and reach
         the model with the text; the reply names each one left out.
         """
-        async with self._in_use():
+        async with self._telemetry.turn(place, caller) as observed, self._in_use():
             self._member_turns.admit(caller.user_id)
             async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
@@ -125,7 +128,7 @@ class Concierge:
                     await self._spending.check(place, caller, now=self._now())
                 read = await self._read(files)
                 executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
-                return await self._answer(executor, place, caller, text, tool_choice, read)
+                return observed.finished(await self._answer(executor, place, caller, text, tool_choice, read))
 
     async def _read(self, files: Sequence[SharedFile]) -> ReadFiles:
         """The members' files as parts for the model; without a reader none can be fetched, and each is named."""
@@ -369,9 +372,10 @@ class Concierge:
             default_timeout=self._limits.tool_timeout,
             services=self._services,
             now=self._now,
-            record=record,
+            record=self._telemetry.recording(record, self._registry),
             gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
-            confirmer=AuditedConfirmer(hooks.confirmer, self._audit, place),
+            confirmer=self._telemetry.confirmer(AuditedConfirmer(hooks.confirmer, self._audit, place)),
+            call_scope=self._telemetry.tool_call,
             progress=hooks.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -48,6 +49,39 @@ class CheckLine:
         if self.ok:
             return "✓"
         return "!" if self.warning else "✗"
+
+
+@dataclass(frozen=True)
+class CheckSection:
+    """One part of `concierge check` (settings, prompt, database, model server): its lines, and whether it passed."""
+
+    title: str
+    lines: tuple[CheckLine, ...]
+    ok: bool | None = None  # None: passed unless a line is ✗ (a warning does not fail it)
+
+    @classmethod
+    def failed(cls, title: str, name: str, detail: str) -> CheckSection:
+        """A section of one ✗ line."""
+        return cls(title, (CheckLine(name, False, detail),), ok=False)
+
+    @property
+    def passed(self) -> bool:
+        """The section's own verdict, else: no ✗ line."""
+        return self.ok if self.ok is not None else all(line.ok or line.warning for line in self.lines)
+
+
+def render_checkup(sections: Sequence[CheckSection]) -> str:
+    """Every section's lines under its title, then one verdict that covers them all."""
+    out: list[str] = []
+    for section in sections:
+        out.append(section.title)
+        out += [f"  {line.mark} {line.name}: {line.detail}" for line in section.lines]
+    failed = [section.title.split(":")[0] for section in sections if not section.passed]
+    if failed:
+        out.append(f"NOT ready ({', '.join(failed)}): fix the ✗ lines above")
+    else:
+        out.append("ready: the bot can start with this configuration")
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)

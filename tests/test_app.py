@@ -169,7 +169,7 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.Future[tuple[
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({}, "OPENAI_API_KEY"),
+        ({"DISCORD_TOKEN": "t"}, "OPENAI_API_KEY"),
         ({"OPENAI_API_KEY": "sk-x"}, "DISCORD_TOKEN"),
         ({"OPENAI_API_KEY": "sk-x", "DISCORD_TOKEN": "t", "MAX_TOOL_ROUNDS": "lots"}, "MAX_TOOL_ROUNDS"),
     ],
@@ -198,9 +198,9 @@ async def test_check_reports_a_working_server_and_exits_zero(tmp_path: Path) -> 
 
     async with FakeOpenAI(responder=obliging) as server:
         env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "test-model", "OPENAI_API": "chat"}
-        status, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+        status, out, _ = await run_cli("check", env={**env, "DISCORD_TOKEN": "t"}, cwd=tmp_path)
     assert status == 0, out
-    assert "ready" in out and "test-model" in out
+    assert out.splitlines()[-1].startswith("ready") and "test-model" in out
 
 
 @pytest.mark.asyncio
@@ -309,22 +309,20 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
 
 
 @pytest.mark.asyncio
-async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_concierge(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_concierge(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     settings = Settings(DATABASE_URL=f"sqlite:///{path}")
-    assert await check_database(settings) is True
-    assert "will be migrated from 0 on start" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert section.passed and "will be migrated from 0 on start" in section.lines[0].detail
     assert not path.exists()  # checking creates nothing
 
     store = await Store.open(path)
     await store.close()
-    assert await check_database(settings) is True
-    assert "up to date" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert section.passed and "up to date" in section.lines[0].detail
 
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA user_version = 999")
     raw.close()
-    assert await check_database(settings) is False
-    assert "newer than this Concierge knows" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert not section.passed and "newer than this Concierge knows" in section.lines[0].detail

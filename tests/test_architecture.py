@@ -30,6 +30,7 @@ def imported_modules(folder: Path) -> dict[str, set[str]]:
         ("bot/engine", ("discord", "bot.store", "bot.settings", "bot.concierge", "tools", "aiosqlite")),
         ("bot/store", ("discord", "bot.settings", "bot.concierge", "tools")),
         ("tools", ("discord", "bot.store", "bot.settings", "bot.concierge", "bot.app", "aiosqlite", "asyncpg")),
+        ("bot/mcp", ("discord", "bot.store", "bot.settings", "bot.concierge", "bot.discord_adapter", "tools")),
     ],
 )
 def test_core_layers_do_not_import_what_sits_above_them(folder: str, forbidden: tuple[str, ...]) -> None:

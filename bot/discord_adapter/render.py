@@ -13,6 +13,7 @@ import discord
 from bot.attachments import SharedFile, SkippedFile
 from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
 from bot.engine.errors import ConciergeError
+from bot.engine.json_text import read_json
 from bot.engine.permissions import Caller, Place
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ def status_line(
 def key_arguments(arguments: str, *, max_pairs: int = 3, max_value: int = 24) -> str:
     """The first few arguments as short `key=value` pairs, from the JSON text the model sent (never raises)."""
     try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
+        parsed = read_json(arguments) if arguments.strip() else {}
     except (ValueError, RecursionError):  # not JSON, a number of over 4,300 digits, or nesting too deep for Python
         return _shorten(" ".join(arguments.split()), max_value)
     if not isinstance(parsed, dict):

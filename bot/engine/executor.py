@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from bot.engine.confirm import ConfirmationRequest, Confirmer, NoConfirmer, not_confirmed_result
 from bot.engine.gate import AsGiven, Authorization, FixedPolicies, Gate
 from bot.engine.items import ToolCall, ToolOutput
+from bot.engine.json_text import read_json
 from bot.engine.permissions import Caller, Decision, Denied, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress, Progress
 from bot.engine.tools import InvalidArguments, Registry, Tool, ToolContext, ToolError, utc_now
@@ -105,6 +107,8 @@ class Offer:
 
 
 RecordCall = Callable[[TraceEntry], Awaitable[None]]
+CallScope = Callable[[ToolCall], AbstractContextManager[object]]
+"""Wraps one call in the task that runs it (telemetry: its span); `record` runs inside it."""
 T = TypeVar("T")
 
 
@@ -130,6 +134,7 @@ class ToolExecutor:
     progress: Progress = field(default_factory=NoProgress)
     max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
     max_repeats: int = 2
+    call_scope: CallScope | None = None
     _seen: Counter[tuple[str, str]] = field(default_factory=Counter, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +166,10 @@ class ToolExecutor:
 
     async def execute(self, call: ToolCall) -> ExecutedCall:
         """Run one call; never raises: every failure becomes an output the model can act on."""
+        with nullcontext() if self.call_scope is None else self.call_scope(call):
+            return await self._execute(call)
+
+    async def _execute(self, call: ToolCall) -> ExecutedCall:
         started = time.perf_counter()
         self._tell(self.progress.tool_started, call)
         try:
@@ -297,7 +306,7 @@ async def _bounded(tool: Tool, seconds: float, work: Awaitable[T]) -> T | Failed
 def _parse_arguments(tool: Tool, text: str) -> BaseModel | Failed:
     """The validated arguments, or the problem with them as a failure the model can correct itself from."""
     try:
-        raw = json.loads(text) if text.strip() else {}
+        raw = read_json(text) if text.strip() else {}
     except json.JSONDecodeError as error:
         return _not_json(tool, f"{error.msg} at position {error.pos}", "one JSON object")
     except (ValueError, RecursionError):  # an integer of thousands of digits, nesting thousands deep

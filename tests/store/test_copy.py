@@ -137,3 +137,43 @@ async def test_copy_covers_every_table_of_the_schema(tmp_path: pathlib.Path) -> 
             assert stored == set(columns.split(", ")), table
     finally:
         await db.close()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_refuses_a_source_that_does_not_exist_and_creates_nothing(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "dta" / "concierge.db"
+    target = tmp_path / "target.db"
+    assert await copy_database(f"sqlite:///{typo}", f"sqlite:///{target}") == 1
+    err = capsys.readouterr().err
+    assert f"the source database {typo} does not exist" in err and "nothing was copied or created" in err
+    assert not typo.parent.exists() and not target.exists()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_refuses_an_empty_source_file_and_leaves_it_empty(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert await copy_database(f"sqlite:///{empty}", f"sqlite:///{tmp_path / 'target.db'}") == 1
+    assert "holds no Concierge data" in capsys.readouterr().err
+    assert empty.stat().st_size == 0 and not (tmp_path / "target.db").exists()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_summary_says_how_many_rows_of_each_table_were_copied(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source_url = f"sqlite:///{tmp_path / 'c.db'}"
+    source = await Store.open(source_url)
+    try:
+        await fill(source)
+        counts = {table: len(rows) for table, rows in (await dump(source.db)).items()}
+    finally:
+        await source.close()
+    assert await copy_database(source_url, f"sqlite:///{tmp_path / 'copy.db'}") == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    per_table = ", ".join(f"{table} {rows}" for table, rows in counts.items())
+    assert summary == f"copied {sum(counts.values())} rows ({per_table}); point DATABASE_URL at the target to use it"

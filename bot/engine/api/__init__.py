@@ -64,6 +64,8 @@ class ModelReply:
     calls: tuple[ToolCall, ...] = field(default_factory=tuple)
     reasoning: tuple[Reasoning, ...] = field(default_factory=tuple)
     usage: Usage | None = None
+    model: str = ""  # the model that answered, as the server names it ("" when it did not say)
+    finish_reason: str = ""  # why it stopped, in Chat terms (stop, length, tool_calls, content_filter; "" unknown)
 
 
 class ModelAPI(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, assert_never
 
 import openai
@@ -91,7 +92,9 @@ class ChatAPI:
         completion = await self._client.chat.completions.create(**request)
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
-        return _reply(completion.choices[0].message, completion.usage)
+        choice = completion.choices[0]
+        reply = _reply(choice.message, completion.usage, getattr(completion, "model", None))
+        return replace(reply, finish_reason=getattr(choice, "finish_reason", None) or "")
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
@@ -99,10 +102,12 @@ class ChatAPI:
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None
-        finished = False
+        model: str | None = None
+        finished: str | None = None
         try:
             async for chunk in stream:
                 usage = getattr(chunk, "usage", None) or usage
+                model = model or getattr(chunk, "model", None)
                 for choice in chunk.choices or ():
                     if choice.index != 0:
                         continue
@@ -112,15 +117,18 @@ class ChatAPI:
                         progress.answer_delta(delta.content)
                     for piece in (delta.tool_calls if delta is not None else None) or ():
                         calls.setdefault(piece.index, _PartialCall()).add(piece)
-                    finished = finished or choice.finish_reason is not None
+                    if finished is None:
+                        finished = choice.finish_reason
         except (openai.APIError, OSError, ValueError) as error:  # the connection or the event stream broke
             raise StreamBroken(type(error).__name__) from error
-        if not finished:
+        if finished is None:
             raise StreamBroken("it ended without a finish reason")
         return ModelReply(
             text="".join(text),
             calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
             usage=_usage(usage),
+            model=model or "",
+            finish_reason=finished,
         )
 
 
@@ -209,7 +217,7 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": choice}}
 
 
-def _reply(message: Any, usage: Any) -> ModelReply:
+def _reply(message: Any, usage: Any, model: str | None = None) -> ModelReply:
     """The message text (or refusal) and its function tool calls; a call without an id gets a fresh one."""
     text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
     calls: list[ToolCall] = []
@@ -219,7 +227,7 @@ def _reply(message: Any, usage: Any) -> ModelReply:
             continue
         call_id = getattr(call, "id", None) or f"call_{uuid.uuid4().hex[:24]}"
         calls.append(ToolCall(call_id=call_id, name=function.name, arguments=function.arguments or ""))
-    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage))
+    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage), model=model or "")
 
 
 def _usage(usage: Any) -> Usage | None:

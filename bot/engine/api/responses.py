@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, assert_never
 
 import openai
@@ -75,7 +76,7 @@ class ResponsesAPI:
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
         response = await self._client.responses.create(**request)
-        return _reply(response.output, response.usage)
+        return _finished(_reply(response.output, response.usage, getattr(response, "model", None)), response)
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
@@ -98,7 +99,7 @@ class ResponsesAPI:
         if completed is None:
             raise StreamBroken("it ended before response.completed")
         output = [done[index] for index in sorted(done)] or list(completed.output or ())
-        return _reply(output, completed.usage)
+        return _finished(_reply(output, completed.usage, getattr(completed, "model", None)), completed)
 
 
 def _input_item(item: Item) -> ResponseInputItemParam:
@@ -151,7 +152,7 @@ def _tool_choice(choice: ToolChoice) -> str | dict[str, str]:
     return {"type": "function", "name": choice}
 
 
-def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
+def _reply(output: Sequence[Any], usage: Any, model: str | None = None) -> ModelReply:
     """Text of the message items, the function calls in order, the replayable reasoning, and the usage."""
     texts: list[str] = []
     calls: list[ToolCall] = []
@@ -171,7 +172,18 @@ def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
         calls=tuple(calls),
         reasoning=tuple(reasoning),
         usage=_usage(usage),
+        model=model or "",
     )
+
+
+def _finished(reply: ModelReply, response: Any) -> ModelReply:
+    """The reply with why the response ended, in Chat terms (an incomplete response names its reason)."""
+    if getattr(response, "status", None) == "incomplete":
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        finish = "length" if reason == "max_output_tokens" else reason or "incomplete"
+    else:
+        finish = "tool_calls" if reply.calls else "stop"
+    return replace(reply, finish_reason=finish)
 
 
 def _usage(usage: Any) -> Usage | None:
