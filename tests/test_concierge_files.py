@@ -135,7 +135,7 @@ async def test_a_png_and_a_gif_reach_the_model_as_images_in_the_members_own_mess
 
         (content,) = r.user_contents()
     assert (reply.text, reply.failed, reply.skipped_files) == ("A red square and a dot.", False, ())
-    assert text_of(content).startswith("[Ann] what are these?")
+    assert text_of(content).startswith('[member 1 "Ann"]\nwhat are these?')
     assert images_in(content) == [data_url("red-square.png", "image/png"), data_url("dot.gif", "image/gif")]
 
 
@@ -210,7 +210,7 @@ async def test_the_turn_after_files_is_valid_after_a_restart_and_names_the_image
     assert isinstance(earlier, str)  # the image is not sent again, and not kept in the database
     assert "[image 'red-square.png', shared earlier; not shown again]" in earlier
     assert "北京烤鸭" in earlier  # the file's text is kept like any text
-    assert text_of(latest) == "[Ann] what colour was it, and is there duck?"
+    assert text_of(latest) == '[member 1 "Ann"]\nwhat colour was it, and is there duck?'
     assert b"iVBOR" not in (tmp_path / "concierge.db").read_bytes()  # no PNG (base64) stored
 
 
@@ -247,7 +247,9 @@ async def test_an_image_sent_to_a_text_only_server_with_vision_on_fails_politely
 
         (content,) = r.user_contents()
     assert refused.failed and refused.error is not None and refused.error.key == "error.model_rejected"
-    assert after.text == "Hello again." and content == "[Ann] hello?"  # the refused turn left no image behind
+    assert (
+        after.text == "Hello again." and content == '[member 1 "Ann"]\nhello?'
+    )  # the refused turn left no image behind
 
 
 @pytest.mark.asyncio

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.engine.speakers import labelled, neutralized
+
 log = logging.getLogger(__name__)
 
 
@@ -51,13 +53,14 @@ class FileText(_Item):
     """The file's full length in characters when `text` was cut to fit; None when it is whole."""
 
     def as_prompt(self) -> str:
-        """The file as the model reads it: a header naming it (and any cut), the text, an end marker."""
+        """The file as the model reads it: a header naming it (and any cut), the text (neutralized like a member's
+        words: no line of it passes for a label or an end marker), an end marker."""
         if self.source == "pdf" and not self.text.strip():
             return f"[file {self.filename!r}: a PDF with no extractable text (probably a scanned image)]"
         header = f"[file {self.filename!r}"
         if self.total_chars is not None:
             header += f", cut: only the first {len(self.text)} of {self.total_chars} characters are shown"
-        return f"{header}]\n{self.text}\n[end of file {self.filename!r}]"
+        return f"{header}]\n{neutralized(self.text)}\n[end of file {self.filename!r}]"
 
 
 Attachment = Annotated[ImagePart | FileText, Field(discriminator="kind")]
@@ -73,9 +76,9 @@ class UserMessage(_Item):
     attachments: tuple[Attachment, ...] = ()
 
     def as_prompt(self) -> str:
-        """The text the model sees: prefixed with the speaker so multi-member threads stay clear, then each file's
-        text and the names of images no longer sent."""
-        spoken = f"[{self.author_name}] {self.text}" if self.author_name else self.text
+        """The text the model sees: the speaker's label, then their words (see bot.engine.speakers), then each
+        file's text and the names of images no longer sent."""
+        spoken = labelled(self.text, author_id=self.author_id, author_name=self.author_name)
         extra = [part.as_prompt() for part in self.attachments if isinstance(part, FileText)]
         extra += [part.placeholder() for part in self.attachments if isinstance(part, ImagePart) and part.data is None]
         return "\n\n".join([spoken, *extra]) if extra else spoken
@@ -111,11 +114,13 @@ class ToolCall(_Item):
 
 
 class ToolOutput(_Item):
-    """The result handed back for one call, matched by call id."""
+    """The result handed back for one call, matched by call id; `owner_id` is the member whose own data it holds
+    (a `personal` tool's result), replayed only in that member's turns (`for_speaker`)."""
 
     kind: Literal["tool_output"] = "tool_output"
     call_id: str
     output: str
+    owner_id: str | None = None
 
 
 class Reasoning(_Item):
@@ -131,6 +136,10 @@ Item = Annotated[UserMessage | AssistantMessage | ToolCall | ToolOutput | Reason
 ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Item)
 
 INTERRUPTED_OUTPUT = '{"error": "interrupted: this call was not completed and has no result"}'
+WITHHELD_OUTPUT = (
+    '{"withheld": "this result holds another member\'s own data (such as their bookings); it is shown only in '
+    'their own turns"}'
+)
 
 
 def item_to_json(item: Item) -> str:
@@ -184,3 +193,14 @@ def repair_history(items: Sequence[Item]) -> list[Item]:
             result.append(item)
     close_pending()
     return result
+
+
+def for_speaker(items: Sequence[Item], speaker_id: str | None) -> list[Item]:
+    """The history as one member's turn replays it: another member's own tool results (from a tool declared
+    `personal`) are replaced by a short placeholder."""
+    return [
+        item.model_copy(update={"output": WITHHELD_OUTPUT})
+        if isinstance(item, ToolOutput) and item.owner_id is not None and item.owner_id != speaker_id
+        else item
+        for item in items
+    ]
