@@ -7,7 +7,7 @@ import base64
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -66,6 +66,8 @@ class SkippedFile:
 
     filename: str
     reason: SkipReason
+    limit: int | None = field(default=None, compare=False)
+    """The limit the file passed, for the reply to state: bytes for too_large, images for too_many_images."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +127,11 @@ async def read_files(files: Sequence[SharedFile], *, limits: AttachmentLimits, d
         if kind is None:
             skipped.append(SkippedFile(file.filename, "unsupported"))
         elif file.size > limits.max_bytes:
-            skipped.append(SkippedFile(file.filename, "too_large"))
+            skipped.append(SkippedFile(file.filename, "too_large", limits.max_bytes))
         elif kind == "image" and not limits.vision:
             skipped.append(SkippedFile(file.filename, "no_vision"))
         elif kind == "image" and images >= limits.max_images:
-            skipped.append(SkippedFile(file.filename, "too_many_images"))
+            skipped.append(SkippedFile(file.filename, "too_many_images", limits.max_images))
         else:
             images += kind == "image"
             accepted.append((file, kind))
@@ -147,7 +149,7 @@ async def _read_one(
         async with asyncio.timeout(limits.download_timeout):
             body = await download(file.url, limits.max_bytes)
     except TooLarge:
-        return SkippedFile(file.filename, "too_large")
+        return SkippedFile(file.filename, "too_large", limits.max_bytes)
     except Exception as error:  # a network failure, a timeout, an expired link: the turn goes on without the file
         log.warning("could not download attachment %r: %s", file.filename, type(error).__name__)
         return SkippedFile(file.filename, "download_failed")

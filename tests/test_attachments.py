@@ -134,6 +134,7 @@ async def test_images_past_the_per_message_limit_are_named_as_skipped(server: Fi
 
     assert len(result.parts) == 2
     assert result.skipped == (SkippedFile("red-square.png", "too_many_images"),)
+    assert result.skipped[0].limit == 2
 
 
 @pytest.mark.asyncio

@@ -56,6 +56,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "`{file}` was not read: it is larger than files I read.",
         "zh-CN": "未读取 `{file}`：它超出了我能读取的文件大小。",
     },
+    "note.file_too_large.limit": {
+        "en": "`{file}` was not read: it is larger than {limit}, the most I read.",
+        "zh-CN": "未读取 `{file}`：它超过了我能读取的上限 {limit}。",
+    },
     "note.file_unsupported": {
         "en": "`{file}` was not read: I read images, text files and PDFs, not this type.",
         "zh-CN": "未读取 `{file}`：我只读取图片、文本文件和 PDF，不读取这种类型。",
@@ -63,6 +67,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "note.file_too_many_images": {
         "en": "`{file}` was not sent: that is more images than I take in one message.",
         "zh-CN": "未发送 `{file}`：一条消息中的图片数量超出了上限。",
+    },
+    "note.file_too_many_images.limit": {
+        "en": "`{file}` was not sent: I take at most {limit} images from one message.",
+        "zh-CN": "未发送 `{file}`：每条消息最多发送 {limit} 张图片。",
     },
     "note.file_no_vision": {
         "en": "`{file}` was not sent: this model cannot see images.",

@@ -333,7 +333,11 @@ def note_text(note: Note, language: Language = ENGLISH) -> str:
 
 def skipped_file_text(skipped: SkippedFile, language: Language = ENGLISH) -> str:
     """Which file the model did not get, and why, in the member's language."""
-    return say(language, f"note.file_{skipped.reason}", file=file_label(skipped.filename))
+    key, name = f"note.file_{skipped.reason}", file_label(skipped.filename)
+    if skipped.limit is None or f"{key}.limit" not in CATALOG:
+        return say(language, key, file=name)
+    shown = f"{skipped.limit / 1_000_000:g} MB" if skipped.reason == "too_large" else str(skipped.limit)
+    return say(language, f"{key}.limit", file=name, limit=shown)
 
 
 def file_label(filename: str) -> str:

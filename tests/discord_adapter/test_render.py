@@ -252,6 +252,15 @@ def test_a_failed_turn_still_names_the_files_the_model_did_not_get() -> None:
 def test_a_file_name_is_shown_on_one_line_that_cannot_break_out_of_its_code_span() -> None:
     skipped = SkippedFile("evil`name\n@everyone.exe", "unsupported")
     assert skipped_file_text(skipped).startswith("`evil'name @everyone.exe` was not read")
-    assert skipped_file_text(SkippedFile("photo.png", "too_many_images"), CHINESE) == (
-        "未发送 `photo.png`：一条消息中的图片数量超出了上限。"
+    assert skipped_file_text(SkippedFile("photo.png", "too_many_images", 5), CHINESE) == (
+        "未发送 `photo.png`：每条消息最多发送 5 张图片。"
+    )
+
+
+def test_a_file_left_out_for_a_limit_is_told_the_limit() -> None:
+    assert skipped_file_text(SkippedFile("menu.pdf", "too_large", 10_000_000)) == (
+        "`menu.pdf` was not read: it is larger than 10 MB, the most I read."
+    )
+    assert skipped_file_text(SkippedFile("a.png", "too_many_images", 5)) == (
+        "`a.png` was not sent: I take at most 5 images from one message."
     )
