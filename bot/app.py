@@ -24,9 +24,12 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
+from bot.mcp import McpConfigError, McpTools, ServerConfig, ServerStatus, load_mcp_config
+from bot.mcp.tools import RegistrySync, source_of
 from bot.model_check import CheckLine, CheckSection
+from bot.outcomes import SourceStatus
 from bot.prompt import SystemPrompt
-from bot.settings import Settings
+from bot.settings import Settings, environment_for_expansion
 from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
@@ -74,6 +77,7 @@ class App:
     pruner: Pruner | None = None
     telemetry: Telemetry = field(default_factory=Telemetry)
     health: Health = field(default_factory=Health)
+    mcp: McpTools | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -186,6 +190,7 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
+    mcp_servers = load_mcp_servers(settings)
     tracing = setup_tracing(settings.OTEL)
     telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     async with AsyncExitStack() as resources:
@@ -202,10 +207,13 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
         resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
         resources.push_async_callback(model_client.close)
+        mcp = make_mcp_tools(settings, mcp_servers)
+        resources.push_async_callback(mcp.aclose)  # after the running turns (concierge.shutdown, below) are over
         concierge = make_concierge(
-            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package
+            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package, mcp=mcp
         )
         resources.push_async_callback(concierge.shutdown)
+        await start_mcp(mcp)
         yield App(
             settings=settings,
             store=store,
@@ -214,7 +222,8 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
             concierge=concierge,
             pruner=pruner,
             telemetry=telemetry,
-            health=Health([database_check(store)]),
+            health=Health([database_check(store), *mcp_health_checks(mcp)]),
+            mcp=mcp,
         )
 
 
@@ -233,12 +242,19 @@ def make_concierge(
     *,
     telemetry: Telemetry,
     tool_package: ModuleType = tools,
+    mcp: McpTools | None = None,
 ) -> Concierge:
-    """The facade, wired to the store, the model and the tools' services."""
+    """The facade, wired to the store, the model and the tools' services (and the MCP servers' tools, kept in step
+    with them from now on)."""
     services = make_tool_services(settings, store, http)
+    registry = tool_registry(services, tool_package)
+    if mcp is not None:
+        keep_in_step = RegistrySync(mcp, registry)
+        mcp.on_change(keep_in_step)
+        keep_in_step()
     return Concierge(
         api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
-        registry=tool_registry(services, tool_package),
+        registry=registry,
         history=store.history,
         policies=store.policies,
         audit=store.audit,
@@ -262,7 +278,57 @@ def make_concierge(
             member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
         ),
         telemetry=telemetry,
+        sources=None if mcp is None else (lambda: [source_status(status) for status in mcp.statuses()]),
     )
+
+
+def load_mcp_servers(settings: Settings) -> list[ServerConfig]:
+    """The MCP servers of MCP_CONFIG_FILE (none without the default file); a bad file stops start-up in one line."""
+    try:
+        return load_mcp_config(
+            settings.MCP_CONFIG_FILE, explicit=settings.mcp_config_explicit, environ=environment_for_expansion()
+        )
+    except McpConfigError as error:
+        raise StartupError(str(error)) from None
+
+
+def make_mcp_tools(settings: Settings, servers: list[ServerConfig]) -> McpTools:
+    """The MCP tool source for `servers`, with the settings' limits (not started yet)."""
+    return McpTools(
+        servers,
+        default_timeout=settings.TOOL_TIMEOUT_SECONDS,
+        start_timeout=settings.MCP_START_TIMEOUT_SECONDS,
+        max_result_chars=settings.MCP_MAX_RESULT_CHARS,
+    )
+
+
+async def start_mcp(mcp: McpTools) -> None:
+    """Connect the MCP servers before the bot goes online (at most MCP_START_TIMEOUT_SECONDS); say how it went."""
+    await mcp.start()
+    statuses = mcp.statuses()
+    if statuses:
+        connected = [status for status in statuses if status.state == "connected"]
+        tools = sum(status.tools for status in connected)
+        log.info("MCP servers: %d of %d connected, %d tools", len(connected), len(statuses), tools)
+
+
+def source_status(status: ServerStatus) -> SourceStatus:
+    """An MCP server's status as the facade hands it out."""
+    return SourceStatus(
+        source=source_of(status.server), name=status.server, state=status.state, tools=status.tools, error=status.error
+    )
+
+
+def mcp_health_checks(mcp: McpTools) -> list[HealthCheck]:
+    """One /healthz check per configured MCP server (`mcp:<server>`): up while it is connected."""
+
+    def connected(server: str) -> Callable[[], Awaitable[bool]]:
+        async def probe() -> bool:
+            return any(status.server == server and status.state == "connected" for status in mcp.statuses())
+
+        return probe
+
+    return [HealthCheck(source_of(status.server), connected(status.server)) for status in mcp.statuses()]
 
 
 def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
@@ -387,6 +453,33 @@ async def check_database(settings: Settings) -> CheckSection:
         "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
     )
     return CheckSection(title, (line,))
+
+
+async def check_mcp_servers(settings: Settings) -> CheckSection:
+    """`concierge check`'s MCP section: each configured server started as the bot would, with its tools or its error;
+    any one that fails fails the check."""
+    title = "MCP servers"
+    path = settings.MCP_CONFIG_FILE
+    try:
+        servers = load_mcp_servers(settings)
+    except StartupError as error:
+        return CheckSection.failed(title, "MCP_CONFIG_FILE", str(error).removeprefix("MCP_CONFIG_FILE "))
+    if not servers:
+        detail = f"{path} lists no enabled server" if path.is_file() else f"no file at {path}: no MCP servers"
+        return CheckSection(title, (CheckLine("MCP_CONFIG_FILE", True, detail),))
+    mcp = make_mcp_tools(settings, servers)
+    try:
+        await mcp.start()
+        statuses = mcp.statuses()
+    finally:
+        await mcp.aclose()
+    lines = tuple(
+        CheckLine(status.server, True, f"connected, {status.tools} tool{'' if status.tools == 1 else 's'}")
+        if status.state == "connected"
+        else CheckLine(status.server, False, status.error or status.state)
+        for status in statuses
+    )
+    return CheckSection(f"{title}: {path}", lines)
 
 
 async def copy_database(source_url: str, target_url: str) -> int:
