@@ -26,7 +26,7 @@ from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
 from bot.settings import load_settings
 from tests.fake_openai import FakeOpenAI, RecordedRequest
-from tests.mcp.servers import TOOLBOX
+from tests.mcp.servers import TOOLBOX, HttpToolbox
 
 pytestmark = pytest.mark.asyncio
 
@@ -291,6 +291,31 @@ async def test_an_mcp_tool_whose_name_is_taken_is_left_out_in_one_log_line_and_t
             assert tool_outputs(model.requests[-1]) == [{"built_in": "whose?"}]
     [line] = [record.getMessage() for record in caplog.records if "tb__echo" in record.getMessage()]
     assert line == "MCP server tb: tool tb__echo left out: a built-in tool has that name"
+
+
+async def test_a_remote_server_and_secrets_from_the_environment_and_env_file_reach_the_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIKI_TOKEN", "s3cret")
+    (tmp_path / ".env").write_text("GREETING=hello from .env\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the .env of the working directory, as start-up reads it
+    remote = HttpToolbox()
+    await remote.start()
+    try:
+        servers = {
+            "wiki": {"url": f"http://127.0.0.1:{remote.port}/mcp", "headers": {"Authorization": "Bearer ${WIKI_TOKEN}"}}
+            | OPEN,
+            "tb": toolbox(env={"TOOLBOX_GREETING": "${GREETING}"}, **OPEN),
+        }
+        async with app_with(tmp_path, servers) as (app, model):
+            model.reply_calls(("wiki__authorization", {}), ("tb__greeting", {}))
+            model.reply_text("both")
+            reply = await app.concierge.chat(CHANNEL, MEMBER, "who am I?")
+            assert [entry.outcome for entry in reply.trace] == ["ok", "ok"]
+            assert tool_outputs(model.requests[-1]) == [{"content": "Bearer s3cret"}, {"content": "hello from .env"}]
+            assert "s3cret" not in json.dumps(model.requests[0].json)  # only the tool's own answer carried it
+    finally:
+        await remote.stop()
 
 
 async def test_every_stdio_server_is_stopped_when_the_app_closes(tmp_path: Path) -> None:
