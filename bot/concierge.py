@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 
 from bot.confirmations import AuditedConfirmer
 from bot.engine.api import ModelAPI, is_mode
@@ -140,13 +139,13 @@ class Concierge:
         result = await run_loop(
             api=self._api,
             executor=executor,
-            instructions=self._prompt.render(place=place, now=self._now()),
+            instructions=self._prompt.render(place=place, now=self._now(), speaker=caller),
             history=history,
             user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
-            record_usage=None if self._spending is None else partial(self._spending.record, place, caller),
+            budget=None if self._spending is None else self._spending.budget(place, caller, now=self._now),
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
@@ -345,10 +344,11 @@ class Concierge:
 
     async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
         async def record(entry: TraceEntry) -> None:
+            where = entry.audit_place or place  # a booking's actions are audited under the booking's server
             await self._audit.record_tool_call(
                 ToolCallRecord(
-                    guild_id=place.guild_id,
-                    channel_id=place.channel_id,
+                    guild_id=where.guild_id,
+                    channel_id=where.channel_id,
                     user_id=caller.user_id,
                     user_name=caller.name,
                     tool=entry.tool,

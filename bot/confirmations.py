@@ -28,11 +28,12 @@ class AuditedConfirmer:
         return outcome
 
     async def _record(self, request: ConfirmationRequest, outcome: str, who: Caller) -> None:
+        where = request.audit_place or self._place  # a booking's confirmation goes where the booking belongs
         try:
             await self._audit.record_confirmation(
                 ConfirmationRecord(
-                    guild_id=self._place.guild_id,
-                    channel_id=self._place.channel_id,
+                    guild_id=where.guild_id,
+                    channel_id=where.channel_id,
                     user_id=who.user_id,
                     user_name=who.name,
                     tool=request.tool,

@@ -51,7 +51,7 @@ async def test_a_turn_runs_through_every_real_part(tmp_path: Path, api: str) -> 
     assert reply.text == "123 × 456 = 56088" and not reply.failed
     assert [(entry.tool, entry.outcome) for entry in reply.trace] == [("calculate", "ok")]
     sent = json.dumps(server.requests[-1].json)
-    assert "56088" in sent and "[Ann] what is 123*456?" in sent
+    assert "56088" in sent and json.dumps('[member 1 "Ann"]\nwhat is 123*456?')[1:-1] in sent
     assert "sk-test-secret" not in sent
     limit_field = "max_output_tokens" if api == "responses" else "max_tokens"  # a compatible server: max_tokens
     assert server.requests[-1].json[limit_field] == 4096

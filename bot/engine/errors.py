@@ -2,6 +2,7 @@
 
 ConciergeError
 ├── ToolChoiceRefused        a forced tool the caller may not use (no model call was made)
+├── OverBudget               a token budget (a daily quota) is used up: the turn makes no more model requests
 └── ModelError               the model server did not answer usefully
     ├── ModelUnavailable     timeout, connection failure, 5xx after the SDK's retries
     │   └── RateLimited      429 after the SDK's retries: busy, try again shortly
@@ -44,6 +45,13 @@ class ToolChoiceRefused(ConciergeError):
         )
         self.tool = tool
         self.reason = reason
+
+
+class OverBudget(ConciergeError):
+    """The turn's token budget refused its next model request; whoever keeps the budget names the key (e.g. which
+    daily quota was reached)."""
+
+    key = "error.over_budget"
 
 
 class ModelError(ConciergeError):

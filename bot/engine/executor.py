@@ -70,6 +70,20 @@ class TraceEntry:
     outcome: Outcome
     duration_ms: float
     summary: str
+    audit_place: Place | None = None  # where the call is audited, when not the turn's place (a booking's server)
+
+
+@dataclass(slots=True)
+class _AuditPlace:
+    """Where one call is audited: the turn's place unless the tool says its data belongs to another server."""
+
+    turn: Place
+    place: Place | None = None
+
+    def under(self, guild_id: str | None) -> None:
+        """Audit the call under `guild_id`'s server (None: direct messages)."""
+        same = guild_id == self.turn.guild_id
+        self.place = None if same else Place(channel_id=self.turn.channel_id, guild_id=guild_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,15 +186,18 @@ class ToolExecutor:
     async def _execute(self, call: ToolCall) -> ExecutedCall:
         started = time.perf_counter()
         self._tell(self.progress.tool_started, call)
+        audit = _AuditPlace(self.place)
         try:
-            result = await self._run(call)
+            result = await self._run(call, audit)
         except Exception:  # a failure in the checks themselves must not take the other calls down
             log.exception("preparing the call to %s failed", call.name)
             body = {"error": "the call could not be run; try again later or another way", "tool": call.name}
             result = Failed("error", body)
-        return await self._finish(call, started, result)
+        return await self._finish(call, started, result, audit.place)
 
-    async def _finish(self, call: ToolCall, started: float, result: CallResult) -> ExecutedCall:
+    async def _finish(
+        self, call: ToolCall, started: float, result: CallResult, audit_place: Place | None = None
+    ) -> ExecutedCall:
         entry = TraceEntry(
             call_id=call.call_id,
             tool=call.name,
@@ -188,6 +205,7 @@ class ToolExecutor:
             outcome=result.outcome,
             duration_ms=(time.perf_counter() - started) * 1000,
             summary=_summary(result.body),
+            audit_place=audit_place,
         )
         self._tell(self.progress.tool_finished, entry)
         if self.record is not None:
@@ -195,9 +213,13 @@ class ToolExecutor:
                 await self.record(entry)
             except Exception:
                 log.exception("could not record the call to %s in the audit log", call.name)
-        return ExecutedCall(result, ToolOutput(call_id=call.call_id, output=_to_json(result.body)), entry)
+        tool = self.registry.get(call.name)
+        owner = self.caller.user_id if tool is not None and tool.personal else None
+        return ExecutedCall(
+            result, ToolOutput(call_id=call.call_id, output=_to_json(result.body), owner_id=owner), entry
+        )
 
-    async def _run(self, call: ToolCall) -> CallResult:
+    async def _run(self, call: ToolCall, audit: _AuditPlace) -> CallResult:
         """Check, validate, authorize, confirm if needed, then run the call within its timeout."""
         tool = self.registry.get(call.name)
         if tool is None:
@@ -215,11 +237,12 @@ class ToolExecutor:
             return repeated
         timeout = tool.time_limit(self.default_timeout)
         if needs_confirmation(by_default=tool.confirm_by_default, policy=authorization.policy):
-            confirmed = await self._confirmed(call, tool, arguments, authorization, timeout)
+            confirmed = await self._confirmed(call, tool, arguments, authorization, timeout, audit)
             if isinstance(confirmed, Failed):
                 return confirmed
             authorization = confirmed
-        result = await _bounded(tool, timeout, tool.invoke(self._context(tool, authorization.caller), arguments))
+        context = self._context(tool, authorization.caller, audit)
+        result = await _bounded(tool, timeout, tool.invoke(context, arguments))
         return result if isinstance(result, Failed) else Succeeded(result)
 
     def _repeated(self, tool: Tool, arguments: BaseModel) -> Failed | None:
@@ -239,10 +262,17 @@ class ToolExecutor:
         )
 
     async def _confirmed(
-        self, call: ToolCall, tool: Tool, arguments: BaseModel, authorization: Authorization, seconds: float
+        self,
+        call: ToolCall,
+        tool: Tool,
+        arguments: BaseModel,
+        authorization: Authorization,
+        seconds: float,
+        audit: _AuditPlace,
     ) -> Authorization | Failed:
         """Preview the call, ask the member, and authorize again: the authorization to run on, or why not."""
-        preview = await _bounded(tool, seconds, tool.describe(self._context(tool, authorization.caller), arguments))
+        context = self._context(tool, authorization.caller, audit)
+        preview = await _bounded(tool, seconds, tool.describe(context, arguments))
         if isinstance(preview, Failed):
             return preview  # it would fail anyway: nobody is asked to confirm the impossible
         self._tell(self.progress.tool_waiting, call)
@@ -255,6 +285,7 @@ class ToolExecutor:
                 asker=self.caller,
                 summary_kind=preview.kind,
                 summary_params=preview.params,
+                audit_place=audit.place,
             )
         )
         if not outcome.confirmed:
@@ -278,13 +309,18 @@ class ToolExecutor:
             tool=tool.name, restricted=tool.restricted, caller=self.caller, place=place or self.place
         )
 
-    def _context(self, tool: Tool, caller: Caller) -> ToolContext[object]:
+    def _context(self, tool: Tool, caller: Caller, audit: _AuditPlace) -> ToolContext[object]:
         async def permission_in(guild_id: str) -> Decision:
             elsewhere = Place(channel_id=self.place.channel_id, guild_id=guild_id)
             return (await self._authorize(tool, elsewhere)).decision
 
         return ToolContext(
-            caller=caller, place=self.place, services=self.services, now=self.now, permission_in=permission_in
+            caller=caller,
+            place=self.place,
+            services=self.services,
+            now=self.now,
+            permission_in=permission_in,
+            audit_under=audit.under,
         )
 
 

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.engine.speakers import labelled
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,8 @@ class UserMessage(_Item):
     author_name: str | None = None
 
     def as_prompt(self) -> str:
-        """The text the model sees: prefixed with the speaker so multi-member threads stay clear."""
-        return f"[{self.author_name}] {self.text}" if self.author_name else self.text
+        """The text the model sees: the speaker's label, then their words (see bot.engine.speakers)."""
+        return labelled(self.text, author_id=self.author_id, author_name=self.author_name)
 
 
 class AssistantMessage(_Item):
@@ -53,11 +55,13 @@ class ToolCall(_Item):
 
 
 class ToolOutput(_Item):
-    """The result handed back for one call, matched by call id."""
+    """The result handed back for one call, matched by call id; `owner_id` is the member whose own data it holds
+    (a `personal` tool's result), replayed only in that member's turns (`for_speaker`)."""
 
     kind: Literal["tool_output"] = "tool_output"
     call_id: str
     output: str
+    owner_id: str | None = None
 
 
 class Reasoning(_Item):
@@ -73,6 +77,10 @@ Item = Annotated[UserMessage | AssistantMessage | ToolCall | ToolOutput | Reason
 ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Item)
 
 INTERRUPTED_OUTPUT = '{"error": "interrupted: this call was not completed and has no result"}'
+WITHHELD_OUTPUT = (
+    '{"withheld": "this result holds another member\'s own data (such as their bookings); it is shown only in '
+    'their own turns"}'
+)
 
 
 def item_to_json(item: Item) -> str:
@@ -122,3 +130,14 @@ def repair_history(items: Sequence[Item]) -> list[Item]:
             result.append(item)
     close_pending()
     return result
+
+
+def for_speaker(items: Sequence[Item], speaker_id: str | None) -> list[Item]:
+    """The history as one member's turn replays it: another member's own tool results (from a tool declared
+    `personal`) are replaced by a short placeholder."""
+    return [
+        item.model_copy(update={"output": WITHHELD_OUTPUT})
+        if isinstance(item, ToolOutput) and item.owner_id is not None and item.owner_id != speaker_id
+        else item
+        for item in items
+    ]

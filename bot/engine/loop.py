@@ -9,9 +9,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage, is_forced, is_mode
-from bot.engine.errors import ModelError, ModelRejectedRequest, ModelUnavailable, RateLimited, ToolChoiceRefused
+from bot.engine.budget import Budget, Hold
+from bot.engine.errors import (
+    ModelError,
+    ModelRejectedRequest,
+    ModelUnavailable,
+    OverBudget,
+    RateLimited,
+    ToolChoiceRefused,
+)
 from bot.engine.executor import Offer, ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, repair_history
+from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, UserMessage, for_speaker, repair_history
 from bot.engine.progress import Progress
 from bot.engine.tokens import estimate_tokens, item_tokens
 
@@ -37,15 +45,15 @@ class Note:
 @dataclass(frozen=True, slots=True)
 class LoopResult:
     """How one member message was answered: the answer, what to persist, what the tools did, and anything to tell
-    the member. `answer` is "" when the model wrote none: after a failure (`error` says what to tell the member), or
-    cut short with nothing written."""
+    the member. `answer` is "" when the model wrote none: after a failure (`error` says what to tell the member: the
+    model failed, or the budget refused a request), or cut short with nothing written."""
 
     answer: str
     items: tuple[Item, ...]
     trace: tuple[TraceEntry, ...]
     cut_short: bool = False
     notes: tuple[Note, ...] = ()
-    error: ModelError | None = None
+    error: ModelError | OverBudget | None = None
 
 
 def check_tool_choice(offer: Offer, tool_choice: ToolChoice) -> None:
@@ -73,12 +81,15 @@ async def run_loop(
     checkpoint: Checkpoint | None = None,
     record_usage: RecordUsage | None = None,
     cache_key: str | None = None,
+    budget: Budget | None = None,
 ) -> LoopResult:
     """Run one member message to an answer: model, tools, model, ... within `max_rounds` tool rounds.
 
     With `checkpoint`, the turn is saved before its calls run and again once they have: a call left pending by a
     crash is closed as interrupted on the next load, and a committed side effect is never missing from history.
     Reasoning items are replayed within the turn and never leave it (not in `LoopResult.items`, not checkpointed).
+    With `budget`, every request is reserved before it is sent: a turn whose budget runs out ends there, with the
+    refusal as its error and what its tools did kept.
     """
     offer = executor.offered()
     check_tool_choice(offer, tool_choice)
@@ -87,7 +98,9 @@ async def run_loop(
         tool_choice = specs[0].name  # the same demand, in the form more servers accept (llama.cpp 500s on required)
     past = repair_history(history)
     new: list[Item] = [user_message]
-    ask = _Requests(api, instructions, past, new, specs, executor.progress, record_usage, cache_key)
+    ask = _Requests(
+        api, instructions, past, new, specs, executor.progress, record_usage, cache_key, user_message.author_id, budget
+    )
     taken_ids = {item.call_id for item in past if isinstance(item, ToolCall)}
     trace: list[TraceEntry] = []
     notes: list[Note] = []
@@ -104,7 +117,7 @@ async def run_loop(
                 return LoopResult(answer=reply.text, items=_kept(new), trace=tuple(trace), notes=tuple(notes))
             trace.extend(await _run_calls(executor, reply, new, taken_ids, checkpoint))
         final = await ask("none")
-    except ModelError as error:
+    except (ModelError, OverBudget) as error:
         log.warning("turn failed: %s: %s", type(error).__name__, error.detail or error)
         return LoopResult(answer="", items=_kept(new), trace=tuple(trace), notes=tuple(notes), error=error)
     if final.calls:
@@ -126,23 +139,44 @@ class _Requests:
     progress: Progress
     record_usage: RecordUsage | None
     cache_key: str | None
+    speaker_id: str | None
+    budget: Budget | None
 
     async def __call__(self, choice: ToolChoice) -> ModelReply:
-        items = [*self.past, *self.new]
-        reply = await self.api.respond(
-            instructions=self.instructions,
-            items=items,
-            tools=self.specs,
-            tool_choice=choice,
-            progress=self.progress,
-            cache_key=self.cache_key,
-        )
+        items = for_speaker([*self.past, *self.new], self.speaker_id)
+        hold = None
+        if self.budget is not None:  # raises OverBudget: no request is sent
+            hold = await self.budget.reserve(request_tokens(self.instructions, items, self.specs))
+        try:
+            reply = await self.api.respond(
+                instructions=self.instructions,
+                items=items,
+                tools=self.specs,
+                tool_choice=choice,
+                progress=self.progress,
+                cache_key=self.cache_key,
+            )
+        except BaseException:
+            await _settle(hold, None)
+            raise
+        usage = reply.usage or estimate_usage(self.instructions, items, self.specs, reply)
+        await _settle(hold, usage)
         if self.record_usage is not None:
             try:
-                await self.record_usage(reply.usage or estimate_usage(self.instructions, items, self.specs, reply))
+                await self.record_usage(usage)
             except Exception:
                 log.exception("could not record the usage of a model request")
         return reply
+
+
+async def _settle(hold: Hold | None, usage: Usage | None) -> None:
+    """Settle a request's reservation; a storage failure is logged, never the end of the turn."""
+    if hold is None:
+        return
+    try:
+        await hold.settle(usage)
+    except Exception:
+        log.exception("could not settle the usage of a model request")
 
 
 async def _run_calls(
@@ -168,10 +202,15 @@ def _kept(items: Sequence[Item]) -> tuple[Item, ...]:
     return tuple(item for item in items if not isinstance(item, Reasoning))
 
 
+def request_tokens(instructions: str, items: Sequence[Item], specs: Sequence[ToolSpec]) -> int:
+    """The estimated input tokens of a request: instructions, items and tool specs."""
+    sent = estimate_tokens(instructions) + sum(item_tokens(item) for item in items)
+    return sent + sum(estimate_tokens(spec.name + spec.description + json.dumps(spec.parameters)) for spec in specs)
+
+
 def estimate_usage(instructions: str, items: Sequence[Item], specs: Sequence[ToolSpec], reply: ModelReply) -> Usage:
     """What a request probably cost, for servers that report no usage (marked as an estimate)."""
-    sent = estimate_tokens(instructions) + sum(item_tokens(item) for item in items)
-    sent += sum(estimate_tokens(spec.name + spec.description + json.dumps(spec.parameters)) for spec in specs)
+    sent = request_tokens(instructions, items, specs)
     written = estimate_tokens(reply.text) + sum(estimate_tokens(call.name + call.arguments) for call in reply.calls)
     return Usage(input_tokens=sent, output_tokens=written, estimated=True)
 

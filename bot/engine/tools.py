@@ -30,6 +30,10 @@ async def _allowed_anywhere(guild_id: str) -> Decision:
     return Allowed()
 
 
+def _audited_here(guild_id: str | None) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ToolContext(Generic[ServicesT]):
     """What a running tool may know and use: who asked, where, the services the app lends it, and the clock.
@@ -41,6 +45,8 @@ class ToolContext(Generic[ServicesT]):
 
     `permission_in` lets a tool that acts on another server's data (a booking made there, looked at from a DM)
     follow that server's policies; the executor provides a live decision, the default allows.
+    `audit_under(guild_id)` says the call acts on data of that server (None: of direct messages): the call and its
+    confirmation are then audited there, where that server's admins look, not where the member happened to type.
     """
 
     caller: Caller
@@ -48,6 +54,7 @@ class ToolContext(Generic[ServicesT]):
     services: ServicesT
     now: Callable[[], datetime] = utc_now
     permission_in: PermissionIn = _allowed_anywhere
+    audit_under: Callable[[str | None], None] = _audited_here
 
 
 class ToolError(Exception):
@@ -112,7 +119,8 @@ class Tool:
     `source` names where the tool came from (None: built in; e.g. an MCP server's name), so tools that arrive and
     leave at run time are replaced together. `strict` is whether the API adapters send the schema in strict mode.
     `confirm_by_default` is whether a call waits for the member's yes when the server has not chosen (the
-    @tool decorator makes it `side_effects`).
+    @tool decorator makes it `side_effects`). `personal` says a result holds the calling member's own data (their
+    bookings): it is replayed to the model only in that member's turns.
     """
 
     name: str
@@ -127,6 +135,7 @@ class Tool:
     preview: Callable[..., Awaitable[str | Preview]] | None = None
     source: str | None = None
     strict: bool = True
+    personal: bool = False
 
     def validate(self, raw: Mapping[str, Any]) -> BaseModel | InvalidArguments:
         """The arguments as the tool takes them, or what is wrong with them (a tool described only by a JSON schema
@@ -193,12 +202,14 @@ def tool(
     timeout: float | None = None,
     preview: Callable[..., Awaitable[str | Preview]] | None = None,
     confirm_by_default: bool | None = None,
+    personal: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt.
 
     `preview(context, **typed_args) -> str | Preview` says in plain words what a call would do, for the member to
     confirm, and raises ToolError when the call would fail anyway (so nobody is asked to confirm the impossible).
     `confirm_by_default` (default: `side_effects`) is whether calls wait for the member's yes unless a server chose.
+    `personal` marks results that hold the caller's own data: other members' turns see a placeholder instead.
     """
 
     def wrap(function: Callable[..., Any]) -> Tool:
@@ -216,6 +227,7 @@ def tool(
             restricted=restricted,
             timeout=timeout,
             preview=preview,
+            personal=personal,
         )
 
     return wrap

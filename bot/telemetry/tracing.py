@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from urllib.parse import unquote
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -92,13 +93,34 @@ def _otlp_processor(environ: Mapping[str, str]) -> SpanProcessor:
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
         environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
     )
+    headers = environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or environ.get("OTEL_EXPORTER_OTLP_HEADERS") or ""
+    timeout = _int(environ, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or _int(environ, "OTEL_EXPORTER_OTLP_TIMEOUT")
     return BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=endpoint),
+        OTLPSpanExporter(
+            endpoint=endpoint,
+            headers=otlp_headers(headers),
+            timeout=timeout / 1000 if timeout else None,  # the variable is in milliseconds, the exporter in seconds
+        ),
         max_queue_size=_int(environ, "OTEL_BSP_MAX_QUEUE_SIZE"),
         schedule_delay_millis=_int(environ, "OTEL_BSP_SCHEDULE_DELAY"),
         max_export_batch_size=_int(environ, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
         export_timeout_millis=_int(environ, "OTEL_BSP_EXPORT_TIMEOUT"),
     )
+
+
+def otlp_headers(text: str) -> dict[str, str]:
+    """OTEL_EXPORTER_OTLP_HEADERS ("api-key=secret,x-team=bots", values URL-encoded) as a mapping; a malformed entry is
+    skipped with a warning that names its position, never its value (it may be a secret)."""
+    headers: dict[str, str] = {}
+    for position, entry in enumerate(text.split(","), start=1):
+        if not entry.strip():
+            continue
+        name, separator, value = entry.partition("=")
+        if not separator or not name.strip():
+            log.warning("OTEL_EXPORTER_OTLP_HEADERS: entry %d is not name=value; skipped", position)
+            continue
+        headers[unquote(name.strip()).lower()] = unquote(value.strip())
+    return headers
 
 
 def _int(environ: Mapping[str, str], name: str) -> int | None:

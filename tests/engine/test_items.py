@@ -24,8 +24,8 @@ def test_items_survive_a_storage_round_trip_exactly() -> None:
     assert [item_from_json(item_to_json(item)) for item in items] == items
 
 
-def test_user_text_carries_the_speaker_name() -> None:
-    assert UserMessage(text="hi", author_name="Ann").as_prompt() == "[Ann] hi"
+def test_user_text_carries_the_speakers_label() -> None:
+    assert UserMessage(text="hi", author_id="5", author_name="Ann").as_prompt() == '[member 5 "Ann"]\nhi'
     assert UserMessage(text="hi").as_prompt() == "hi"
 
 

@@ -10,8 +10,14 @@ from typing import Annotated
 import pytest
 from pydantic import Field
 
-from bot.engine.api import ModelReply
-from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
+from bot.engine.api import ModelReply, Usage
+from bot.engine.errors import (
+    ModelRejectedRequest,
+    ModelUnavailable,
+    OverBudget,
+    QuotaExhausted,
+    ToolChoiceRefused,
+)
 from bot.engine.executor import ToolExecutor, TraceEntry
 from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, repair_history
 from bot.engine.loop import Note, run_loop
@@ -374,3 +380,48 @@ async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_the
     assert [outputs_by_id[call_id] for call_id in ids] == [{"sum": 2}, {"sum": 4}]
     replay = api.requests[1].items
     assert list(replay) == repair_history(replay)  # nothing had to be repaired or dropped
+
+
+class CountedBudget:
+    """Lets `requests` model requests through, then refuses; records how each reservation was settled."""
+
+    def __init__(self, requests: int) -> None:
+        self.left = requests
+        self.reserved: list[int] = []
+        self.settled: list[Usage | None] = []
+
+    async def reserve(self, tokens: int) -> CountedBudget:
+        if self.left == 0:
+            raise OverBudget("used up", key="error.quota_reached.member")
+        self.left -= 1
+        self.reserved.append(tokens)
+        return self
+
+    async def settle(self, usage: Usage | None) -> None:
+        self.settled.append(usage)
+
+
+@pytest.mark.asyncio
+async def test_the_budget_is_asked_before_every_request_and_a_refusal_ends_the_turn_keeping_its_calls() -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 2})).text("never asked")
+    budget = CountedBudget(requests=1)
+    result = await run_loop(
+        api=api, executor=executor_for(spy), instructions="", history=[], user_message=HELLO, budget=budget
+    )
+    assert len(api.requests) == 1 and spy.runs == ["add"]
+    assert isinstance(result.error, OverBudget) and result.answer == ""
+    assert [type(item) for item in result.items] == [UserMessage, ToolCall, ToolOutput]
+    assert len(budget.reserved) == 1 and budget.reserved[0] > 0
+    assert len(budget.settled) == 1 and budget.settled[0] is not None and budget.settled[0].estimated
+
+
+@pytest.mark.asyncio
+async def test_a_failed_request_releases_its_reservation() -> None:
+    budget = CountedBudget(requests=5)
+    api = ScriptedAPI().error(ModelUnavailable("down"))
+    result = await run_loop(
+        api=api, executor=executor_for(Spy()), instructions="", history=[], user_message=HELLO, budget=budget
+    )
+    assert isinstance(result.error, ModelUnavailable)
+    assert budget.settled == [None]

@@ -17,7 +17,7 @@ from bot.store.audit import ToolCallRecord
 from bot.store.bookings import BookingStore
 from bot.store.copy import TABLES, TargetNotEmpty, copy_data
 from bot.store.db import Database, open_database
-from bot.store.usage import UsageRecord
+from bot.store.usage import Limits, UsageRecord
 from tests.store.test_processes import CATALOG, REQUEST
 
 ADMIN = {"actor_id": "a1", "actor_name": "Admin"}
@@ -39,6 +39,7 @@ async def fill(store: Store) -> None:
     await store.conversations.register(channel_id="t1", guild_id="g1", starter_id="u1")
     await store.usage.record(UsageRecord("g1", "c1", "u1", "m", Usage(input_tokens=10, output_tokens=5)))
     await store.quotas.set_quota("g1", "role", 500, role_id="r1", **ADMIN)
+    await store.usage.reserve("u1", guild_id="g1", tokens=7, limits=Limits(member=1000))  # a request in flight
 
 
 async def dump(db: Database) -> dict[str, list[tuple[object, ...]]]:

@@ -137,9 +137,11 @@ async def test_spans_reach_an_otlp_http_collector_when_tracing_shuts_down(store:
     from bot.telemetry.tracing import _otlp_processor
 
     received: list[bytes] = []
+    keys: list[str | None] = []
 
     async def collect(request: web.Request) -> web.Response:
         received.append(await request.read())
+        keys.append(request.headers.get("api-key"))
         return web.Response(status=200)
 
     app = web.Application()
@@ -150,7 +152,11 @@ async def test_spans_reach_an_otlp_http_collector_when_tracing_shuts_down(store:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "OTEL_BSP_SCHEDULE_DELAY": "60000"}
+        environ = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",
+            "OTEL_EXPORTER_OTLP_HEADERS": "api-key=s%3Dcret,x-team=bots",
+        }
         tracing = setup_tracing(environ, processor=_otlp_processor(environ))
         await observed_concierge(ScriptedAPI().text("hi"), store, Telemetry(tracer=tracing.tracer)).chat(
             THREAD, ANN, "hello"
@@ -160,6 +166,7 @@ async def test_spans_reach_an_otlp_http_collector_when_tracing_shuts_down(store:
     finally:
         await runner.cleanup()
     assert len(received) == 1
+    assert keys == ["s=cret"]  # the collector's credentials, from OTEL_EXPORTER_OTLP_HEADERS (URL-encoded)
     assert b"invoke_agent Concierge" in received[0] and f"chat {MODEL}".encode() in received[0]
 
 
@@ -218,3 +225,14 @@ async def test_calls_past_the_per_reply_limit_are_counted_but_leave_the_turn_spa
     assert root.status.is_ok
     scraped = await scrape(telemetry.metrics)
     assert scraped.value("concierge_tool_calls_total", tool="echo", outcome="skipped") == 1
+
+
+def test_otlp_headers_are_read_like_the_sdk_reads_them_and_a_bad_entry_is_skipped_without_its_value(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.telemetry.tracing import otlp_headers
+
+    assert otlp_headers("Authorization=Basic%20abc, x-team = bots") == {"authorization": "Basic abc", "x-team": "bots"}
+    assert otlp_headers("") == {}
+    assert otlp_headers("hunter2,api-key=k") == {"api-key": "k"}
+    assert "entry 1 is not name=value" in caplog.text and "hunter2" not in caplog.text
