@@ -24,12 +24,12 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
-from bot.mcp import McpConfigError, McpTools, ServerConfig, ServerStatus, load_mcp_config
-from bot.mcp.tools import RegistrySync, source_of
+from bot.mcp import McpConfigError, McpTools, ServerConfig
+from bot.mcp.tools import RegistrySync
+from bot.mcp_wiring import make_mcp_tools, mcp_health_checks, mcp_servers, source_status, start_mcp
 from bot.model_check import CheckLine, CheckSection
-from bot.outcomes import SourceStatus
 from bot.prompt import SystemPrompt
-from bot.settings import Settings, environment_for_expansion
+from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
@@ -190,7 +190,7 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
-    mcp_servers = load_mcp_servers(settings)
+    configured = load_mcp_servers(settings)
     tracing = setup_tracing(settings.OTEL)
     telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     async with AsyncExitStack() as resources:
@@ -207,7 +207,7 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
         resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
         resources.push_async_callback(model_client.close)
-        mcp = make_mcp_tools(settings, mcp_servers)
+        mcp = make_mcp_tools(settings, configured)
         resources.push_async_callback(mcp.aclose)  # after the running turns (concierge.shutdown, below) are over
         concierge = make_concierge(
             settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package, mcp=mcp
@@ -285,50 +285,9 @@ def make_concierge(
 def load_mcp_servers(settings: Settings) -> list[ServerConfig]:
     """The MCP servers of MCP_CONFIG_FILE (none without the default file); a bad file stops start-up in one line."""
     try:
-        return load_mcp_config(
-            settings.MCP_CONFIG_FILE, explicit=settings.mcp_config_explicit, environ=environment_for_expansion()
-        )
+        return mcp_servers(settings)
     except McpConfigError as error:
         raise StartupError(str(error)) from None
-
-
-def make_mcp_tools(settings: Settings, servers: list[ServerConfig]) -> McpTools:
-    """The MCP tool source for `servers`, with the settings' limits (not started yet)."""
-    return McpTools(
-        servers,
-        default_timeout=settings.TOOL_TIMEOUT_SECONDS,
-        start_timeout=settings.MCP_START_TIMEOUT_SECONDS,
-        max_result_chars=settings.MCP_MAX_RESULT_CHARS,
-    )
-
-
-async def start_mcp(mcp: McpTools) -> None:
-    """Connect the MCP servers before the bot goes online (at most MCP_START_TIMEOUT_SECONDS); say how it went."""
-    await mcp.start()
-    statuses = mcp.statuses()
-    if statuses:
-        connected = [status for status in statuses if status.state == "connected"]
-        tools = sum(status.tools for status in connected)
-        log.info("MCP servers: %d of %d connected, %d tools", len(connected), len(statuses), tools)
-
-
-def source_status(status: ServerStatus) -> SourceStatus:
-    """An MCP server's status as the facade hands it out."""
-    return SourceStatus(
-        source=source_of(status.server), name=status.server, state=status.state, tools=status.tools, error=status.error
-    )
-
-
-def mcp_health_checks(mcp: McpTools) -> list[HealthCheck]:
-    """One /healthz check per configured MCP server (`mcp:<server>`): up while it is connected."""
-
-    def connected(server: str) -> Callable[[], Awaitable[bool]]:
-        async def probe() -> bool:
-            return any(status.server == server and status.state == "connected" for status in mcp.statuses())
-
-        return probe
-
-    return [HealthCheck(source_of(status.server), connected(status.server)) for status in mcp.statuses()]
 
 
 def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
@@ -453,33 +412,6 @@ async def check_database(settings: Settings) -> CheckSection:
         "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
     )
     return CheckSection(title, (line,))
-
-
-async def check_mcp_servers(settings: Settings) -> CheckSection:
-    """`concierge check`'s MCP section: each configured server started as the bot would, with its tools or its error;
-    any one that fails fails the check."""
-    title = "MCP servers"
-    path = settings.MCP_CONFIG_FILE
-    try:
-        servers = load_mcp_servers(settings)
-    except StartupError as error:
-        return CheckSection.failed(title, "MCP_CONFIG_FILE", str(error).removeprefix("MCP_CONFIG_FILE "))
-    if not servers:
-        detail = f"{path} lists no enabled server" if path.is_file() else f"no file at {path}: no MCP servers"
-        return CheckSection(title, (CheckLine("MCP_CONFIG_FILE", True, detail),))
-    mcp = make_mcp_tools(settings, servers)
-    try:
-        await mcp.start()
-        statuses = mcp.statuses()
-    finally:
-        await mcp.aclose()
-    lines = tuple(
-        CheckLine(status.server, True, f"connected, {status.tools} tool{'' if status.tools == 1 else 's'}")
-        if status.state == "connected"
-        else CheckLine(status.server, False, status.error or status.state)
-        for status in statuses
-    )
-    return CheckSection(f"{title}: {path}", lines)
 
 
 async def copy_database(source_url: str, target_url: str) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.app import StartupError, check_database, check_mcp_servers, check_model_server, load_prompt
+from bot.app import StartupError, check_database, check_model_server, load_prompt
+from bot.mcp_wiring import check_mcp_servers
 from bot.model_check import CheckLine, CheckSection, render_checkup
 from bot.settings import Settings
 
