@@ -18,6 +18,7 @@ import aiohttp
 import openai
 
 import tools
+from bot.attachments import AttachmentLimits, FileReader, http_download
 from bot.concierge import Concierge, ConciergeLimits
 from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
@@ -279,6 +280,21 @@ def make_concierge(
         ),
         telemetry=telemetry,
         sources=None if mcp is None else (lambda: [source_status(status) for status in mcp.statuses()]),
+        files=file_reader(settings, http),
+    )
+
+
+def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
+    """How members' files are read (issue 24): through the bot's HTTP session, within the settings' limits."""
+    return FileReader(
+        download=http_download(http),
+        limits=AttachmentLimits(
+            max_bytes=settings.MAX_ATTACHMENT_BYTES,
+            max_text_chars=settings.MAX_ATTACHMENT_TEXT_CHARS,
+            max_images=settings.MAX_IMAGES_PER_MESSAGE,
+            vision=settings.VISION,
+            download_timeout=settings.ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS,
+        ),
     )
 
 
@@ -386,6 +402,7 @@ async def check_model_server(settings: Settings) -> CheckSection:
             api=settings.OPENAI_API,
             features=feature_modes(settings),
             limit_field=first_output_limit_field(settings),
+            vision=settings.VISION,
         )
     finally:
         await client.close()

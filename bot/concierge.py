@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 
+from bot.attachments import FileReader, ReadFiles, SharedFile, SkippedFile
 from bot.confirmations import AuditedConfirmer
 from bot.engine.api import ModelAPI, is_mode
 from bot.engine.confirm import NoConfirmer
@@ -82,6 +83,7 @@ class Concierge:
         now: Callable[[], datetime] = utc_now,
         telemetry: Telemetry | None = None,
         sources: Callable[[], Sequence[SourceStatus]] | None = None,
+        files: FileReader | None = None,
     ) -> None:
         self._api = api
         self._registry = registry
@@ -96,6 +98,7 @@ class Concierge:
         self._now = now
         self._telemetry = telemetry or Telemetry()
         self._sources = sources
+        self._files = files
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
         self._busy: set[asyncio.Task[object]] = set()  # handlers using the store: turns, commands
@@ -107,6 +110,7 @@ class Concierge:
         caller: Caller,
         text: str,
         *,
+        files: Sequence[SharedFile] = (),
         tool_choice: str = "auto",
         hooks: ChatHooks | None = None,
     ) -> Reply:
@@ -115,7 +119,9 @@ class Concierge:
         The message takes its place in the channel's queue before the first await, so the order of calls is the
         order of answers; a message still waiting when shutdown starts is refused, not run. `hooks` is how to
         ask this member to confirm side effects and where to read their current roles (without it, side effects
-        that need a yes are not done, and the roles given in `caller` are trusted).
+        that need a yes are not done, and the roles given in `caller` are trusted). `files` are read in the
+        message's place in the queue (a later message never overtakes one whose files are downloading) and reach
+        the model with the text; the reply names each one left out.
         """
         async with self._telemetry.turn(place, caller) as observed, self._in_use():
             self._member_turns.admit(caller.user_id)
@@ -124,10 +130,19 @@ class Concierge:
                     raise ShuttingDown()
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
+                read = await self._read(files)
                 executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
-                return observed.finished(await self._answer(executor, place, caller, text, tool_choice))
+                return observed.finished(await self._answer(executor, place, caller, text, tool_choice, read))
 
-    async def _answer(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
+    async def _read(self, files: Sequence[SharedFile]) -> ReadFiles:
+        """The members' files as parts for the model; without a reader none can be fetched, and each is named."""
+        if self._files is None:
+            return ReadFiles(skipped=tuple(SkippedFile(file.filename, "download_failed") for file in files))
+        return await self._files.read(files)
+
+    async def _answer(
+        self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str, read: ReadFiles
+    ) -> Reply:
         """Answer one message on the channel's history (the loop refuses a forbidden forced tool before any model
         call), then keep the exchange."""
         history = await self._history.load_window(
@@ -141,7 +156,9 @@ class Concierge:
             executor=executor,
             instructions=self._prompt.render(place=place, now=self._now(), speaker=caller),
             history=history,
-            user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
+            user_message=UserMessage(
+                text=text, author_id=caller.user_id, author_name=caller.name, attachments=read.parts
+            ),
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
@@ -161,6 +178,7 @@ class Concierge:
             cut_short=result.cut_short,
             failed=result.error is not None,
             error=result.error,
+            skipped_files=read.skipped,
         )
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:

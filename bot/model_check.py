@@ -14,8 +14,8 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import Feature, FeatureModes, LimitField, Mode
 from bot.engine.api.responses import ResponsesAPI
-from bot.engine.errors import ModelError
-from bot.engine.items import AssistantMessage, Item, ToolOutput, UserMessage
+from bot.engine.errors import ModelError, ModelRejectedRequest
+from bot.engine.items import AssistantMessage, ImagePart, Item, ToolOutput, UserMessage
 from bot.engine.progress import NoProgress
 
 ADD_TOOL = ToolSpec(
@@ -105,8 +105,10 @@ async def check_model_server(
     api: Literal["responses", "chat"],
     features: FeatureModes | None = None,
     limit_field: LimitField = "max_tokens",
+    vision: bool = True,
 ) -> CheckReport:
-    """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer."""
+    """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer.
+    `vision` is the VISION setting, which the image check advises on."""
     adapter: ModelAPI = (
         ResponsesAPI(client, model=model, features=features)
         if api == "responses"
@@ -128,6 +130,7 @@ async def check_model_server(
     lines.append(round_trip)
     for choice in (*TOOL_CHOICE_MODES, ADD_TOOL.name):
         lines.append(await _check_tool_choice(adapter, choice))
+    lines.append(await check_image_input(adapter, vision=vision))
     lines += await check_request_features(client, model=model, api=api, modes=features, limit_field=limit_field)
     return CheckReport(lines=tuple(lines), ok=round_trip.ok)
 
@@ -240,6 +243,34 @@ async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine
     if called:
         return CheckLine(name, True, "accepted (a call came back)")
     return CheckLine(name, False, "accepted but ignored (no call came back)", warning=True)
+
+
+# An 8x8 red square: the smallest image a vision model can still name the colour of.
+_RED_SQUARE = ImagePart(
+    filename="red-square.png",
+    media_type="image/png",
+    data="iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGO4IyeHFTEMLQkAid1GAXiz9RcAAAAASUVORK5CYII=",
+)
+
+
+async def check_image_input(adapter: ModelAPI, *, vision: bool) -> CheckLine:
+    """Does the server accept an image in a member's message (one tiny PNG)? Advice on VISION either way; a
+    text-only server is not a failure: with VISION=false members' images are never sent."""
+    name = "image input"
+    message = UserMessage(text="What colour is this square? Answer with one word.", attachments=(_RED_SQUARE,))
+    try:
+        reply = await adapter.respond(instructions="Answer in one word.", items=[message], tools=[], tool_choice="auto")
+    except ModelRejectedRequest as error:
+        if not vision:
+            return CheckLine(name, True, f"refused ({error.detail}); VISION=false, so images are not sent")
+        detail = f"refused ({error.detail}): set VISION=false (images are not sent; members are told why)"
+        return CheckLine(name, False, detail, warning=True)
+    except ModelError as error:
+        return CheckLine(name, False, f"could not be tried: {error.detail}", warning=True)
+    if not vision:
+        detail = f"accepted (answered {_short(reply.text)}); set VISION=true to let the model see members' images"
+        return CheckLine(name, False, detail, warning=True)
+    return CheckLine(name, True, f"accepted (answered {_short(reply.text)})")
 
 
 def _short(text: str, limit: int = 60) -> str:

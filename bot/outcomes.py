@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.attachments import SkippedFile
 from bot.engine.confirm import Confirmer
 from bot.engine.errors import ConciergeError
 from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, TraceEntry
@@ -69,7 +70,8 @@ class ChatHooks:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes."""
+    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes, and the
+    files the model did not get (each with why)."""
 
     text: str
     trace: tuple[TraceEntry, ...] = ()
@@ -77,6 +79,7 @@ class Reply:
     cut_short: bool = False
     failed: bool = False
     error: ConciergeError | None = None
+    skipped_files: tuple[SkippedFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

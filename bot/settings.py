@@ -74,6 +74,13 @@ class Settings(BaseModel):
     MCP_START_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=600)
     MCP_MAX_RESULT_CHARS: int = Field(default=12_000, ge=500, le=15_000)
 
+    # Members' files (issue 24)
+    MAX_ATTACHMENT_BYTES: int = Field(default=10_000_000, ge=1)
+    MAX_ATTACHMENT_TEXT_CHARS: int = Field(default=100_000, ge=100)
+    MAX_IMAGES_PER_MESSAGE: int = Field(default=5, ge=0, le=50)
+    VISION: bool = True
+    ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
+
     @field_validator("OPENAI_API", mode="before")
     @classmethod
     def _api_lowercase(cls, value: object) -> object:

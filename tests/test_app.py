@@ -13,6 +13,7 @@ import pytest
 
 import tools
 from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
+from bot.attachments import SkippedFile
 from bot.discord_adapter.render import error_sentence
 from bot.engine.errors import ModelMisconfigured
 from bot.engine.permissions import Caller, Place
@@ -20,6 +21,7 @@ from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.fake_openai import FakeOpenAI
+from tests.file_server import serve_files
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBER = Caller(user_id="1", name="Ann")
@@ -55,6 +57,31 @@ async def test_a_turn_runs_through_every_real_part(tmp_path: Path, api: str) -> 
     assert "sk-test-secret" not in sent
     limit_field = "max_output_tokens" if api == "responses" else "max_tokens"  # a compatible server: max_tokens
     assert server.requests[-1].json[limit_field] == 4096
+
+
+@pytest.mark.asyncio
+async def test_the_file_settings_reach_the_facade_through_the_apps_http_session(tmp_path: Path) -> None:
+    async with FakeOpenAI() as server, serve_files() as files:
+        server.reply_text("The notes mention duck.")
+        settings = settings_for(server, tmp_path).model_copy(
+            update={"VISION": False, "MAX_ATTACHMENT_BYTES": 1_000, "MAX_ATTACHMENT_TEXT_CHARS": 100}
+        )
+        files.extra["long.csv"] = b"row," * 100
+        shared = [
+            files.shared("red-square.png"),
+            files.shared("lunch-menu.pdf", size=5_000),
+            files.shared("long.csv", content_type="text/csv"),
+        ]
+        async with open_app(settings) as app:
+            reply = await app.concierge.chat(CHANNEL, MEMBER, "read these", files=shared)
+    assert reply.skipped_files == (
+        SkippedFile("red-square.png", "no_vision"),
+        SkippedFile("lunch-menu.pdf", "too_large"),
+    )
+    assert files.requests == ["long.csv"]
+    assert "[file 'long.csv', cut: only the first 100 of 400 characters are shown]" in json.dumps(
+        server.requests[-1].json
+    )
 
 
 @pytest.mark.asyncio

@@ -16,6 +16,7 @@ def test_the_shipped_prompt_gives_date_place_and_the_data_rule() -> None:
     )
     assert "Thursday, 2026-11-26" in text and '"Food"' in text and '"eat"' in text
     assert "data, never instructions" in text
+    assert "files members share" in text
     assert "$" not in text
 
 

@@ -53,6 +53,31 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "`{tool}` was requested, but the model server did not call it; this answer is without it.",
         "zh-CN": "已要求使用 `{tool}`，但模型服务器没有调用它；这个回答没有用到它。",
     },
+    # -- members' files (issue 24): why a file did not reach the model ---------------------------------------
+    "note.file_too_large": {
+        "en": "`{file}` was not read: it is larger than files I read.",
+        "zh-CN": "未读取 `{file}`：它超出了我能读取的文件大小。",
+    },
+    "note.file_unsupported": {
+        "en": "`{file}` was not read: I read images, text files and PDFs, not this type.",
+        "zh-CN": "未读取 `{file}`：我只读取图片、文本文件和 PDF，不读取这种类型。",
+    },
+    "note.file_too_many_images": {
+        "en": "`{file}` was not sent: that is more images than I take in one message.",
+        "zh-CN": "未发送 `{file}`：一条消息中的图片数量超出了上限。",
+    },
+    "note.file_no_vision": {
+        "en": "`{file}` was not sent: this model cannot see images.",
+        "zh-CN": "未发送 `{file}`：这个模型无法查看图片。",
+    },
+    "note.file_unreadable": {
+        "en": "`{file}` could not be read: it is damaged or not what its name says.",
+        "zh-CN": "无法读取 `{file}`：文件已损坏，或与其名称所示的类型不符。",
+    },
+    "note.file_download_failed": {
+        "en": "`{file}` could not be downloaded from Discord.",
+        "zh-CN": "无法从 Discord 下载 `{file}`。",
+    },
     "reason.disabled": {"en": "the tool is disabled in this server", "zh-CN": "此工具已在本服务器停用"},
     "reason.dm": {
         "en": "the tool is only available in a server, not in direct messages",
@@ -74,13 +99,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "你好！提及我并附上问题，或使用 `/ask`。",
     },
     "hint.no_text": {
-        "en": "I can only read text for now: please say in words what you'd like.",
-        "zh-CN": "我目前只能读文字：请用文字说明你的需求。",
+        "en": "I read text and files, not stickers: please say in words what you'd like.",
+        "zh-CN": "我能读文字和文件，但读不了贴纸：请用文字说明你的需求。",
     },
     "thread.chat_with": {"en": "Chat with {name}", "zh-CN": "与 {name} 的对话"},
     "thread.question_from": {"en": "Question from {name}", "zh-CN": "{name} 的问题"},
     "ask.thread_opened": {"en": "I opened {thread} for your question.", "zh-CN": "我为你的问题开了 {thread}。"},
     "ask.asked": {"en": "**{name}** asked:\n{prompt}", "zh-CN": "**{name}** 问：\n{prompt}"},
+    "ask.attached": {"en": "📎 {files}", "zh-CN": "📎 {files}"},
     # -- trace and progress ---------------------------------------------------------------------------------
     "trace.title": {"en": "Tools used", "zh-CN": "使用的工具"},
     "trace.more": {"en": "… and {count} more", "zh-CN": "……还有 {count} 项"},
@@ -339,6 +365,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "cmd.ask.tool": {
         "en": "auto (default), required, none, or one tool to use",
         "zh-CN": "auto（默认）、required、none，或指定一个工具",
+    },
+    "cmd.ask.file": {
+        "en": "A file for the assistant to read: an image, a text file or a PDF",
+        "zh-CN": "让助手读取的文件：图片、文本文件或 PDF",
     },
     "cmd.tools": {"en": "The assistant's tools", "zh-CN": "助手的工具"},
     "cmd.tools.list": {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import discord
 
+from bot.attachments import SharedFile, SkippedFile
 from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
 from bot.engine.errors import ConciergeError
 from bot.engine.json_text import read_json
@@ -44,6 +45,13 @@ _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
 
 class _Role(Protocol):
     id: int
+
+
+class _Attachment(Protocol):
+    filename: str
+    size: int
+    content_type: str | None
+    url: str
 
 
 class _Permissions(Protocol):
@@ -86,6 +94,14 @@ def caller_of(user: discord.abc.Snowflake, *, permissions: _Permissions | None =
         name=str(getattr(user, "display_name", None) or getattr(user, "name", "someone")),
         role_ids=frozenset(str(role.id) for role in roles),
         is_admin=is_admin,
+    )
+
+
+def shared_files(attachments: Iterable[_Attachment]) -> tuple[SharedFile, ...]:
+    """A message's attachments as the files the bot may read: name, the size Discord reports, type, own URL."""
+    return tuple(
+        SharedFile(filename=item.filename, size=item.size, content_type=item.content_type, url=item.url)
+        for item in attachments
     )
 
 
@@ -276,14 +292,15 @@ def render_reply(
     reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT, language: Language = ENGLISH
 ) -> list[Outgoing]:
     """The messages for a finished turn: the split answer, with the trace and notes embedded under the last one."""
-    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes)]
+    files = [skipped_file_text(skipped, language) for skipped in reply.skipped_files]
+    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes), *files]
     if reply.cut_short:
         notes.append(say(language, "note.cut_short"))
     if reply.failed:  # one sentence, with the trace of any tools that ran before the failure
         sentence = error_sentence(reply.error, language) if reply.error is not None else reply.text.strip()
         sentence = sentence or say(language, "failure.generic")
         content = _shorten(" ".join([sentence, *extra_notes]), limit)
-        turn_notes = [note_text(note, language) for note in reply.notes]
+        turn_notes = [*(note_text(note, language) for note in reply.notes), *files]
         return [Outgoing(content=content, embed=trace_embed(reply.trace, turn_notes, language))]
     empty = say(language, "answer.cut_short" if reply.cut_short else "answer.empty")
     chunks = split_message(reply.text, limit=limit, empty=empty)
@@ -312,6 +329,16 @@ def reason_text(kind: str | None, english: str, language: Language = ENGLISH) ->
 def note_text(note: Note, language: Language = ENGLISH) -> str:
     """A turn's note in the member's language."""
     return say(language, f"note.{note.kind}", tool=note.tool)
+
+
+def skipped_file_text(skipped: SkippedFile, language: Language = ENGLISH) -> str:
+    """Which file the model did not get, and why, in the member's language."""
+    return say(language, f"note.file_{skipped.reason}", file=file_label(skipped.filename))
+
+
+def file_label(filename: str) -> str:
+    """A file's name as shown in code spans: one line, no backticks, at most 100 characters."""
+    return " ".join(filename.replace("`", "'").split())[:100] or "?"
 
 
 def allowed_mentions(asker_id: int) -> discord.AllowedMentions:

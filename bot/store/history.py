@@ -145,6 +145,8 @@ def capped(item: Item, limit: int) -> Item:
         return item.model_copy(update={"arguments": _cut(item.arguments, limit, what="arguments")})
     if isinstance(item, ToolOutput) and len(item.output) > limit:
         return item.model_copy(update={"output": _cut(item.output, limit, what="result")})
+    if isinstance(item, UserMessage):  # images keep their names only; their tokens are counted as stored
+        return item.without_image_data()
     return item
 
 

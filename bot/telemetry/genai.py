@@ -10,7 +10,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec, Usage
-from bot.engine.items import Item
+from bot.engine.items import Item, UserMessage
 from bot.engine.loop import estimate_usage
 from bot.engine.progress import Progress
 from bot.telemetry.metrics import Metrics
@@ -67,9 +67,7 @@ class InstrumentedModelAPI:
                     span.set_attribute("server.address", self._server_address)
                 if self._capture:
                     span.set_attribute("gen_ai.system_instructions", instructions)
-                    span.set_attribute(
-                        "gen_ai.input.messages", json.dumps([item.model_dump(mode="json") for item in items])
-                    )
+                    span.set_attribute("gen_ai.input.messages", json.dumps([_shown(item) for item in items]))
             try:
                 reply = await self._inner.respond(
                     instructions=instructions,
@@ -115,3 +113,9 @@ class InstrumentedModelAPI:
 def _output_json(reply: ModelReply) -> str:
     calls = [{"id": call.call_id, "name": call.name, "arguments": call.arguments} for call in reply.calls]
     return json.dumps([{"role": "assistant", "text": reply.text, "tool_calls": calls}], ensure_ascii=False)
+
+
+def _shown(item: Item) -> object:
+    """An item as a span shows it: a member's images by name, not their bytes (megabytes of base64 per image)."""
+    kept = item.without_image_data() if isinstance(item, UserMessage) else item
+    return kept.model_dump(mode="json")

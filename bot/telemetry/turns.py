@@ -53,10 +53,15 @@ class TurnScope:
     def __init__(self, span: Span) -> None:
         self.span = span
         self.outcome = "failed"
+        self.reason = ""
 
     def finished(self, reply: Reply) -> Reply:
-        """Note how the turn ended (answered, or failed when the model could not be reached); returns `reply`."""
-        self.outcome = "failed" if reply.failed else "answered"
+        """Note how the turn ended (answered; refused when a limit stopped it mid-way, such as the quota; failed when
+        the model could not be reached); returns `reply`."""
+        if reply.error is not None and _classify(reply.error)[0] == "refused":
+            self.outcome, self.reason = _classify(reply.error)
+        else:
+            self.outcome = "failed" if reply.failed else "answered"
         if reply.cut_short and self.span.is_recording():
             self.span.set_attribute("concierge.turn.cut_short", True)
         return reply
@@ -92,19 +97,18 @@ class Telemetry:
                 if place.guild_id is not None:
                     span.set_attribute("concierge.guild.id", place.guild_id)
             scope = TurnScope(span)
-            reason = ""
             try:
                 yield scope
             except BaseException as error:
-                scope.outcome, reason = _classify(error)
+                scope.outcome, scope.reason = _classify(error)
                 raise
             finally:
                 self.metrics.active_turns.dec()
-                self.metrics.child(self.metrics.turns, scope.outcome, reason).inc()
+                self.metrics.child(self.metrics.turns, scope.outcome, scope.reason).inc()
                 if span.is_recording():
                     span.set_attribute("concierge.turn.outcome", scope.outcome)
-                    if reason:
-                        span.set_attribute("concierge.turn.refusal", reason)
+                    if scope.reason:
+                        span.set_attribute("concierge.turn.refusal", scope.reason)
                     if scope.outcome == "failed":
                         span.set_status(Status(StatusCode.ERROR, "the turn failed"))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import discord
 import pytest
 
+from bot.attachments import SkippedFile
 from bot.concierge import ChannelBusy, Reply, TraceEntry
+from bot.discord_adapter.messages import CHINESE
 from bot.discord_adapter.render import (
     CUT_SHORT_NOTE,
     EMPTY_ANSWER,
@@ -18,6 +20,7 @@ from bot.discord_adapter.render import (
     place_of,
     reason_text,
     render_reply,
+    skipped_file_text,
     split_message,
     strip_bot_mention,
     thread_name,
@@ -235,3 +238,20 @@ def test_engine_notes_and_denial_reasons_read_in_simplified_chinese() -> None:
     assert note_text(note, "zh-CN") == "已要求使用 `get_weather`，但模型服务器没有调用它；这个回答没有用到它。"
     assert reason_text("disabled", "the tool 'x' is disabled in this server", "zh-CN") == "此工具已在本服务器停用"
     assert reason_text(None, "some reason from elsewhere", "zh-CN") == "some reason from elsewhere"
+
+
+def test_a_failed_turn_still_names_the_files_the_model_did_not_get() -> None:
+    reply = Reply(text="", failed=True, error=RateLimited(), skipped_files=(SkippedFile("scan.tiff", "unsupported"),))
+    [message] = render_reply(reply)
+    assert message.embed is not None
+    assert message.embed.description == (
+        "ℹ `scan.tiff` was not read: I read images, text files and PDFs, not this type."
+    )
+
+
+def test_a_file_name_is_shown_on_one_line_that_cannot_break_out_of_its_code_span() -> None:
+    skipped = SkippedFile("evil`name\n@everyone.exe", "unsupported")
+    assert skipped_file_text(skipped).startswith("`evil'name @everyone.exe` was not read")
+    assert skipped_file_text(SkippedFile("photo.png", "too_many_images"), CHINESE) == (
+        "未发送 `photo.png`：一条消息中的图片数量超出了上限。"
+    )

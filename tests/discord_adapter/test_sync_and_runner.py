@@ -92,6 +92,8 @@ async def test_the_synced_payload_carries_chinese_descriptions_and_unchanged_nam
     assert payload["description_localizations"] == {"zh-CN": CATALOG["cmd.ask"]["zh-CN"]}
     assert payload.get("name_localizations", {}) == {}
     assert payload["options"][0]["description_localizations"] == {"zh-CN": "你想问的内容"}
+    assert payload["options"][2]["name"] == "file"
+    assert payload["options"][2]["description_localizations"] == {"zh-CN": CATALOG["cmd.ask.file"]["zh-CN"]}
 
 
 @pytest.mark.asyncio

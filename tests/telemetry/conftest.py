@@ -15,6 +15,7 @@ from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
 from bot.prompt import SystemPrompt
+from bot.spending import Spending
 from bot.store import Store
 from bot.telemetry import Health, InstrumentedModelAPI, Metrics, OpsServer, Telemetry
 
@@ -58,7 +59,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await opened.close()
 
 
-def observed_concierge(api: ModelAPI, store: Store, telemetry: Telemetry, **limits: int) -> Concierge:
+def observed_concierge(
+    api: ModelAPI, store: Store, telemetry: Telemetry, *, spending: Spending | None = None, **limits: int
+) -> Concierge:
     """A Concierge whose model requests and turns report to `telemetry`, as bot.app wires it."""
     return Concierge(
         api=InstrumentedModelAPI(
@@ -76,6 +79,7 @@ def observed_concierge(api: ModelAPI, store: Store, telemetry: Telemetry, **limi
         prompt=SystemPrompt("You are a test."),
         services={},
         limits=ConciergeLimits(**limits),
+        spending=spending,
         telemetry=telemetry,
     )
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import open_app
-from bot.concierge import ChatHooks, SlowDown
+from bot.concierge import ChannelBusy, ChatHooks, QuotaReached, SlowDown
 from bot.engine.api import ModelReply, Usage
 from bot.engine.errors import ModelUnavailable, ToolChoiceRefused
 from bot.settings import load_settings
+from bot.spending import QuotaDefaults, Spending
 from bot.store import Store
 from bot.telemetry import Telemetry
 from tests.engine.scripted import ScriptedAPI
@@ -35,6 +38,50 @@ async def test_turn_outcomes_are_counted_answered_failed_and_refused_by_reason(s
     assert scraped.value("concierge_turns_total", outcome="refused", reason="rate_limit") == 1
     assert scraped.value("concierge_turns_total", outcome="refused", reason="permission") == 1
     assert scraped.value("concierge_active_turns") == 0
+
+
+@pytest.mark.asyncio
+async def test_turns_stopped_by_the_quota_mid_way_or_at_the_start_are_counted_as_refused_for_quota(
+    store: Store,
+) -> None:
+    telemetry = Telemetry()
+    spending = Spending(store.usage, store.quotas, defaults=QuotaDefaults(per_member=1), model=MODEL)
+    api = ScriptedAPI().calls(("echo", {"text": "a"}))  # the estimate of this first request uses up the quota
+    concierge = observed_concierge(api, store, telemetry, spending=spending)
+
+    stopped = await concierge.chat(THREAD, ANN, "echo a, then answer")
+    with pytest.raises(QuotaReached):
+        await concierge.chat(THREAD, ANN, "again")
+
+    assert isinstance(stopped.error, QuotaReached)
+    scraped = await scrape(telemetry.metrics)
+    assert scraped.value("concierge_turns_total", outcome="refused", reason="quota") == 2
+    assert scraped.value("concierge_turns_total", outcome="failed") == 0
+
+
+@pytest.mark.asyncio
+async def test_a_turn_turned_away_from_a_full_channel_is_counted_as_refused_busy(store: Store) -> None:
+    telemetry = Telemetry()
+    entered, release = asyncio.Event(), asyncio.Event()
+    scripted = ScriptedAPI().text("done")
+
+    class HeldAPI:
+        async def respond(self, **request: Any) -> Any:
+            entered.set()
+            await release.wait()
+            return await scripted.respond(**request)
+
+    concierge = observed_concierge(HeldAPI(), store, telemetry, max_waiting_per_channel=0)  # type: ignore[arg-type]
+    first = asyncio.create_task(concierge.chat(THREAD, ANN, "slow"))
+    await entered.wait()  # the first turn holds the channel
+    with pytest.raises(ChannelBusy):
+        await concierge.chat(THREAD, ANN, "meanwhile")
+    release.set()
+    await first
+
+    scraped = await scrape(telemetry.metrics)
+    assert scraped.value("concierge_turns_total", outcome="refused", reason="busy") == 1
+    assert scraped.value("concierge_turns_total", outcome="answered") == 1
 
 
 @pytest.mark.asyncio

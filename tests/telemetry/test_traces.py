@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
@@ -13,8 +15,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from bot.concierge import ChatHooks
 from bot.engine.api import ModelReply, Usage
 from bot.engine.errors import ModelUnavailable
+from bot.engine.items import ImagePart, UserMessage
 from bot.store import Store
-from bot.telemetry import Telemetry, setup_tracing
+from bot.telemetry import InstrumentedModelAPI, Telemetry, setup_tracing
 from bot.telemetry.tracing import captures_content, tracing_wanted
 from tests.engine.scripted import ScriptedAPI
 from tests.telemetry.conftest import ANN, MODEL, THREAD, AnswerWith, observed_concierge
@@ -236,3 +239,25 @@ def test_otlp_headers_are_read_like_the_sdk_reads_them_and_a_bad_entry_is_skippe
     assert otlp_headers("") == {}
     assert otlp_headers("hunter2,api-key=k") == {"api-key": "k"}
     assert "entry 1 is not name=value" in caplog.text and "hunter2" not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_captured_messages_name_a_members_image_without_its_bytes() -> None:
+    telemetry, exporter = traced(capture=True)
+    api = InstrumentedModelAPI(
+        ScriptedAPI().text("Red."),
+        model=MODEL,
+        metrics=telemetry.metrics,
+        tracer=telemetry.tracer,
+        capture_content=True,
+    )
+    png = (Path(__file__).parents[1] / "fixtures" / "attachments" / "red-square.png").read_bytes()
+    image = ImagePart(filename="red-square.png", media_type="image/png", data=base64.b64encode(png).decode())
+
+    await api.respond(
+        instructions="t", items=[UserMessage(text="colour?", attachments=(image,))], tools=[], tool_choice="auto"
+    )
+
+    recorded = json.dumps([dict(span.attributes or {}) for span in exporter.get_finished_spans()], default=str)
+    assert "red-square.png" in recorded and "colour?" in recorded
+    assert base64.b64encode(png).decode() not in recorded

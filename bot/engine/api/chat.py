@@ -161,7 +161,7 @@ def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
     for item in items:
         match item:
             case UserMessage():
-                messages.append({"role": "user", "content": item.as_prompt()})
+                messages.append({"role": "user", "content": _user_content(item)})
                 open_assistant = None
             case AssistantMessage():
                 open_assistant = {"role": "assistant", "content": item.text}
@@ -185,6 +185,16 @@ def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
             case _:
                 assert_never(item)
     return messages
+
+
+def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+    """A member's words as Chat content: plain text, or a text part then each image as a data URL."""
+    images = message.images()
+    if not images:
+        return message.as_prompt()
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.as_prompt()}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in images]
+    return parts
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:

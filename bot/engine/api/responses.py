@@ -113,7 +113,7 @@ def _input_item(item: Item) -> ResponseInputItemParam:
                 "encrypted_content": item.encrypted_content,
             }
         case UserMessage():
-            return {"role": "user", "content": item.as_prompt()}
+            return {"role": "user", "content": _user_content(item)}
         case AssistantMessage():
             return {"role": "assistant", "content": item.text}
         case ToolCall():
@@ -122,6 +122,16 @@ def _input_item(item: Item) -> ResponseInputItemParam:
             return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
         case _:
             assert_never(item)
+
+
+def _user_content(message: UserMessage) -> Any:
+    """A member's words as Responses content: plain text, or text then each image as a data URL."""
+    images = message.images()
+    if not images:
+        return message.as_prompt()
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": message.as_prompt()}]
+    parts += [{"type": "input_image", "image_url": image.data_url(), "detail": "auto"} for image in images]
+    return parts
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:

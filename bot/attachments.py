@@ -1,0 +1,245 @@
+"""Files members share: which ones reach the model, read within limits into engine values (images, file text)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+import aiohttp
+from pypdf import PdfReader
+
+from bot.engine.items import Attachment, FileText, ImagePart
+
+log = logging.getLogger(__name__)
+
+IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+IMAGE_EXTENSIONS = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+IMAGE_EXTENSIONS[".webp"] = "image/webp"
+TEXT_EXTENSIONS = frozenset(
+    {
+        ".txt", ".md", ".markdown", ".rst", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".yaml", ".yml", ".toml",
+        ".ini", ".cfg", ".conf", ".env", ".xml", ".html", ".htm", ".css", ".log", ".sql", ".py", ".js", ".mjs", ".ts",
+        ".tsx", ".jsx", ".java", ".kt", ".c", ".h", ".cpp", ".hpp", ".cs", ".go", ".rs", ".rb", ".php", ".sh", ".bash",
+        ".ps1", ".bat", ".swift", ".lua", ".r", ".tex", ".srt", ".vtt", ".diff", ".patch",
+    }
+)  # fmt: skip
+TEXT_APPLICATION_TYPES = frozenset(
+    {"application/json", "application/x-ndjson", "application/xml", "application/yaml", "application/x-yaml",
+     "application/toml", "application/javascript", "application/x-sh", "application/sql", "application/csv"}
+)  # fmt: skip
+PDF_TYPE = "application/pdf"
+
+FileKind = Literal["image", "text", "pdf"]
+SkipReason = Literal["too_large", "unsupported", "too_many_images", "no_vision", "unreadable", "download_failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentLimits:
+    """What the bot accepts from members' files (from the settings)."""
+
+    max_bytes: int = 10_000_000
+    max_text_chars: int = 100_000
+    max_images: int = 5
+    vision: bool = True
+    download_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file as the chat platform announces it, before anything is downloaded."""
+
+    filename: str
+    size: int
+    content_type: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file the model does not get, and why (for the reply to name)."""
+
+    filename: str
+    reason: SkipReason
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFiles:
+    """What a message's files became: the parts for the model, and the files left out."""
+
+    parts: tuple[Attachment, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+
+
+Download = Callable[[str, int], Awaitable[bytes]]
+"""Fetch a URL's body, refusing (with TooLarge) one longer than the given number of bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileReader:
+    """How the bot reads members' files: its limits, and how a file's own URL is downloaded."""
+
+    download: Download
+    limits: AttachmentLimits = AttachmentLimits()
+
+    async def read(self, files: Sequence[SharedFile]) -> ReadFiles:
+        """The files' parts for the model and the files left out (nothing is downloaded for no files)."""
+        if not files:
+            return ReadFiles()
+        return await read_files(files, limits=self.limits, download=self.download)
+
+
+class DownloadFailed(Exception):
+    """The file's URL did not answer with the file."""
+
+
+class TooLarge(Exception):
+    """A download went past its byte limit while it was read."""
+
+
+def kind_of(file: SharedFile) -> FileKind | None:
+    """What the bot can read a file as, from its content type and name; None for anything else."""
+    media = (file.content_type or "").split(";")[0].strip().lower()
+    suffix = PurePosixPath(file.filename.lower()).suffix
+    if media in IMAGE_TYPES or (not media and suffix in IMAGE_EXTENSIONS):
+        return "image"
+    if media == PDF_TYPE or suffix == ".pdf":
+        return "pdf"
+    if media.startswith("text/") or media in TEXT_APPLICATION_TYPES or suffix in TEXT_EXTENSIONS:
+        return "text"
+    return None
+
+
+async def read_files(files: Sequence[SharedFile], *, limits: AttachmentLimits, download: Download) -> ReadFiles:
+    """Decide for each file before any download, then download and read the accepted ones concurrently."""
+    accepted: list[tuple[SharedFile, FileKind]] = []
+    skipped: list[SkippedFile] = []
+    images = 0
+    for file in files:
+        kind = kind_of(file)
+        if kind is None:
+            skipped.append(SkippedFile(file.filename, "unsupported"))
+        elif file.size > limits.max_bytes:
+            skipped.append(SkippedFile(file.filename, "too_large"))
+        elif kind == "image" and not limits.vision:
+            skipped.append(SkippedFile(file.filename, "no_vision"))
+        elif kind == "image" and images >= limits.max_images:
+            skipped.append(SkippedFile(file.filename, "too_many_images"))
+        else:
+            images += kind == "image"
+            accepted.append((file, kind))
+    read = await asyncio.gather(*(_read_one(file, kind, limits=limits, download=download) for file, kind in accepted))
+    parts = [part for part in read if not isinstance(part, SkippedFile)]
+    skipped += [part for part in read if isinstance(part, SkippedFile)]
+    return ReadFiles(parts=tuple(parts), skipped=tuple(skipped))
+
+
+async def _read_one(
+    file: SharedFile, kind: FileKind, *, limits: AttachmentLimits, download: Download
+) -> Attachment | SkippedFile:
+    """Download one accepted file and turn it into a part; any failure names the file instead."""
+    try:
+        async with asyncio.timeout(limits.download_timeout):
+            body = await download(file.url, limits.max_bytes)
+    except TooLarge:
+        return SkippedFile(file.filename, "too_large")
+    except Exception as error:  # a network failure, a timeout, an expired link: the turn goes on without the file
+        log.warning("could not download attachment %r: %s", file.filename, type(error).__name__)
+        return SkippedFile(file.filename, "download_failed")
+    if kind == "image":
+        media = _image_type(body)
+        if media is None:
+            return SkippedFile(file.filename, "unreadable")
+        return ImagePart(filename=file.filename, media_type=media, data=base64.b64encode(body).decode("ascii"))
+    if kind == "pdf":
+        text = await asyncio.to_thread(_pdf_text, body, limits.max_text_chars)
+        if text is None:
+            return SkippedFile(file.filename, "unreadable")
+        return _file_text(file.filename, text, "pdf", limits.max_text_chars)
+    text = _decode(body)
+    if text is None:
+        return SkippedFile(file.filename, "unreadable")
+    return _file_text(file.filename, text, "text", limits.max_text_chars)
+
+
+def _file_text(filename: str, text: str, source: Literal["text", "pdf"], limit: int) -> FileText:
+    """The file's text, cut to `limit` characters from the start (the model is told how much was cut)."""
+    if len(text) <= limit:
+        return FileText(filename=filename, text=text, source=source)
+    return FileText(filename=filename, text=text[:limit], source=source, total_chars=len(text))
+
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _image_type(body: bytes) -> str | None:
+    """The image's real type from its first bytes (a file's name or announced type may lie)."""
+    for signature, media in _SIGNATURES:
+        if body.startswith(signature):
+            return media
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _decode(body: bytes) -> str | None:
+    """A text file's characters: UTF-8 (with or without BOM), UTF-16 with a BOM; None for binary data."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return body.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in body[:8192]:
+        return None
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")  # legacy exports (Excel's CSV) are usually Windows-1252 / Latin-1
+
+
+def _pdf_text(body: bytes, enough: int) -> str | None:
+    """The text of a PDF's pages, extracted locally until there is more than `enough` characters (the rest would be
+    cut anyway); "" for a PDF without text (a scan), None for one that cannot be read."""
+    pages: list[str] = []
+    length = 0
+    try:
+        for page in PdfReader(io.BytesIO(body)).pages:
+            text = (page.extract_text() or "").strip()
+            if text:
+                pages.append(text)
+                length += len(text) + 2
+            if length > enough:
+                break
+    except Exception as error:  # pypdf raises many kinds of errors on damaged files
+        log.warning("could not read a PDF: %s", type(error).__name__)
+        return None
+    return "\n\n".join(pages)
+
+
+def http_download(session: aiohttp.ClientSession) -> Download:
+    """Downloads through the bot's HTTP session, stopping as soon as a body passes its byte limit."""
+
+    async def download(url: str, max_bytes: int) -> bytes:
+        async with session.get(url, allow_redirects=False) as response:
+            if response.status != 200:  # redirects included: only the attachment's own URL is fetched
+                raise DownloadFailed(f"HTTP {response.status}")
+            if response.content_length is not None and response.content_length > max_bytes:
+                raise TooLarge(url)
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(65_536):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TooLarge(url)
+            return bytes(body)
+
+    return download
