@@ -44,13 +44,13 @@ def toolbox(*flags: str, **keys: Any) -> dict[str, Any]:
 
 
 def settings_for(server: FakeOpenAI, tmp_path: Path, servers: dict[str, Any], **extra: str) -> Any:
+    extra.setdefault("OPENAI_API", "chat")
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return load_settings(
         {
             "OPENAI_BASE_URL": server.base_url,
             "OPENAI_API_KEY": "sk-test-secret",
-            "OPENAI_API": "chat",
             "OPENAI_MODEL": "test-model",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'concierge.db'}",
             "MCP_CONFIG_FILE": str(config),
@@ -68,13 +68,16 @@ async def app_with(tmp_path: Path, servers: dict[str, Any], **extra: str) -> Asy
 
 
 def offered(request: RecordedRequest) -> dict[str, dict[str, Any]]:
-    """The tools a request offered the model, by name."""
-    return {tool["function"]["name"]: tool["function"] for tool in request.json.get("tools", [])}
+    """The tools a request offered the model, by name (Chat nests each in "function", Responses does not)."""
+    tools = [tool.get("function", tool) for tool in request.json.get("tools", [])]
+    return {tool["name"]: tool for tool in tools}
 
 
 def tool_outputs(request: RecordedRequest) -> list[dict[str, Any]]:
-    """The tool outputs a request sent the model, in order."""
-    return [json.loads(message["content"]) for message in request.json["messages"] if message["role"] == "tool"]
+    """The tool outputs a request sent the model, in order, from either API's request."""
+    if "messages" in request.json:
+        return [json.loads(item["content"]) for item in request.json["messages"] if item["role"] == "tool"]
+    return [json.loads(item["output"]) for item in request.json["input"] if item.get("type") == "function_call_output"]
 
 
 async def until(app: App, condition: Callable[[], bool], seconds: float = 30.0) -> None:
@@ -100,8 +103,11 @@ class Answering:
         return ConfirmationOutcome(self.verdict, by_id=request.asker.user_id, by_name=request.asker.name)  # type: ignore[arg-type]
 
 
-async def test_an_mcp_tool_is_offered_validated_called_and_audited_like_a_built_in_one(tmp_path: Path) -> None:
-    async with app_with(tmp_path, {"tb": toolbox(**OPEN)}) as (app, model):
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_an_mcp_tool_is_offered_validated_called_and_audited_like_a_built_in_one(
+    tmp_path: Path, api: str
+) -> None:
+    async with app_with(tmp_path, {"tb": toolbox(**OPEN)}, OPENAI_API=api) as (app, model):
         model.reply_calls(("tb__echo", {"text": "hi", "times": 2}), ("tb__add", {"a": "two"}))
         model.reply_text("done")
         reply = await app.concierge.chat(CHANNEL, MEMBER, "echo hi twice")
