@@ -25,6 +25,9 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
+from bot.mcp import McpConfigError, McpTools, ServerConfig
+from bot.mcp.tools import RegistrySync
+from bot.mcp_wiring import make_mcp_tools, mcp_health_checks, mcp_servers, source_status, start_mcp
 from bot.model_check import CheckLine, CheckSection
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
@@ -75,6 +78,7 @@ class App:
     pruner: Pruner | None = None
     telemetry: Telemetry = field(default_factory=Telemetry)
     health: Health = field(default_factory=Health)
+    mcp: McpTools | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -187,6 +191,7 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
+    configured = load_mcp_servers(settings)
     tracing = setup_tracing(settings.OTEL)
     telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
     async with AsyncExitStack() as resources:
@@ -203,10 +208,13 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
         resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
         resources.push_async_callback(model_client.close)
+        mcp = make_mcp_tools(settings, configured)
+        resources.push_async_callback(mcp.aclose)  # after the running turns (concierge.shutdown, below) are over
         concierge = make_concierge(
-            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package
+            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package, mcp=mcp
         )
         resources.push_async_callback(concierge.shutdown)
+        await start_mcp(mcp)
         yield App(
             settings=settings,
             store=store,
@@ -215,7 +223,8 @@ async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> A
             concierge=concierge,
             pruner=pruner,
             telemetry=telemetry,
-            health=Health([database_check(store)]),
+            health=Health([database_check(store), *mcp_health_checks(mcp)]),
+            mcp=mcp,
         )
 
 
@@ -234,12 +243,19 @@ def make_concierge(
     *,
     telemetry: Telemetry,
     tool_package: ModuleType = tools,
+    mcp: McpTools | None = None,
 ) -> Concierge:
-    """The facade, wired to the store, the model and the tools' services."""
+    """The facade, wired to the store, the model and the tools' services (and the MCP servers' tools, kept in step
+    with them from now on)."""
     services = make_tool_services(settings, store, http)
+    registry = tool_registry(services, tool_package)
+    if mcp is not None:
+        keep_in_step = RegistrySync(mcp, registry)
+        mcp.on_change(keep_in_step)
+        keep_in_step()
     return Concierge(
         api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
-        registry=tool_registry(services, tool_package),
+        registry=registry,
         history=store.history,
         policies=store.policies,
         audit=store.audit,
@@ -263,6 +279,7 @@ def make_concierge(
             member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
         ),
         telemetry=telemetry,
+        sources=None if mcp is None else (lambda: [source_status(status) for status in mcp.statuses()]),
         files=file_reader(settings, http),
     )
 
@@ -279,6 +296,14 @@ def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
             download_timeout=settings.ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS,
         ),
     )
+
+
+def load_mcp_servers(settings: Settings) -> list[ServerConfig]:
+    """The MCP servers of MCP_CONFIG_FILE (none without the default file); a bad file stops start-up in one line."""
+    try:
+        return mcp_servers(settings)
+    except McpConfigError as error:
+        raise StartupError(str(error)) from None
 
 
 def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:

@@ -1,10 +1,12 @@
-"""`concierge check`: every resource start-up needs (settings, prompt, database, model server), one section each."""
+"""`concierge check`: every resource start-up needs (settings, prompt, database, MCP servers, model server), one section
+each."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.app import StartupError, check_database, check_model_server, load_prompt
+from bot.mcp_wiring import check_mcp_servers
 from bot.model_check import CheckLine, CheckSection, render_checkup
 from bot.settings import Settings
 
@@ -41,8 +43,8 @@ async def check_prompt(settings: Settings) -> CheckSection:
     )
 
 
-# In order; the model server last, as the slowest. MCP servers join here once they exist.
-CHECKS: tuple[Check, ...] = (check_prompt, check_database, check_model_server)
+# In order; the model server last, as the slowest.
+CHECKS: tuple[Check, ...] = (check_prompt, check_database, check_mcp_servers, check_model_server)
 
 
 async def run_checkup(settings: Settings, *, warnings: Sequence[str] = ()) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from bot.attachments import FileReader, ReadFiles, SharedFile, SkippedFile
@@ -27,6 +28,7 @@ from bot.outcomes import (
     PolicyChange,
     Reply,
     ShuttingDown,
+    SourceStatus,
     ToolStatus,
     UnknownTool,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "Reply",
     "ShuttingDown",
     "SlowDown",
+    "SourceStatus",
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
@@ -79,6 +82,7 @@ class Concierge:
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
         telemetry: Telemetry | None = None,
+        sources: Callable[[], Sequence[SourceStatus]] | None = None,
         files: FileReader | None = None,
     ) -> None:
         self._api = api
@@ -93,6 +97,7 @@ class Concierge:
         self._spending = spending
         self._now = now
         self._telemetry = telemetry or Telemetry()
+        self._sources = sources
         self._files = files
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
@@ -195,7 +200,7 @@ class Concierge:
             statuses.append(
                 ToolStatus(
                     name=tool.name,
-                    description=tool.description.splitlines()[0],
+                    description=next(iter(tool.description.splitlines()), ""),
                     enabled=policy.enabled,
                     usable=isinstance(decision, Allowed),
                     reason=None if isinstance(decision, Allowed) else decision.reason,
@@ -203,9 +208,17 @@ class Concierge:
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
                     confirm=needs_confirmation(by_default=tool.confirm_by_default, policy=policy),
+                    source=tool.source,
                 )
             )
         return statuses
+
+    def tool_sources(self, caller: Caller) -> list[SourceStatus]:
+        """Each MCP server's status, in the operator's file order; its error is shown to admins only."""
+        statuses = list(self._sources()) if self._sources is not None else []
+        if caller.is_admin:
+            return statuses
+        return [replace(status, error="") for status in statuses]
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
         """Names of the tools this member may use here."""

@@ -95,6 +95,22 @@ class ToolStatus:
     restricted: bool
     allowed_role_ids: frozenset[str]
     confirm: bool
+    source: str | None = None  # None: built in; "mcp:<server>": a tool of that MCP server
+
+
+SourceState = Literal["connecting", "connected", "failed", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """Where one tool source (an MCP server) stands, for /tools list: its state, how many tools, or its error
+    (the error only for admins: it may name the operator's paths or hosts)."""
+
+    source: str  # as ToolStatus.source: "mcp:<server>"
+    name: str  # the server's name in the operator's file
+    state: SourceState
+    tools: int = 0
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""`concierge check` covers what start-up needs (settings, prompt, database, model server), verdict last."""
+"""`concierge check` covers what start-up needs (settings, prompt, database, MCP servers, model server), verdict last."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ async def test_everything_in_order_passes_with_the_verdict_last(
     out = capsys.readouterr().out.splitlines()
     assert status == 0, out
     titles = [line for line in out if not line.startswith("  ")]
-    assert titles[:3] == ["Settings", "System prompt", "Database"]
-    assert titles[3].startswith("Model server:") and titles[4].startswith("ready")
+    assert titles[:4] == ["Settings", "System prompt", "Database", "MCP servers"]
+    assert titles[4].startswith("Model server:") and titles[5].startswith("ready")
     assert titles[-1] == out[-1]
     assert not (tmp_path / "c.db").exists()  # checking creates nothing
 

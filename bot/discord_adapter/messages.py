@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.discord_adapter.messages_mcp import MCP_CATALOG
+
 Language = Literal["en", "zh-CN"]
 ENGLISH: Language = "en"
 CHINESE: Language = "zh-CN"
@@ -409,6 +411,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Forget this channel's conversation (thread starter or admin)",
         "zh-CN": "清除此频道的对话（子区发起人或管理员）",
     },
+    **MCP_CATALOG,
 }
 
 

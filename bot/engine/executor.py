@@ -235,7 +235,7 @@ class ToolExecutor:
         repeated = self._repeated(tool, arguments)
         if repeated is not None:
             return repeated
-        timeout = min(tool.timeout, self.default_timeout) if tool.timeout else self.default_timeout
+        timeout = tool.time_limit(self.default_timeout)
         if needs_confirmation(by_default=tool.confirm_by_default, policy=authorization.policy):
             confirmed = await self._confirmed(call, tool, arguments, authorization, timeout, audit)
             if isinstance(confirmed, Failed):

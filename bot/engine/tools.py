@@ -168,6 +168,11 @@ class Tool:
             return result.model_dump(mode="json")
         return dict(result)
 
+    def time_limit(self, default: float) -> float:
+        """Seconds a call (and its preview) may take: the tool's own limit when it sets a shorter one than `default`
+        (TOOL_TIMEOUT_SECONDS), else `default` (a tool whose limit is the operator's choice overrides this)."""
+        return min(self.timeout, default) if self.timeout else default
+
     async def describe(self, context: ToolContext[Any], arguments: BaseModel) -> Preview:
         """What a call would do, in plain words, for the member to confirm; raises ToolError if it would fail."""
         if self.preview is not None:

@@ -29,6 +29,7 @@ from bot.mcp.results import DEFAULT_MAX_RESULT_CHARS, result_for_model
 log = logging.getLogger(__name__)
 
 DEFAULT_START_TIMEOUT_SECONDS = 20.0
+TIMED_OUT = "the tool timed out"  # the error of a call cancelled at its timeout
 Problem = dict[str, Any]
 
 
@@ -134,6 +135,12 @@ class McpTools:
         entry = self._entry(name)
         return field_problems(entry.validator, drop_nulls_for_left_out(arguments, entry.optional_keys))
 
+    def as_sent(self, name: str, arguments: Any) -> Any:
+        """`arguments` as the server would receive them (the nulls a strict schema made the model send for left-out
+        properties dropped); unchanged for a tool that is not offered now."""
+        entry = self._entries.get(name)
+        return arguments if entry is None else drop_nulls_for_left_out(arguments, entry.optional_keys)
+
     async def call(self, name: str, arguments: Any) -> dict[str, Any]:
         """Run tool `name`; the JSON object for the model, in the project's error shape when anything goes wrong."""
         entry = self._entries.get(name)
@@ -153,7 +160,7 @@ class McpTools:
             async with asyncio.timeout(spec.timeout):
                 result = await connection.call(spec.tool, arguments)
         except TimeoutError:
-            return {"error": "the tool timed out", "tool": name, "timeout_seconds": spec.timeout}
+            return {"error": TIMED_OUT, "tool": name, "timeout_seconds": spec.timeout}
         except ServerUnavailable as error:
             return {"error": "the tool's server is unavailable", "tool": name, "detail": str(error)}
         except Exception as error:  # the SDK's MCPError, a lost connection, a result that breaks its output schema

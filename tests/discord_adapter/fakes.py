@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from bot.attachments import SharedFile
-from bot.concierge import AuditEntry, ChatHooks, NotAllowed, PolicyChange, Reply, ToolStatus, UnknownTool
+from bot.concierge import AuditEntry, ChatHooks, NotAllowed, PolicyChange, Reply, SourceStatus, ToolStatus, UnknownTool
 from bot.engine.permissions import Caller, Place
 from bot.spending import MemberUsage
 from bot.store.usage import UsageTotals
@@ -45,6 +45,7 @@ class FakeConcierge:
         self.refuse_tool: Exception | None = None
         self.usable = ["calculate", "get_weather"]
         self.typing_probe: FakeChannel | None = None
+        self.sources: list[SourceStatus] = []
 
     async def chat(
         self,
@@ -85,6 +86,9 @@ class FakeConcierge:
                 "web_search", "Search the web.", False, False, "disabled", "disabled", False, frozenset(), False
             ),
         ]
+
+    def tool_sources(self, caller: Caller) -> list[SourceStatus]:
+        return list(self.sources)
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
         return list(self.usable)

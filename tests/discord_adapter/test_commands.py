@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.webhook.async_ import async_context
 
 from bot.attachments import SharedFile
-from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
+from bot.concierge import AuditEntry, Reply, SlowDown, SourceStatus, UnknownTool
 from bot.discord_adapter.ask import ToolChoice
 from bot.discord_adapter.client import ConciergeBot
 from bot.discord_adapter.commands import ToolAdmin, format_audit_entry, install_commands
@@ -296,6 +296,25 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
     ]
     assert all_ephemeral(interaction)
     assert interaction.followup.sent[0][1]["allowed_mentions"].to_dict() == {"parse": []}
+
+
+@pytest.mark.asyncio
+async def test_tools_list_shows_each_mcp_server_with_its_status_after_the_built_in_tools() -> None:
+    concierge = FakeConcierge()
+    concierge.sources = [
+        SourceStatus("mcp:wiki", "wiki", "connected", tools=0),
+        SourceStatus("mcp:tickets", "tickets", "failed", error="cannot reach the server (ConnectError)"),
+        SourceStatus("mcp:clock", "clock", "connecting"),
+    ]
+    interaction = in_thread()
+    await run(concierge, interaction, "tools list")
+    [text] = followup_texts(interaction)
+    assert text.endswith(
+        "    disabled in this server\n"
+        "**MCP server `wiki`** — connected, 0 tools\n"
+        "**MCP server `tickets`** — unavailable, retrying: cannot reach the server (ConnectError)\n"
+        "**MCP server `clock`** — connecting…"
+    )
 
 
 @pytest.mark.asyncio

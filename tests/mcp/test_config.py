@@ -129,3 +129,16 @@ def test_the_settings_know_whether_the_file_was_named(tmp_path: Path) -> None:
     assert default.mcp_config_explicit is False
     assert named.mcp_config_explicit is True
     assert default.MCP_START_TIMEOUT_SECONDS == 20
+
+
+def test_the_readmes_example_file_is_accepted_with_the_defaults_it_describes() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Bring your own tools") :]
+    example = section[section.index("```json\n") + len("```json\n") : section.index("\n```", section.index("```json"))]
+    clock, files, deepwiki = parse_mcp_config(example, environ={})
+    assert (clock.restricted, clock.confirms("get_current_time", read_only_hint=None)) == (False, False)
+    assert isinstance(files, StdioServer) and files.command == "npx"
+    assert files.allowed_tools == ("list_directory", "search_files", "read_text_file")
+    assert not files.confirms("search_files", read_only_hint=None)
+    assert files.confirms("read_text_file", read_only_hint=True)
+    assert isinstance(deepwiki, HttpServer) and deepwiki.restricted and deepwiki.timeout_seconds == 60

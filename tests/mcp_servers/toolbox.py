@@ -59,6 +59,11 @@ BASE_TOOLS = [
     _tool("weird.name/with slashes", "", {"type": "object", "properties": {}}),
     _tool("huge", "Return three megabytes.", {"type": "object", "properties": {}}),
     _tool("hang", "Never return.", {"type": "object", "properties": {}}),
+    _tool(
+        "sleep",
+        "Answer after some seconds.",
+        {"type": "object", "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]},
+    ),
     _tool("crash", "Exit the process mid-call.", {"type": "object", "properties": {}}),
     _tool("fail", "Report an error.", {"type": "object", "properties": {}}),
     _tool("picture", "Return an image and a link.", {"type": "object", "properties": {}}),
@@ -91,6 +96,9 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
             return types.CallToolResult(content=_text("x" * HUGE_CHARS))
         case "hang":
             await anyio.sleep_forever()
+        case "sleep":
+            await anyio.sleep(arguments["seconds"])
+            return types.CallToolResult(content=_text(f"slept {arguments['seconds']} s"))
         case "crash":
             os._exit(3)
         case "fail":
