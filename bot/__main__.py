@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in unknown_settings():
             print(f"concierge: warning: {warning}", file=sys.stderr)
     configure_logging(settings)
-    from bot import app  # imported late: a settings error must not wait for discord.py to load
+    from bot import app, data_commands  # imported late: a settings error must not wait for discord.py to load
 
     try:
         if args.command == "check":
@@ -110,9 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_checkup(settings, warnings=unknown_settings()))
         if args.command == "import-restaurants":
-            return asyncio.run(app.import_restaurant_catalog(settings, args.file, replace=args.replace))
+            return asyncio.run(data_commands.import_restaurant_catalog(settings, args.file, replace=args.replace))
         if args.command == "copy-data":
-            return asyncio.run(app.copy_database(args.source_url, args.target_url))
+            return asyncio.run(data_commands.copy_database(args.source_url, args.target_url))
         return asyncio.run(app.run_bot(settings))
     except app.StartupError as error:
         print(f"concierge: {error}", file=sys.stderr)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -28,7 +26,6 @@ from bot.engine.tools import Registry, missing_services
 from bot.mcp import McpConfigError, McpTools, ServerConfig
 from bot.mcp.tools import RegistrySync
 from bot.mcp_wiring import make_mcp_tools, mcp_health_checks, mcp_servers, source_status, start_mcp
-from bot.model_check import CheckLine, CheckSection
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
@@ -388,106 +385,3 @@ def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
         return bot.is_ready() and not bot.is_closed()
 
     return connected
-
-
-async def check_model_server(settings: Settings) -> CheckSection:
-    """`concierge check`'s model server section: the self-test report through the bot's own adapters."""
-    from bot.model_check import check_model_server as run_check
-
-    client = make_model_client(settings)
-    try:
-        report = await run_check(
-            client,
-            model=settings.OPENAI_MODEL,
-            api=settings.OPENAI_API,
-            features=feature_modes(settings),
-            limit_field=first_output_limit_field(settings),
-            vision=settings.VISION,
-        )
-    finally:
-        await client.close()
-    where = settings.OPENAI_BASE_URL or "OpenAI"
-    title = f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}"
-    return CheckSection(title, report.lines, ok=report.ok)
-
-
-async def check_database(settings: Settings) -> CheckSection:
-    """`concierge check`'s database section: can it be opened, and how does its schema compare with ours?"""
-    from bot.store.db import bundled_migrations, dialect_of, schema_version_at
-
-    title = "Database"
-    known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
-    try:
-        found = await schema_version_at(settings.DATABASE_URL)
-    except DatabaseUnavailable as error:
-        return CheckSection.failed(title, "DATABASE_URL", str(error))
-    if found > known:
-        detail = f"schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge"
-        return CheckSection.failed(title, "DATABASE_URL", detail)
-    state = "up to date" if found == known else f"will be migrated from {found} on start"
-    line = CheckLine(
-        "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
-    )
-    return CheckSection(title, (line,))
-
-
-async def copy_database(source_url: str, target_url: str) -> int:
-    """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
-    from bot.store.copy import TargetNotEmpty, copy_data
-    from bot.store.db import open_database, schema_version_at
-
-    try:
-        # A mistyped source must not become a new empty database that "copies" nothing.
-        if await schema_version_at(source_url) == 0:
-            print(f"concierge: {missing_source(source_url)} (nothing was copied or created)", file=sys.stderr)
-            return 1
-        async with AsyncExitStack() as databases:
-            source = await open_database(source_url)
-            databases.push_async_callback(source.close)
-            target = await open_database(target_url)
-            databases.push_async_callback(target.close)
-            copied = await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
-    except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
-        print(f"concierge: {error}", file=sys.stderr)
-        return 1
-    tables = ", ".join(f"{table} {rows}" for table, rows in copied.items())
-    print(f"copied {sum(copied.values())} rows ({tables}); point DATABASE_URL at the target to use it")
-    return 0
-
-
-def missing_source(url: str) -> str:
-    """Why a copy-data source holds nothing to copy, naming it (a PostgreSQL URL without its password)."""
-    from bot.store.db import redacted_url
-
-    if url.startswith("sqlite:"):
-        from bot.store.sqlite import sqlite_path
-
-        path = sqlite_path(url)
-        if not path.exists():
-            return f"the source database {path} does not exist: check the path"
-        return f"the source database {path} holds no Concierge data: check the path"
-    return f"the source database {redacted_url(url)} holds no Concierge data: check the URL"
-
-
-async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:
-    """`python -m bot import-restaurants [--replace] FILE`: load a catalog in place of the samples (with `replace`, in
-    place of every restaurant not in the file); a bad row names its line and nothing is imported."""
-    from bot.catalog import CatalogFile, RestaurantsStillBooked
-    from bot.restaurant_import import CatalogImportError, read_catalog, summary
-
-    try:
-        restaurants = await read_catalog(path)  # a missing or bad file is told before any database work
-    except CatalogImportError as error:
-        print(f"concierge: {error}", file=sys.stderr)
-        return 1
-    samples = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
-    store = await open_store(settings)
-    try:
-        change = await store.restaurants.import_catalog(restaurants, samples=samples, replace=replace)
-    except RestaurantsStillBooked as error:
-        print(f"concierge: {path.name}: {error}; nothing was imported", file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
-    print(summary(change, path))
-    return 0

@@ -117,6 +117,11 @@ def kind_of(file: SharedFile) -> FileKind | None:
     return None
 
 
+def not_downloaded(files: Sequence[SharedFile]) -> ReadFiles:
+    """Each file named as not downloaded: what a bot without an HTTP session can say of them."""
+    return ReadFiles(skipped=tuple(SkippedFile(file.filename, "download_failed") for file in files))
+
+
 async def read_files(files: Sequence[SharedFile], *, limits: AttachmentLimits, download: Download) -> ReadFiles:
     """Decide for each file before any download, then download and read the accepted ones concurrently."""
     accepted: list[tuple[SharedFile, FileKind]] = []

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot.app import StartupError, check_database, check_model_server, load_prompt
+from bot.app import StartupError, feature_modes, first_output_limit_field, load_prompt, make_model_client
 from bot.mcp_wiring import check_mcp_servers
 from bot.model_check import CheckLine, CheckSection, render_checkup
 from bot.settings import Settings
+from bot.store.db import DatabaseUnavailable
 
 Check = Callable[[Settings], Awaitable[CheckSection]]
 
@@ -44,6 +45,47 @@ async def check_prompt(settings: Settings) -> CheckSection:
 
 
 # In order; the model server last, as the slowest.
+async def check_model_server(settings: Settings) -> CheckSection:
+    """`concierge check`'s model server section: the self-test report through the bot's own adapters."""
+    from bot.model_check import check_model_server as run_check
+
+    client = make_model_client(settings)
+    try:
+        report = await run_check(
+            client,
+            model=settings.OPENAI_MODEL,
+            api=settings.OPENAI_API,
+            features=feature_modes(settings),
+            limit_field=first_output_limit_field(settings),
+            vision=settings.VISION,
+        )
+    finally:
+        await client.close()
+    where = settings.OPENAI_BASE_URL or "OpenAI"
+    title = f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}"
+    return CheckSection(title, report.lines, ok=report.ok)
+
+
+async def check_database(settings: Settings) -> CheckSection:
+    """`concierge check`'s database section: can it be opened, and how does its schema compare with ours?"""
+    from bot.store.db import bundled_migrations, dialect_of, schema_version_at
+
+    title = "Database"
+    known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
+    try:
+        found = await schema_version_at(settings.DATABASE_URL)
+    except DatabaseUnavailable as error:
+        return CheckSection.failed(title, "DATABASE_URL", str(error))
+    if found > known:
+        detail = f"schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge"
+        return CheckSection.failed(title, "DATABASE_URL", detail)
+    state = "up to date" if found == known else f"will be migrated from {found} on start"
+    line = CheckLine(
+        "DATABASE_URL", True, f"{dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})"
+    )
+    return CheckSection(title, (line,))
+
+
 CHECKS: tuple[Check, ...] = (check_prompt, check_database, check_mcp_servers, check_model_server)
 
 

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 
-from bot.attachments import FileReader, ReadFiles, SharedFile, SkippedFile
-from bot.confirmations import AuditedConfirmer
+from bot.attachments import FileReader, ReadFiles, SharedFile, not_downloaded
+from bot.audited import AuditedConfirmer, tool_call_recorder
 from bot.engine.api import ModelAPI, is_mode
 from bot.engine.confirm import NoConfirmer
 from bot.engine.errors import ToolChoiceRefused
@@ -35,7 +35,7 @@ from bot.outcomes import (
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
 from bot.spending import MemberUsage, QuotaReached, ServerUsage, Spending, prompt_cache_key
-from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
+from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord
 from bot.store.conversations import ConversationStore
 from bot.store.history import HistoryCheckpoint, HistoryStore
 from bot.store.policies import PolicyStore
@@ -130,15 +130,9 @@ class Concierge:
                     raise ShuttingDown()
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
-                read = await self._read(files)
+                read = await self._files.read(files) if self._files is not None else not_downloaded(files)
                 executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
                 return observed.finished(await self._answer(executor, place, caller, text, tool_choice, read))
-
-    async def _read(self, files: Sequence[SharedFile]) -> ReadFiles:
-        """The members' files as parts for the model; without a reader none can be fetched, and each is named."""
-        if self._files is None:
-            return ReadFiles(skipped=tuple(SkippedFile(file.filename, "download_failed") for file in files))
-        return await self._files.read(files)
 
     async def _answer(
         self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str, read: ReadFiles
@@ -361,22 +355,6 @@ class Concierge:
             self._busy.discard(task)
 
     async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
-        async def record(entry: TraceEntry) -> None:
-            where = entry.audit_place or place  # a booking's actions are audited under the booking's server
-            await self._audit.record_tool_call(
-                ToolCallRecord(
-                    guild_id=where.guild_id,
-                    channel_id=where.channel_id,
-                    user_id=caller.user_id,
-                    user_name=caller.name,
-                    tool=entry.tool,
-                    arguments=entry.arguments,
-                    outcome=entry.outcome,
-                    duration_ms=entry.duration_ms,
-                    summary=entry.summary,
-                )
-            )
-
         return ToolExecutor(
             registry=self._registry,
             caller=caller,
@@ -385,7 +363,7 @@ class Concierge:
             default_timeout=self._limits.tool_timeout,
             services=self._services,
             now=self._now,
-            record=self._telemetry.recording(record, self._registry),
+            record=self._telemetry.recording(tool_call_recorder(self._audit, place, caller), self._registry),
             gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
             confirmer=self._telemetry.confirmer(AuditedConfirmer(hooks.confirmer, self._audit, place)),
             call_scope=self._telemetry.tool_call,

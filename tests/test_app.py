@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 import tools
-from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
+from bot.app import SAMPLE_CATALOG, StartupError, make_tool_services, open_app
 from bot.attachments import SkippedFile
+from bot.checkup import check_database
 from bot.discord_adapter.render import error_sentence
 from bot.engine.errors import ModelMisconfigured
 from bot.engine.permissions import Caller, Place

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.discord_adapter.messages_files import FILES_CATALOG
 from bot.discord_adapter.messages_mcp import MCP_CATALOG
+from bot.discord_adapter.messages_usage import USAGE_CATALOG
 
 Language = Literal["en", "zh-CN"]
 ENGLISH: Language = "en"
@@ -52,39 +54,6 @@ CATALOG: dict[str, dict[Language, str]] = {
     "note.forced_ignored": {
         "en": "`{tool}` was requested, but the model server did not call it; this answer is without it.",
         "zh-CN": "已要求使用 `{tool}`，但模型服务器没有调用它；这个回答没有用到它。",
-    },
-    # -- members' files (issue 24): why a file did not reach the model ---------------------------------------
-    "note.file_too_large": {
-        "en": "`{file}` was not read: it is larger than files I read.",
-        "zh-CN": "未读取 `{file}`：它超出了我能读取的文件大小。",
-    },
-    "note.file_too_large.limit": {
-        "en": "`{file}` was not read: it is larger than {limit}, the most I read.",
-        "zh-CN": "未读取 `{file}`：它超过了我能读取的上限 {limit}。",
-    },
-    "note.file_unsupported": {
-        "en": "`{file}` was not read: I read images, text files and PDFs, not this type.",
-        "zh-CN": "未读取 `{file}`：我只读取图片、文本文件和 PDF，不读取这种类型。",
-    },
-    "note.file_too_many_images": {
-        "en": "`{file}` was not sent: that is more images than I take in one message.",
-        "zh-CN": "未发送 `{file}`：一条消息中的图片数量超出了上限。",
-    },
-    "note.file_too_many_images.limit": {
-        "en": "`{file}` was not sent: I take at most {limit} images from one message.",
-        "zh-CN": "未发送 `{file}`：每条消息最多发送 {limit} 张图片。",
-    },
-    "note.file_no_vision": {
-        "en": "`{file}` was not sent: this model cannot see images.",
-        "zh-CN": "未发送 `{file}`：这个模型无法查看图片。",
-    },
-    "note.file_unreadable": {
-        "en": "`{file}` could not be read: it is damaged or not what its name says.",
-        "zh-CN": "无法读取 `{file}`：文件已损坏，或与其名称所示的类型不符。",
-    },
-    "note.file_download_failed": {
-        "en": "`{file}` could not be downloaded from Discord.",
-        "zh-CN": "无法从 Discord 下载 `{file}`。",
     },
     "reason.disabled": {"en": "the tool is disabled in this server", "zh-CN": "此工具已在本服务器停用"},
     "reason.dm": {
@@ -298,47 +267,6 @@ CATALOG: dict[str, dict[Language, str]] = {
     "weekday.4": {"en": "Friday", "zh-CN": "星期五"},
     "weekday.5": {"en": "Saturday", "zh-CN": "星期六"},
     "weekday.6": {"en": "Sunday", "zh-CN": "星期日"},
-    # -- /usage and /quota -----------------------------------------------------------------------------------
-    "usage.title.member": {
-        "en": "**{whose} usage {where}** (days in UTC)",
-        "zh-CN": "**{whose}{where}的用量**（按 UTC 日期）",
-    },
-    "usage.whose.self": {"en": "Your", "zh-CN": "你"},
-    "usage.whose.other": {"en": "<@{user}>'s", "zh-CN": "<@{user}> "},
-    "usage.where.server": {"en": "in **{server}**", "zh-CN": "在 **{server}** "},
-    "usage.where.dm": {"en": "in your DMs", "zh-CN": "在私信中"},
-    "usage.title.server": {"en": "**Usage {where}** (days in UTC)", "zh-CN": "**{where}的用量**（按 UTC 日期）"},
-    "usage.today": {"en": "Today", "zh-CN": "今天"},
-    "usage.month": {"en": "This month", "zh-CN": "本月"},
-    "usage.totals": {
-        "en": "{label}: {total} tokens (input {input} · output {output})",
-        "zh-CN": "{label}：{total} 个 token（输入 {input} · 输出 {output}）",
-    },
-    "usage.estimated": {
-        "en": " · {estimated} of {requests} requests estimated",
-        "zh-CN": " · {requests} 次请求中有 {estimated} 次为估算",
-    },
-    "usage.cache": {
-        "en": "Prompt cache: {share:.0f}% of input tokens this month ({cached} cached)",
-        "zh-CN": "提示缓存：本月 {share:.0f}% 的输入 token 来自缓存（{cached} 个）",
-    },
-    "usage.top": {"en": "Top members this month: {ranked}", "zh-CN": "本月用量最多的成员：{ranked}"},
-    "usage.quotas": {"en": "Quotas: {quotas}", "zh-CN": "配额：{quotas}"},
-    "quota.each_member": {"en": "each member {quota}", "zh-CN": "每位成员 {quota}"},
-    "quota.server": {"en": "the server {quota}", "zh-CN": "整个服务器 {quota}"},
-    "quota.set_here": {"en": " (set here)", "zh-CN": "（本服务器设置）"},
-    "quota.default": {"en": " (default)", "zh-CN": "（默认）"},
-    "quota.unlimited": {"en": "unlimited", "zh-CN": "不限"},
-    "quota.per_day": {"en": "{tokens} tokens a day", "zh-CN": "每天 {tokens} 个 token"},
-    "quota.target.member": {"en": "each member", "zh-CN": "每位成员"},
-    "quota.target.server": {"en": "the whole server", "zh-CN": "整个服务器"},
-    "quota.target.role": {"en": "members with <@&{role}>", "zh-CN": "拥有 <@&{role}> 的成员"},
-    "quota.now": {"en": "The daily quota for {target} is now {quota}.", "zh-CN": "{target}的每日配额现在是{quota}。"},
-    "quota.back_to_default": {
-        "en": "The daily quota for {target} is back to the default.",
-        "zh-CN": "{target}的每日配额已恢复为默认值。",
-    },
-    "quota.name_the_role": {"en": "Name the role whose quota to reset.", "zh-CN": "请指定要重置配额的身份组。"},
     "cmd.usage": {
         "en": "Tokens used today and this month (admins: any member's or the server's)",
         "zh-CN": "今天和本月使用的 token（管理员可查看任一成员或整个服务器）",
@@ -411,7 +339,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Forget this channel's conversation (thread starter or admin)",
         "zh-CN": "清除此频道的对话（子区发起人或管理员）",
     },
+    **FILES_CATALOG,
     **MCP_CATALOG,
+    **USAGE_CATALOG,
 }
 
 

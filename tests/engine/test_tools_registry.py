@@ -113,7 +113,7 @@ def test_keywords_strict_mode_refuses_move_into_the_description_and_are_still_en
 
 def test_shipped_tools_use_only_keywords_strict_mode_accepts() -> None:
     import tools
-    from bot.engine.tools import STRICT_UNSUPPORTED_KEYWORDS
+    from bot.engine.schemas import STRICT_UNSUPPORTED_KEYWORDS
 
     def keywords(schema: object, *, names: bool = False) -> set[str]:
         if isinstance(schema, list):

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import copy_database
 from bot.catalog import Booked
+from bot.data_commands import copy_database
 from bot.engine.api import Usage
 from bot.engine.items import AssistantMessage, UserMessage
 from bot.store import Store
