@@ -245,13 +245,16 @@ async def test_a_restarted_http_server_gets_a_new_session_and_its_tools_come_bac
     try:
         async with running(server.config("web"), max_backoff=0.2) as tools:
             assert await tools.call("web__echo", {"text": "one"}) == {"content": "one"}
-            await server.stop()
-            await server.start()
             seen: list[str] = []
             tools.on_change(lambda: seen.append(state(tools, "web")))
-            # The old session id is unknown to the new process (404): this call fails, a new session follows.
-            failed = await tools.call("web__echo", {"text": "lost"})
-            assert "error" in failed
+            await server.stop()
+            await server.start()
+            # The old session is gone: the dropped stream, or the 404 the new process answers the old session id with,
+            # marks the server failed (a call in between fails as a tool error), and a new session follows.
+            during = await tools.call("web__echo", {"text": "lost?"})
+            assert (
+                during == {"content": "lost?"} or "error" in during
+            )  # served or a tool error: never a hang or a raise
             await until(tools, lambda: "failed" in seen and seen[-1] == "connected")
             assert "web__echo" in names(tools)
             assert await tools.call("web__echo", {"text": "two"}) == {"content": "two"}
