@@ -6,13 +6,15 @@ import asyncio
 import base64
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
 import aiohttp
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
+from pypdf.generic import DictionaryObject, IndirectObject, NameObject, PdfObject
 
 from bot.engine.items import Attachment, FileText, ImagePart
 
@@ -31,8 +33,14 @@ TEXT_EXTENSIONS = frozenset(
 )  # fmt: skip
 TEXT_APPLICATION_TYPES = frozenset(
     {"application/json", "application/x-ndjson", "application/xml", "application/yaml", "application/x-yaml",
-     "application/toml", "application/javascript", "application/x-sh", "application/sql", "application/csv"}
+     "application/toml", "application/javascript", "application/x-sh", "application/sql", "application/csv",
+     "application/x-javascript", "application/ecmascript", "application/x-sql", "application/x-ruby",
+     "application/x-php", "application/x-httpd-php", "application/x-perl", "application/x-python",
+     "application/x-subrip", "application/x-tex", "application/x-latex", "application/graphql"}
 )  # fmt: skip
+TEXT_APPLICATION_SUFFIXES = ("+json", "+xml", "+yaml")  # structured syntaxes (RFC 6839): application/ld+json, …
+UNDECIDED_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+"""Types that say nothing about a file: its extension decides."""
 PDF_TYPE = "application/pdf"
 
 FileKind = Literal["image", "text", "pdf"]
@@ -48,6 +56,10 @@ class AttachmentLimits:
     max_images: int = 5
     vision: bool = True
     download_timeout: float = 30.0
+    max_pdf_pages: int = 500
+    """PDF pages read at most: the rest of a longer PDF is left out and the model is told."""
+    pdf_seconds: float = 10.0
+    """Time allowed to extract a PDF's text (checked between pages): what was read by then is used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +117,25 @@ class TooLarge(Exception):
 
 
 def kind_of(file: SharedFile) -> FileKind | None:
-    """What the bot can read a file as, from its content type and name; None for anything else."""
+    """What the bot can read a file as; None for anything else. A specific announced type decides (`clip.ts` sent
+    as video/mp2t is a video, not TypeScript); the extension decides only when the type says nothing."""
     media = (file.content_type or "").split(";")[0].strip().lower()
     suffix = PurePosixPath(file.filename.lower()).suffix
-    if media in IMAGE_TYPES or (not media and suffix in IMAGE_EXTENSIONS):
+    if media in IMAGE_TYPES:
         return "image"
-    if media == PDF_TYPE or suffix == ".pdf":
+    if media == PDF_TYPE:
         return "pdf"
-    if media.startswith("text/") or media in TEXT_APPLICATION_TYPES or suffix in TEXT_EXTENSIONS:
+    if media.startswith("text/") or media in TEXT_APPLICATION_TYPES:
+        return "text"
+    if media.startswith("application/") and media.endswith(TEXT_APPLICATION_SUFFIXES):
+        return "text"
+    if media not in UNDECIDED_TYPES:  # audio, video, other images, archives, programs: not read
+        return None
+    if suffix in IMAGE_EXTENSIONS:
+        return "image"
+    if suffix == ".pdf":
+        return "pdf"
+    if suffix in TEXT_EXTENSIONS:
         return "text"
     return None
 
@@ -164,7 +187,9 @@ async def _read_one(
             return SkippedFile(file.filename, "unreadable")
         return ImagePart(filename=file.filename, media_type=media, data=base64.b64encode(body).decode("ascii"))
     if kind == "pdf":
-        text = await asyncio.to_thread(_pdf_text, body, limits.max_text_chars)
+        text = await asyncio.to_thread(
+            _pdf_text, body, limits.max_text_chars, max_pages=limits.max_pdf_pages, seconds=limits.pdf_seconds
+        )
         if text is None:
             return SkippedFile(file.filename, "unreadable")
         return _file_text(file.filename, text, "pdf", limits.max_text_chars)
@@ -200,7 +225,8 @@ def _image_type(body: bytes) -> str | None:
 
 
 def _decode(body: bytes) -> str | None:
-    """A text file's characters: UTF-8 (with or without BOM), UTF-16 with a BOM; None for binary data."""
+    """A text file's characters: UTF-8 (with or without BOM), UTF-16 with a BOM, or a legacy 8-bit text
+    (Windows-1252, Latin-1); None for binary data."""
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return body.decode("utf-16")
@@ -211,26 +237,94 @@ def _decode(body: bytes) -> str | None:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return body.decode("latin-1")  # legacy exports (Excel's CSV) are usually Windows-1252 / Latin-1
+        pass
+    try:  # legacy exports (Excel's CSV) are usually Windows-1252
+        text = body.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined: Latin-1 reads every byte
+        text = body.decode("latin-1")
+    return text if _mostly_printable(text) else None  # any byte decodes: only real text passes
 
 
-def _pdf_text(body: bytes, enough: int) -> str | None:
+_CONTROLS = tuple(chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)] if chr(code) not in "\t\n\r\f")
+MAX_CONTROL_SHARE = 0.01
+"""Control characters a legacy 8-bit text may hold (1 in 100): random bytes read as Latin-1 hold about 1 in 4."""
+
+
+def _mostly_printable(text: str) -> bool:
+    """Whether at most 1% of the characters are control characters other than tab, line breaks and form feed."""
+    controls = sum(text.count(char) for char in _CONTROLS)
+    return controls <= len(text) * MAX_CONTROL_SHARE
+
+
+def _pdf_text(body: bytes, enough: int, *, max_pages: int = 500, seconds: float = 10.0) -> str | None:
     """The text of a PDF's pages, extracted locally until there is more than `enough` characters (the rest would be
-    cut anyway); "" for a PDF without text (a scan), None for one that cannot be read."""
-    pages: list[str] = []
+    cut anyway), `max_pages` pages were read, or `seconds` passed (checked between pages: a thread cannot be
+    stopped); a PDF left unread for the page cap or the time says so at the end of its text. "" for a PDF without
+    text (a scan), None for one that cannot be read."""
+    deadline = time.monotonic() + seconds
+    texts: list[str] = []
     length = 0
+    read = 0
     try:
-        for page in PdfReader(io.BytesIO(body)).pages:
+        reader = PdfReader(io.BytesIO(body))
+        for page in _pages(reader):
+            if read >= max_pages or (read and time.monotonic() >= deadline):
+                texts.append(_pdf_cut_note(read, _declared_pages(reader), timed_out=read < max_pages))
+                break
             text = (page.extract_text() or "").strip()
+            read += 1
             if text:
-                pages.append(text)
+                texts.append(text)
                 length += len(text) + 2
             if length > enough:
                 break
     except Exception as error:  # pypdf raises many kinds of errors on damaged files
         log.warning("could not read a PDF: %s", type(error).__name__)
         return None
-    return "\n\n".join(pages)
+    return "\n\n".join(texts)
+
+
+def _pdf_cut_note(read: int, total: int | None, *, timed_out: bool) -> str:
+    """The line that ends a PDF's text when its later pages were not read (no bracket: the text is quoted)."""
+    why = "in the time allowed" if timed_out else "(the page limit)"
+    pages = f"{read} of {total}" if total is not None and total > read else f"{read}"
+    return f"— PDF cut here: only its first {pages} pages were read {why}; the rest is not shown —"
+
+
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+_MAX_PAGE_TREE_DEPTH = 64
+
+
+def _pages(reader: PdfReader) -> Iterator[PageObject]:
+    """The PDF's pages in order, each found when it is wanted. (pypdf's `reader.pages` walks the whole page tree
+    first: for a 10 MB file of blank pages, seconds before the first page, out of reach of any page limit.)"""
+    root = reader.root_object["/Pages"]
+    stack: list[tuple[PdfObject, dict[str, PdfObject], int]] = [(root, {}, 0)]
+    seen: set[int] = set()
+    while stack:
+        entry, inherited, depth = stack.pop()
+        node = entry.get_object()
+        if not isinstance(node, DictionaryObject):
+            continue  # a damaged entry: the other pages are still read
+        if node.get("/Type") == "/Pages" or ("/Kids" in node and node.get("/Type") != "/Page"):
+            if id(node) in seen or depth >= _MAX_PAGE_TREE_DEPTH:
+                raise ValueError("a page tree that loops or is too deep")
+            seen.add(id(node))
+            inherit = inherited | {key: node[key] for key in _INHERITED if key in node}
+            stack += [(kid, inherit, depth + 1) for kid in reversed(node.get("/Kids", []))]
+            continue
+        page = PageObject(reader, entry if isinstance(entry, IndirectObject) else None)
+        page.update(node)
+        for key, value in inherited.items():
+            page.setdefault(NameObject(key), value)
+        yield page
+
+
+def _declared_pages(reader: PdfReader) -> int | None:
+    """How many pages the PDF says it has (without walking them), if it says so plainly."""
+    pages = reader.root_object["/Pages"].get_object()
+    count = pages.get("/Count") if isinstance(pages, DictionaryObject) else None
+    return int(count) if isinstance(count, int) else None
 
 
 def http_download(session: aiohttp.ClientSession) -> Download:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import io
+import random
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from pypdf import PdfWriter
 
 from bot.attachments import AttachmentLimits, ReadFiles, SharedFile, SkippedFile, http_download, kind_of, read_files
 from bot.engine.items import FileText, ImagePart, UserMessage, item_from_json, item_to_json
@@ -167,6 +170,89 @@ async def test_a_link_that_fails_loses_only_that_file(server: FileServer) -> Non
     assert [part.filename for part in result.parts] == ["menu-notes.txt"]
 
 
+@pytest.mark.asyncio
+async def test_audio_and_video_with_a_text_extension_are_named_as_unsupported_and_never_downloaded(
+    server: FileServer,
+) -> None:
+    server.extra["clip.ts"] = b"G@\x11\x10\x00B\xf0%\x00\x01\xc1\x00\x00\xff\x01\xff\x00" * 100  # MPEG-TS packets
+    server.extra["b.h"] = b"ID3\x04\x00\x00\x00\x00\x00#TSSE\x00\x00\x00\x0f" * 100  # an MP3's tag
+
+    result = await read(
+        server,
+        server.shared("clip.ts", content_type="video/mp2t"),
+        server.shared("b.h", content_type="audio/mpeg"),
+        server.shared("menu-notes.txt"),
+    )
+
+    assert result.skipped == (SkippedFile("clip.ts", "unsupported"), SkippedFile("b.h", "unsupported"))
+    assert [part.filename for part in result.parts] == ["menu-notes.txt"]
+    assert server.requests == ["menu-notes.txt"]
+
+
+def blank_pdf(pages: int) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    body = io.BytesIO()
+    writer.write(body)
+    return body.getvalue()
+
+
+@pytest.mark.asyncio
+async def test_a_pdf_longer_than_the_page_limit_is_read_up_to_it_and_the_model_is_told(server: FileServer) -> None:
+    server.extra["blank.pdf"] = blank_pdf(40)
+
+    result = await read(server, server.shared("blank.pdf"), limits=AttachmentLimits(max_pdf_pages=3))
+
+    (part,) = result.parts
+    assert isinstance(part, FileText) and part.source == "pdf"
+    assert "only its first 3 of 40 pages were read (the page limit)" in part.as_prompt()
+    assert "no extractable text" not in part.as_prompt()
+
+
+@pytest.mark.asyncio
+async def test_a_pdf_still_being_read_when_its_time_is_up_keeps_what_was_read_and_the_model_is_told(
+    server: FileServer,
+) -> None:
+    server.extra["blank.pdf"] = blank_pdf(40)
+
+    result = await read(server, server.shared("blank.pdf"), limits=AttachmentLimits(pdf_seconds=0))
+
+    (part,) = result.parts  # no time at all: the first page is read, then the time is up
+    assert isinstance(part, FileText)
+    assert "only its first 1 of 40 pages were read in the time allowed" in part.as_prompt()
+
+
+@pytest.mark.asyncio
+async def test_a_pdf_within_its_limits_is_read_whole_with_no_cut_note(server: FileServer) -> None:
+    result = await read(server, server.shared("lunch-menu.pdf"), limits=AttachmentLimits(max_pdf_pages=1))
+
+    (part,) = result.parts
+    assert isinstance(part, FileText)
+    assert part.text == "Lunch menu: tomato soup 6 EUR\nOpen Monday to Friday"
+
+
+@pytest.mark.asyncio
+async def test_random_bytes_named_txt_are_named_unreadable_not_sent_as_garbage(server: FileServer) -> None:
+    noise = random.Random(24).randbytes(50_000).replace(b"\x00", b"\x01")  # no NUL: not caught as binary early
+    server.extra["noise.txt"] = noise
+
+    result = await read(server, server.shared("noise.txt"))
+
+    assert result == ReadFiles(parts=(), skipped=(SkippedFile("noise.txt", "unreadable"),))
+
+
+@pytest.mark.asyncio
+async def test_a_windows_1252_csv_export_is_read_with_its_accents_and_euro_sign(server: FileServer) -> None:
+    server.extra["desserts.csv"] = "Dessert;Prix\r\nCafé;2 €\r\nCrème brûlée;9 €\r\n".encode("cp1252")
+
+    result = await read(server, server.shared("desserts.csv", content_type="text/csv"))
+
+    (part,) = result.parts
+    assert isinstance(part, FileText)
+    assert part.text == "Dessert;Prix\r\nCafé;2 €\r\nCrème brûlée;9 €\r\n"
+
+
 def test_common_kinds_are_recognised_by_type_or_extension() -> None:
     def kind(name: str, content_type: str | None) -> str | None:
         return kind_of(SharedFile(filename=name, size=1, content_type=content_type, url="x"))
@@ -180,6 +266,16 @@ def test_common_kinds_are_recognised_by_type_or_extension() -> None:
     assert kind("song.mp3", "audio/mpeg") is None
     assert kind("clip.mp4", "video/mp4") is None
     assert kind("setup.exe", "application/x-msdownload") is None
+    assert kind("order.json", "application/json") == "text"
+    assert kind("app.ts", "text/vnd.trolltech.linguist") == "text"
+    assert kind("app.ts", None) == "text"
+    assert kind("clip.ts", "video/mp2t") is None
+    assert kind("b.h", "audio/mpeg") is None
+    assert kind("logo.png", "image/svg+xml") is None
+    assert kind("notes.txt", "application/zip") is None
+    assert kind("lib.rs", "application/rls-services+xml") == "text"
+    assert kind("photo.png", "application/octet-stream") == "image"
+    assert kind("report.pdf", "") == "pdf"
 
 
 def test_stored_messages_keep_an_images_name_but_not_its_bytes() -> None:

@@ -176,6 +176,23 @@ async def test_a_zip_is_never_downloaded_and_named_while_the_turn_runs_on_the_re
 
 
 @pytest.mark.asyncio
+async def test_a_video_with_a_source_code_extension_is_named_and_never_reaches_the_model(tmp_path: Path) -> None:
+    async with rig(tmp_path, "chat") as r:
+        r.files.extra["clip.ts"] = b"G@\x11\x10\x00B\xf0%\x00\x01\xc1\x00\x00\xff" * 1000  # MPEG-TS packets
+        r.model.reply_text("I only have your words.")
+        concierge = await r.concierge()
+
+        reply = await concierge.chat(
+            THREAD, ANN, "what is in this clip?", files=[r.files.shared("clip.ts", content_type="video/mp2t")]
+        )
+
+        (content,) = r.user_contents()
+        assert r.files.requests == []
+    assert reply.skipped_files == (SkippedFile("clip.ts", "unsupported"),)
+    assert text_of(content) == '[member 1 "Ann"]\nwhat is in this clip?'
+
+
+@pytest.mark.asyncio
 async def test_a_file_over_the_size_limit_is_judged_from_discords_size_and_never_downloaded(tmp_path: Path) -> None:
     async with rig(tmp_path, "responses", limits=AttachmentLimits(max_bytes=1_000_000)) as r:
         r.model.reply_text("I only have your words.")
