@@ -291,6 +291,8 @@ def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
             max_images=settings.MAX_IMAGES_PER_MESSAGE,
             vision=settings.VISION,
             download_timeout=settings.ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS,
+            max_pdf_pages=settings.MAX_PDF_PAGES,
+            pdf_seconds=settings.PDF_EXTRACT_SECONDS,
         ),
     )
 

@@ -80,6 +80,8 @@ class Settings(BaseModel):
     MAX_IMAGES_PER_MESSAGE: int = Field(default=5, ge=0, le=50)
     VISION: bool = True
     ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
+    MAX_PDF_PAGES: int = Field(default=500, ge=1, le=100_000)
+    PDF_EXTRACT_SECONDS: float = Field(default=10.0, gt=0, le=600)
 
     @field_validator("OPENAI_API", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 import tools
@@ -327,3 +328,13 @@ async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_c
     raw.close()
     section = await check_database(settings)
     assert not section.passed and "newer than this Concierge knows" in section.lines[0].detail
+
+
+@pytest.mark.asyncio
+async def test_the_pdf_limits_are_settings_the_file_reader_obeys() -> None:
+    from bot.app import file_reader
+
+    settings = load_settings({"MAX_PDF_PAGES": "7", "PDF_EXTRACT_SECONDS": "2.5"}, env_file=None)
+    async with aiohttp.ClientSession() as session:
+        limits = file_reader(settings, session).limits
+    assert (limits.max_pdf_pages, limits.pdf_seconds) == (7, 2.5)
