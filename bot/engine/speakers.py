@@ -3,9 +3,16 @@
 Several members can talk in one thread, and the Responses API has no `name` field, so the speaker is written into
 the message itself: a first line `[member 123456789 "Ann"]`. The Discord id names the member (display names are not
 unique); the display name is quoted so it cannot close the label. No line of the member's own text can look like a
-label: every line break (\\n, \\r, \\r\\n, \\v, \\f, U+0085, U+2028, U+2029, ...) becomes \\n, and a line that starts
-with an opening bracket or `<` (after invisible characters and full-width forms are seen through) is quoted with
-"> ". This runs when a request is built, so history stored before it is covered too.
+label: every line break (\\n, \\r, \\r\\n, \\v, \\f, U+0085, U+2028, U+2029, ...) becomes \\n, and a line is quoted with
+"> " unless it plainly starts as ordinary text. The rule is an allowlist, not a list of known tricks: after NFKC
+(full-width forms become ASCII) and after skipping every character that shows nothing (whitespace, format, control
+and combining characters, Unicode's default-ignorable code points such as the Hangul fillers U+3164, U+FFA0, U+115F,
+U+1160, and the blank Braille pattern U+2800) and the ASCII punctuation that ordinary lines open with and that cannot
+open a label (`"'.,:;!?-*_~#>=+&%$@)]}`), the first character must be a letter or a digit (or the line must end).
+Anything else there (an opening bracket of any script, `<`, a math or box-drawing bracket such as U+23A1, an emoji,
+an unassigned code point) gets the line quoted: the model still reads it, as the member's quoted text. A letter that
+merely resembles a bracket in some font is read as a letter: a label is `[member <id> ...]` on the first line only.
+This runs when a request is built, so history stored before it is covered too.
 """
 
 from __future__ import annotations
@@ -39,12 +46,45 @@ def labelled(text: str, *, author_id: str | None, author_name: str | None) -> st
 
 
 def _looks_like_label(line: str) -> bool:
-    """Whether the line starts, once invisible characters and spaces are skipped, with an opening bracket or `<`."""
+    """Whether the line could pass for a label: its first visible character, past the ASCII punctuation ordinary
+    lines open with, is not a letter or a digit."""
     for char in unicodedata.normalize("NFKC", line):
-        if char.isspace() or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me"):
+        if _shows_nothing(char) or char in _ORDINARY_OPENERS:
             continue
-        return char == "<" or unicodedata.category(char) == "Ps"
+        return not unicodedata.category(char).startswith(("L", "N"))
     return False
+
+
+def _shows_nothing(char: str) -> bool:
+    """Whitespace, format, control or combining characters, default-ignorable code points, and blank Braille."""
+    if char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+        return True
+    code = ord(char)
+    return code == _BLANK_BRAILLE or any(low <= code <= high for low, high in _DEFAULT_IGNORABLE)
+
+
+_ORDINARY_OPENERS = frozenset("\"'.,:;!?-*_~#>=+&%$@)]}")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
+_BLANK_BRAILLE = 0x2800
+_DEFAULT_IGNORABLE = (  # Unicode DerivedCoreProperties.txt, Default_Ignorable_Code_Point
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
 
 
 def _quoted_name(name: str | None) -> str:
