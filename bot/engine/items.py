@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from bot.engine.speakers import labelled, neutralized
+from bot.engine.speakers import labelled, neutralized_file
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class FileText(_Item):
         header = f"[file {self.filename!r}"
         if self.total_chars is not None:
             header += f", cut: only the first {len(self.text)} of {self.total_chars} characters are shown"
-        return f"{header}]\n{neutralized(self.text)}\n[end of file {self.filename!r}]"
+        return f"{header}]\n{neutralized_file(self.text)}\n[end of file {self.filename!r}]"
 
 
 Attachment = Annotated[ImagePart | FileText, Field(discriminator="kind")]

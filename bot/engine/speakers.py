@@ -38,6 +38,14 @@ def neutralized(text: str) -> str:
     return "\n".join(QUOTE + line if _looks_like_label(line) else line for line in text.splitlines())
 
 
+def neutralized_file(text: str) -> str:
+    """A shared file's text with every line break made \n and only the lines that imitate a label or a file marker
+    quoted (a line whose first visible character is not a letter or digit and whose first word is `member`, `file`,
+    `end of file` or `image`): code, JSON and markup keep their shape, and a file still cannot forge a speaker or
+    close itself early."""
+    return "\n".join(QUOTE + line if _imitates_a_marker(line) else line for line in text.splitlines())
+
+
 def labelled(text: str, *, author_id: str | None, author_name: str | None) -> str:
     """The text the model sees for a member's message: their label on the first line, then their text."""
     if author_id is None and author_name is None:
@@ -53,6 +61,18 @@ def _looks_like_label(line: str) -> bool:
             continue
         return not unicodedata.category(char).startswith(("L", "N"))
     return False
+
+
+def _imitates_a_marker(line: str) -> bool:
+    """Whether a line of a file could pass for a member's label or a file's own header or end marker."""
+    if not _looks_like_label(line):
+        return False
+    visible = "".join(char for char in unicodedata.normalize("NFKC", line) if char == " " or not _shows_nothing(char))
+    start = next((index for index, char in enumerate(visible) if char.isalnum()), len(visible))
+    return visible[start:].casefold().startswith(_MARKER_WORDS)
+
+
+_MARKER_WORDS = ("member", "file", "end of file", "image")
 
 
 def _shows_nothing(char: str) -> bool:
