@@ -381,9 +381,15 @@ async def run_bot(settings: Settings) -> int:
 
 
 def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
-    """Up while the gateway connection is open and ready."""
+    """Up while the client is ready and every gateway socket is open: discord.py clears the ready flag only when the
+    client closes, so a shard that dropped and is reconnecting still reads as ready."""
 
     async def connected() -> bool:
-        return bot.is_ready() and not bot.is_closed()
+        if not bot.is_ready() or bot.is_closed():
+            return False
+        shards: dict[int, discord.ShardInfo] | None = getattr(bot, "shards", None)  # AutoShardedClient only
+        if shards is not None:
+            return bool(shards) and all(not shard.is_closed() for shard in shards.values())
+        return bot.ws is not None and bot.ws.open
 
     return connected

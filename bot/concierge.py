@@ -177,11 +177,16 @@ class Concierge:
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
         """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here (a check before the
-        turn queues, so the refusal can be private; the turn itself decides again on its own snapshot)."""
-        if not is_mode(tool_choice):
-            self._require_tool(tool_choice)
-        async with self._in_use():
-            check_tool_choice(await self._offer(place, caller), tool_choice)
+        turn queues, so the refusal can be private; the turn itself decides again on its own snapshot). A refusal is
+        counted as a turn refused for permission: the turn is never asked for, so the turn does not count it again."""
+        try:
+            if not is_mode(tool_choice):
+                self._require_tool(tool_choice)
+            async with self._in_use():
+                check_tool_choice(await self._offer(place, caller), tool_choice)
+        except (ToolChoiceRefused, UnknownTool):
+            self._telemetry.refused("permission")
+            raise
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         """Every tool with whether it is enabled here, whether this member may use it, and whether it asks first."""

@@ -73,7 +73,7 @@ def setup_tracing(environ: Mapping[str, str], *, processor: SpanProcessor | None
         if not tracing_wanted(environ):
             return Tracing(None)
         processor = _otlp_processor(environ)
-    resource = Resource.create({"service.name": environ.get("OTEL_SERVICE_NAME") or "concierge"})
+    resource = Resource.create(resource_attributes(environ))
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(processor)
     if given:
@@ -108,19 +108,35 @@ def _otlp_processor(environ: Mapping[str, str]) -> SpanProcessor:
     )
 
 
+def resource_attributes(environ: Mapping[str, str]) -> dict[str, str]:
+    """The resource every span carries: OTEL_RESOURCE_ATTRIBUTES ("deployment.environment=prod,service.version=1.4",
+    values URL-encoded) read as the SDK reads it, with service.name from OTEL_SERVICE_NAME, which wins (default
+    concierge). Read from `environ` (the settings' OTEL_* values, `.env` included), which the SDK's own detector,
+    reading only the process environment, would miss."""
+    attributes = dict(_pairs(environ.get("OTEL_RESOURCE_ATTRIBUTES", ""), "OTEL_RESOURCE_ATTRIBUTES"))
+    attributes["service.name"] = environ.get("OTEL_SERVICE_NAME") or attributes.get("service.name") or "concierge"
+    return attributes
+
+
 def otlp_headers(text: str) -> dict[str, str]:
     """OTEL_EXPORTER_OTLP_HEADERS ("api-key=secret,x-team=bots", values URL-encoded) as a mapping; a malformed entry is
     skipped with a warning that names its position, never its value (it may be a secret)."""
-    headers: dict[str, str] = {}
+    return {unquote(name).lower(): value for name, value in _pairs(text, "OTEL_EXPORTER_OTLP_HEADERS")}
+
+
+def _pairs(text: str, variable: str) -> list[tuple[str, str]]:
+    """`variable`'s comma-separated name=value entries, names stripped and values stripped and URL-decoded; a malformed
+    entry is skipped with a warning that names its position, never its value."""
+    pairs: list[tuple[str, str]] = []
     for position, entry in enumerate(text.split(","), start=1):
         if not entry.strip():
             continue
         name, separator, value = entry.partition("=")
         if not separator or not name.strip():
-            log.warning("OTEL_EXPORTER_OTLP_HEADERS: entry %d is not name=value; skipped", position)
+            log.warning("%s: entry %d is not name=value; skipped", variable, position)
             continue
-        headers[unquote(name.strip()).lower()] = unquote(value.strip())
-    return headers
+        pairs.append((name.strip(), unquote(value.strip())))
+    return pairs
 
 
 def _int(environ: Mapping[str, str], name: str) -> int | None:

@@ -112,6 +112,11 @@ class Telemetry:
                     if scope.outcome == "failed":
                         span.set_status(Status(StatusCode.ERROR, "the turn failed"))
 
+    def refused(self, reason: str) -> None:
+        """Count a turn refused before it started (the /ask check of a forced tool), as `turn` counts one refused on
+        its way; the refused turn never runs, so it is counted once."""
+        self.metrics.child(self.metrics.turns, "refused", reason).inc()
+
     @contextmanager
     def tool_call(self, call: ToolCall) -> Iterator[None]:
         """Around one tool call, in the task that runs it: the `execute_tool {tool}` span (its outcome is added when

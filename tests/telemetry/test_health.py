@@ -12,11 +12,47 @@ from bot.store import Store
 from bot.telemetry import Health, HealthCheck, Metrics, OpsServer
 
 
+class Socket:
+    """Stands in for one gateway websocket (discord.py's DiscordWebSocket.open)."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+
+class Shard:
+    """Stands in for discord.py's ShardInfo: closed when its gateway socket is not open."""
+
+    def __init__(self, ws: Socket) -> None:
+        self.ws = ws
+
+    def is_closed(self) -> bool:
+        return not self.ws.open
+
+
 class Gateway:
-    """Stands in for the discord.py client's connection state."""
+    """Stands in for the bot's AutoShardedClient: its ready and closed flags, and one socket per shard."""
+
+    def __init__(self, shard_count: int = 2) -> None:
+        self.ready, self.closed = True, False
+        self.sockets = [Socket() for _ in range(shard_count)]
+
+    @property
+    def shards(self) -> dict[int, Shard]:
+        return {shard_id: Shard(ws) for shard_id, ws in enumerate(self.sockets)}
+
+    def is_ready(self) -> bool:
+        return self.ready
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+
+class PlainGateway:
+    """Stands in for an unsharded discord.Client: ready and closed flags and its one socket (None before login)."""
 
     def __init__(self) -> None:
         self.ready, self.closed = True, False
+        self.ws: Socket | None = Socket()
 
     def is_ready(self) -> bool:
         return self.ready
@@ -58,13 +94,15 @@ async def test_healthz_is_503_naming_the_database_once_it_is_closed(tmp_path: Pa
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("state", ["not ready", "closed"])
+@pytest.mark.parametrize("state", ["not ready", "closed", "one shard reconnecting"])
 async def test_healthz_is_503_naming_discord_when_the_gateway_is_gone(tmp_path: Path, state: str) -> None:
     gateway = Gateway()
     if state == "closed":
         gateway.closed = True
-    else:
+    elif state == "not ready":
         gateway.ready = False
+    else:  # discord.py leaves the client ready while a dropped shard reconnects; only its socket says it is down
+        gateway.sockets[1].open = False
     store = await Store.open(tmp_path / "concierge.db")
     try:
         health = Health([database_check(store), HealthCheck("discord", discord_connected(gateway))])  # type: ignore[arg-type]
@@ -72,6 +110,17 @@ async def test_healthz_is_503_naming_discord_when_the_gateway_is_gone(tmp_path: 
     finally:
         await store.close()
     assert status == 503 and body["down"] == ["discord"]
+
+
+@pytest.mark.asyncio
+async def test_an_unsharded_client_is_up_only_while_its_gateway_socket_is_open() -> None:
+    gateway = PlainGateway()
+    probe = discord_connected(gateway)  # type: ignore[arg-type]
+    assert await probe()
+    gateway.ws.open = False  # type: ignore[union-attr]
+    assert not await probe()
+    gateway.ws = None  # not connected yet
+    assert not await probe()
 
 
 @pytest.mark.asyncio

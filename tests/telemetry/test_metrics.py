@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from bot.app import open_app
-from bot.concierge import ChannelBusy, ChatHooks, QuotaReached, SlowDown
+from bot.concierge import ChannelBusy, ChatHooks, QuotaReached, SlowDown, UnknownTool
 from bot.engine.api import ModelReply, Usage
 from bot.engine.errors import ModelUnavailable, ToolChoiceRefused
+from bot.engine.permissions import Caller, Place
 from bot.settings import load_settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import Store
@@ -19,6 +20,8 @@ from bot.telemetry import Telemetry
 from tests.engine.scripted import ScriptedAPI
 from tests.fake_openai import FakeOpenAI
 from tests.telemetry.conftest import ANN, MODEL, THREAD, AnswerWith, observed_concierge, scrape
+
+BOSS = Caller(user_id="9", name="Boss", is_admin=True)
 
 
 @pytest.mark.asyncio
@@ -38,6 +41,48 @@ async def test_turn_outcomes_are_counted_answered_failed_and_refused_by_reason(s
     assert scraped.value("concierge_turns_total", outcome="refused", reason="rate_limit") == 1
     assert scraped.value("concierge_turns_total", outcome="refused", reason="permission") == 1
     assert scraped.value("concierge_active_turns") == 0
+
+
+@pytest.mark.asyncio
+async def test_a_forced_tool_refused_by_the_check_before_the_turn_is_counted_once_as_refused_for_permission(
+    store: Store,
+) -> None:
+    telemetry = Telemetry()
+    concierge = observed_concierge(ScriptedAPI().text("hi"), store, telemetry)
+    await concierge.set_enabled(THREAD, BOSS, "echo", False)
+
+    with pytest.raises(ToolChoiceRefused):
+        await concierge.check_tool_choice(THREAD, ANN, "echo")  # a disabled tool, as /ask checks it
+    with pytest.raises(UnknownTool):
+        await concierge.check_tool_choice(THREAD, ANN, "teleport")
+    await concierge.check_tool_choice(THREAD, ANN, "reserve")  # allowed: nothing counted until the turn ends
+    await concierge.check_tool_choice(THREAD, ANN, "auto")
+    after_checks = await scrape(telemetry.metrics)
+    await concierge.chat(THREAD, ANN, "hello", tool_choice="auto")
+    with pytest.raises(ToolChoiceRefused):  # the turn refusing on its own snapshot counts itself, once
+        await concierge.chat(THREAD, ANN, "echo this", tool_choice="echo")
+
+    scraped = await scrape(telemetry.metrics)
+    assert after_checks.value("concierge_turns_total", outcome="refused", reason="permission") == 2
+    assert scraped.value("concierge_turns_total", outcome="refused", reason="permission") == 3
+    assert scraped.value("concierge_turns_total", outcome="answered") == 1
+
+
+@pytest.mark.asyncio
+async def test_ask_forcing_a_disabled_tool_is_counted_as_a_turn_refused_for_permission(store: Store) -> None:
+    from tests.discord_adapter.test_commands import in_text_channel, run
+
+    telemetry = Telemetry()
+    concierge = observed_concierge(ScriptedAPI(), store, telemetry)
+    interaction = in_text_channel()
+    await concierge.set_enabled(Place(channel_id="6", guild_id="5"), BOSS, "echo", False)
+
+    await run(concierge, interaction, "ask", prompt="echo it", tool="echo")  # type: ignore[arg-type]
+
+    [(refusal, ephemeral)] = interaction.response.messages
+    assert ephemeral and interaction.response.deferred == [] and "echo" in refusal
+    scraped = await scrape(telemetry.metrics)
+    assert scraped.value("concierge_turns_total", outcome="refused", reason="permission") == 1
 
 
 @pytest.mark.asyncio

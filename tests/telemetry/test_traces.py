@@ -241,6 +241,46 @@ def test_otlp_headers_are_read_like_the_sdk_reads_them_and_a_bad_entry_is_skippe
     assert "entry 1 is not name=value" in caplog.text and "hunter2" not in caplog.text
 
 
+def resource_of_a_span(environ: dict[str, str]) -> dict[str, object]:
+    exporter = InMemorySpanExporter()
+    tracing = setup_tracing(environ, processor=SimpleSpanProcessor(exporter))
+    tracing.tracer.start_span("probe").end()
+    (span,) = exporter.get_finished_spans()
+    return dict(span.resource.attributes)
+
+
+def test_otel_resource_attributes_from_env_file_reach_every_span_with_otel_service_name_winning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.settings import load_settings
+
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)  # only .env says it
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    env = tmp_path / ".env"
+    env.write_text(
+        "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod%20eu, service.version=1.4,service.name=from-attributes\n"
+        "OTEL_SERVICE_NAME=concierge-eu\n"
+    )
+    settings = load_settings({}, env_file=env)
+
+    resource = resource_of_a_span(settings.OTEL)
+
+    assert resource["deployment.environment"] == "prod eu"
+    assert resource["service.version"] == "1.4"
+    assert resource["service.name"] == "concierge-eu"
+
+
+def test_service_name_comes_from_the_resource_attributes_without_otel_service_name_and_a_bad_entry_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    resource = resource_of_a_span({"OTEL_RESOURCE_ATTRIBUTES": "service.name=kitchen-bot,oops,team=cafe"})
+    assert resource["service.name"] == "kitchen-bot" and resource["team"] == "cafe"
+    assert "OTEL_RESOURCE_ATTRIBUTES: entry 2 is not name=value" in caplog.text
+    assert resource_of_a_span({})["service.name"] == "concierge"
+
+
 @pytest.mark.asyncio
 async def test_captured_messages_name_a_members_image_without_its_bytes() -> None:
     telemetry, exporter = traced(capture=True)
