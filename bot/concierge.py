@@ -116,12 +116,10 @@ class Concierge:
     ) -> Reply:
         """Run one member message through the model and tools, in order within its channel.
 
-        The message takes its place in the channel's queue before the first await, so the order of calls is the
-        order of answers; a message still waiting when shutdown starts is refused, not run. `hooks` is how to
-        ask this member to confirm side effects and where to read their current roles (without it, side effects
-        that need a yes are not done, and the roles given in `caller` are trusted). `files` are read in the
-        message's place in the queue (a later message never overtakes one whose files are downloading) and reach
-        the model with the text; the reply names each one left out.
+        The message takes its place in the channel's queue before the first await (the order of calls is the order
+        of answers; one still waiting at shutdown is refused). `hooks`: how to ask this member for a yes and read
+        their current roles (without it, nothing that needs a yes is done, and `caller`'s roles are trusted).
+        `files` are read in the message's place in the queue; the reply names each one left out.
         """
         async with self._telemetry.turn(place, caller) as observed, self._in_use():
             self._member_turns.admit(caller.user_id)
