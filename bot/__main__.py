@@ -8,9 +8,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
-from bot.settings import Settings, SettingsError, load_settings, unknown_settings
+from bot.settings import (
+    Secret,
+    Settings,
+    SettingsError,
+    environment_for_expansion,
+    load_settings,
+    unknown_settings,
+)
 
 EXIT_BAD_SETTINGS = 2
 IMPORT_HELP = """\
@@ -84,22 +90,56 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
+def mcp_file_variables(settings: Settings | None) -> frozenset[str]:
+    """The `${NAME}`s the MCP server file refers to: secrets kept in `.env` for it, not misspelt settings.
+
+    Without settings (they were refused), the file MCP_CONFIG_FILE names as given. A file that cannot be read names
+    none: start-up and `check` report it themselves.
+    """
+    if settings is not None:
+        path = settings.MCP_CONFIG_FILE
+    else:
+        given = (environment_for_expansion().get("MCP_CONFIG_FILE") or "").strip()
+        path = Path(given) if given else Settings.model_fields["MCP_CONFIG_FILE"].default
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    from bot.mcp.config import _VARIABLE  # imported late (it loads the MCP SDK), and only when there is a file
+
+    return frozenset(match.group(1) for match in _VARIABLE.finditer(text))
+
+
+def setting_warnings(settings: Settings | None) -> list[str]:
+    """A warning for each name in `.env` (and Concierge-like one in the environment) that is no setting; none when
+    `.env` cannot be read (that is the error then)."""
+    try:
+        return unknown_settings(expected=mcp_file_variables(settings))
+    except SettingsError:
+        return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
-    required: list[Literal["OPENAI_API_KEY", "DISCORD_TOKEN"]] = []
+    required: list[Secret] = []
     if args.command in (None, "run", "check"):
         required.append("OPENAI_API_KEY")
     if args.command in (None, "run"):
         required.append("DISCORD_TOKEN")
+    # check runs without DISCORD_TOKEN (it marks it ✗); when the settings stop it, it is named with the rest.
+    mentioned: list[Secret] = ["DISCORD_TOKEN"] if args.command == "check" else []
     try:
-        settings = load_settings(require=required)
+        settings = load_settings(require=required, mention=mentioned)
     except SettingsError as error:
+        for warning in setting_warnings(None):  # a misspelt name often is why a setting is missing
+            print(f"concierge: warning: {warning}", file=sys.stderr)
         for problem in error.problems:
             print(f"concierge: configuration error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    warnings = setting_warnings(settings)
     if args.command != "check":  # check lists them among its own lines
-        for warning in unknown_settings():
+        for warning in warnings:
             print(f"concierge: warning: {warning}", file=sys.stderr)
     configure_logging(settings)
     from bot import app, data_commands  # imported late: a settings error must not wait for discord.py to load
@@ -108,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from bot.checkup import run_checkup
 
-            return asyncio.run(run_checkup(settings, warnings=unknown_settings()))
+            return asyncio.run(run_checkup(settings, warnings=warnings))
         if args.command == "import-restaurants":
             return asyncio.run(data_commands.import_restaurant_catalog(settings, args.file, replace=args.replace))
         if args.command == "copy-data":

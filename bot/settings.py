@@ -106,6 +106,7 @@ class Settings(BaseModel):
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        value = value.strip()
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must look like sqlite:///path/to/file.db or postgresql://user@host:5432/dbname")
         return value
@@ -117,6 +118,7 @@ class Settings(BaseModel):
             problem = url_problem(value)
             if problem:
                 raise ValueError(problem)
+            return value.strip()  # a space copied around the URL is no part of it
         return value
 
     @field_validator("USAGE_RETENTION_DAYS")
@@ -217,10 +219,27 @@ def url_problem(value: str) -> str | None:
 # Environment variables starting with one of these look like Concierge's (a misspelling is worth a warning).
 SETTING_PREFIXES = frozenset(name.split("_")[0] + "_" for name in Settings.model_fields)
 
+# Other tools' variables that look like Concierge's (the openai SDK's, LangChain's and Azure set-ups'): never a
+# misspelling in the environment; in `.env`, which only Concierge reads, the Concierge setting meant, if any.
+OTHER_TOOLS_SETTINGS: Mapping[str, str | None] = {
+    "OPENAI_API_BASE": "OPENAI_BASE_URL",
+    "OPENAI_API_TYPE": None,
+    "OPENAI_API_VERSION": None,
+    "OPENAI_ORGANIZATION": None,
+    "OPENAI_ORG_ID": None,
+    "OPENAI_PROJECT_ID": None,
+}
+
 
 def read_env_file(env_file: Path) -> dict[str, str | None]:
-    """The names and values in a `.env` file: UTF-8 (a BOM allowed) or UTF-16 with its BOM, else a SettingsError."""
-    data = env_file.read_bytes()
+    """The names and values in a `.env` file: UTF-8 (a BOM allowed) or UTF-16 with its BOM, else a SettingsError
+    (also when it cannot be read: no permission, a folder). No file at all is no values."""
+    try:
+        data = env_file.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise SettingsError(f"{env_file}: cannot read it: {error.strerror or error}") from None
     utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     fix = f"save {env_file} as UTF-8 (Notepad: Save As > Encoding: UTF-8; PowerShell: Set-Content -Encoding utf8)"
     try:
@@ -237,20 +256,27 @@ def _sources(
     environ: Mapping[str, str] | None, env_file: Path | None
 ) -> tuple[dict[str, str | None], Mapping[str, str]]:
     """(the `.env` file's values, the environment)."""
-    from_file = read_env_file(env_file) if env_file is not None and env_file.is_file() else {}
+    from_file = read_env_file(env_file) if env_file is not None else {}
     return from_file, os.environ if environ is None else environ
+
+
+# The secrets start-up or a command may require.
+Secret = Literal["OPENAI_API_KEY", "DISCORD_TOKEN"]
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None,
     env_file: Path | None = Path(".env"),
     *,
-    require: Collection[Literal["OPENAI_API_KEY", "DISCORD_TOKEN"]] = (),
+    require: Collection[Secret] = (),
+    mention: Collection[Secret] = (),
 ) -> Settings:
     """Read `.env` (if present) under the real environment and validate; raise SettingsError naming every problem.
 
     The environment wins over `.env`, and a blank value means the default wherever it is set: `OPENAI_MODEL=` in the
-    environment gives the default model even when `.env` names another. `require` names secrets that must be set.
+    environment gives the default model even when `.env` names another. `require` names secrets that must be set;
+    `mention` those reported missing only beside another problem (`check` runs without DISCORD_TOKEN and marks it ✗,
+    so when it cannot run, its one list of problems still names it).
     """
     from_file, from_environment = _sources(environ, env_file)
     values = {**from_file, **from_environment}
@@ -269,30 +295,46 @@ def load_settings(
             where = ".".join(str(part) for part in entry["loc"])
             message = entry["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {message}" if where else message)
-    for name in require:
-        if name == "DISCORD_TOKEN" and "DISCORD_TOKEN" not in known:
-            problems.append("DISCORD_TOKEN is missing: set it in .env or the environment (see .env.example)")
-        if name == "OPENAI_API_KEY" and not {"OPENAI_API_KEY", "OPENAI_BASE_URL"} & known.keys():
-            problems.append(
-                "OPENAI_API_KEY is missing: set it in .env (or set OPENAI_BASE_URL to a server that needs none)"
-            )
+    problems += [missing for name in require if (missing := _missing(name, known))]
     if problems or settings is None:
+        problems += [missing for name in mention if name not in require and (missing := _missing(name, known))]
         raise SettingsError(*problems)
     return settings
 
 
-def unknown_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> list[str]:
+def _missing(name: Secret, known: Mapping[str, str]) -> str | None:
+    """The problem when the secret `name` is not among the settings given, else None."""
+    if name == "DISCORD_TOKEN" and "DISCORD_TOKEN" not in known:
+        return "DISCORD_TOKEN is missing: set it in .env or the environment (see .env.example)"
+    if name == "OPENAI_API_KEY" and not {"OPENAI_API_KEY", "OPENAI_BASE_URL"} & known.keys():
+        return "OPENAI_API_KEY is missing: set it in .env (or set OPENAI_BASE_URL to a server that needs none)"
+    return None
+
+
+def unknown_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+    *,
+    expected: Collection[str] = (),
+) -> list[str]:
     """A warning for each name in `.env` that is not a setting, and each Concierge-like environment variable that is
-    not one either but is close to one (so the environment's unrelated variables never draw a warning)."""
+    not one either but is close to one (so the environment's unrelated variables never draw a warning).
+
+    `expected` names variables kept there for something else Concierge reads: the `${NAME}`s of the MCP server file.
+    """
     from_file, from_environment = _sources(environ, env_file)
     warnings: list[str] = []
     for name in sorted(set(from_file) | set(from_environment)):
-        if name in Settings.model_fields or name.startswith("OTEL_"):  # OTEL_*: OpenTelemetry's own variables
+        if name in Settings.model_fields or name in expected or name.startswith("OTEL_"):  # OTEL_*: OpenTelemetry's own
             continue
-        closest = difflib.get_close_matches(name.upper(), Settings.model_fields, n=1, cutoff=0.75)
+        if name.upper() in OTHER_TOOLS_SETTINGS:
+            meant = OTHER_TOOLS_SETTINGS[name.upper()]
+            closest = [meant] if meant else []
+        else:
+            closest = difflib.get_close_matches(name.upper(), Settings.model_fields, n=1, cutoff=0.75)
         if name in from_file:
             where = f" (in {env_file})"
-        elif name.upper().startswith(tuple(SETTING_PREFIXES)) and closest:
+        elif name.upper() not in OTHER_TOOLS_SETTINGS and name.upper().startswith(tuple(SETTING_PREFIXES)) and closest:
             where = " (in the environment)"
         else:
             continue
@@ -306,7 +348,7 @@ def environment_for_expansion(
 ) -> dict[str, str]:
     """The variables `${VAR}` in the MCP server file may name: `.env` under the real environment."""
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
+    if env_file is not None:
         values.update({name: value for name, value in read_env_file(env_file).items() if value is not None})
     values.update(os.environ if environ is None else environ)
     return values

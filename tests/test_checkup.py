@@ -97,3 +97,12 @@ async def test_an_empty_prompt_file_is_a_warning_because_start_up_accepts_it(
     out = capsys.readouterr().out
     assert f"  ! SYSTEM_PROMPT_FILE: {empty} is empty" in out
     assert status == 0 and out.splitlines()[-1].startswith("ready")
+
+
+def test_the_readme_quotes_the_verdicts_check_really_prints() -> None:
+    from bot.model_check import CheckLine, CheckSection, render_checkup
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    quoted = {line for line in readme.splitlines() if line.startswith(("ready", "NOT ready"))}
+    ready = render_checkup([CheckSection("Settings", (CheckLine("settings", True, "valid"),))]).splitlines()[-1]
+    assert quoted and all(line == ready or line.startswith("NOT ready (") for line in quoted), quoted

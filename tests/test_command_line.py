@@ -114,3 +114,65 @@ async def test_version_prints_the_installed_version(tmp_path: Path) -> None:
 
     status, out, _ = await run_cli("--version", env={}, cwd=tmp_path)
     assert status == 0 and out.strip() == f"concierge {version('concierge-bot')}"
+
+
+@pytest.mark.asyncio
+async def test_a_secret_the_mcp_file_refers_to_draws_no_warning_but_a_misspelt_setting_beside_it_does(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mcp.json").write_text(
+        '{"mcpServers": {"wiki": {"url": "https://wiki.example/mcp", "disabled": true,'
+        ' "headers": {"Authorization": "Bearer ${WIKI_TOKEN}"}}}}',
+        encoding="utf-8",
+    )
+    (tmp_path / ".env").write_text("WIKI_TOKEN=secret\nMAX_TOOL_ROUND=3\n", encoding="utf-8")
+    env = {**KEYS, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "DATABASE_URL": f"sqlite:///{tmp_path}"}
+    warning = "MAX_TOOL_ROUND: not a Concierge setting; did you mean MAX_TOOL_ROUNDS?"
+    status, _, err = await run_cli(env=env, cwd=tmp_path)
+    assert status == 2 and f"concierge: warning: {warning}" in err and "WIKI_TOKEN" not in err, err
+    _, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+    assert f"! {warning}" in out and "WIKI_TOKEN" not in out, out
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("command", [[], ["check"]])
+async def test_an_env_file_that_is_a_folder_is_one_line_and_status_2(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / ".env").mkdir()
+    status, _, err = await run_cli(*command, env=KEYS, cwd=tmp_path)
+    assert status == 2
+    assert one_clean_line(err) == "concierge: configuration error: .env: cannot read it: Is a directory"
+
+
+@pytest.mark.asyncio
+async def test_check_without_any_settings_names_every_missing_one_at_once(tmp_path: Path) -> None:
+    status, out, err = await run_cli("check", env={}, cwd=tmp_path)
+    assert status == 2 and out == "" and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert [line.split(": ")[2].split(" ")[0] for line in lines] == ["OPENAI_API_KEY", "DISCORD_TOKEN"], err
+    assert all(line.startswith("concierge: configuration error: ") for line in lines), err
+
+
+@pytest.mark.asyncio
+async def test_a_misspelt_secret_is_warned_beside_the_error_it_causes(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OPENAI_API_KY=sk-x\nDISCORD_TOKEN=t\n", encoding="utf-8")
+    status, _, err = await run_cli("check", env={}, cwd=tmp_path)
+    assert status == 2
+    assert err.strip().splitlines() == [
+        "concierge: warning: OPENAI_API_KY: not a Concierge setting; did you mean OPENAI_API_KEY? (in .env)",
+        "concierge: configuration error: OPENAI_API_KEY is missing: set it in .env "
+        "(or set OPENAI_BASE_URL to a server that needs none)",
+    ]
+
+
+def test_refused_settings_still_expect_the_secrets_of_the_mcp_file_they_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.__main__ import setting_warnings
+
+    (tmp_path / "tools.json").write_text('{"mcpServers": {"x": {"command": "x", "env": {"K": "${X_KEY}"}}}}')
+    (tmp_path / ".env").write_text("MCP_CONFIG_FILE=tools.json\nX_KEY=secret\nMAX_TOOL_ROUND=3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    warnings = setting_warnings(None)
+    assert any(warning.startswith("MAX_TOOL_ROUND: ") for warning in warnings), warnings
+    assert not any("X_KEY" in warning for warning in warnings), warnings

@@ -215,3 +215,72 @@ def test_an_env_file_that_is_not_utf8_is_one_line_saying_how_to_fix_it(tmp_path:
         load_settings({}, env_file=env)
     message = str(raised.value)
     assert said in message and "save" in message and "as UTF-8" in message and "\n" not in message
+
+
+def test_a_secret_the_mcp_file_names_is_expected_but_a_misspelt_setting_beside_it_still_warns(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=k\nWIKI_TOKEN=secret\nMAX_TOOL_ROUND=3\n")
+    assert unknown_settings({}, env_file=env, expected={"WIKI_TOKEN"}) == [
+        f"MAX_TOOL_ROUND: not a Concierge setting; did you mean MAX_TOOL_ROUNDS? (in {env})"
+    ]
+
+
+def unreadable_env_file(tmp_path: Path, kind: str) -> Path:
+    """A `.env` that exists but cannot be read, even by root (the suite runs as root, where chmod 000 reads fine)."""
+    env = tmp_path / ".env"
+    if kind == "a folder":
+        env.mkdir()
+    else:
+        assert kind == "a symlink loop"
+        env.symlink_to(tmp_path / ".env")
+    return env
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("a folder", "Is a directory"), ("a symlink loop", "symbolic links")])
+def test_an_env_file_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path, kind: str, reason: str) -> None:
+    env = unreadable_env_file(tmp_path, kind)
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"OPENAI_API_KEY": "k"}, env_file=env)
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{env}: cannot read it: ") and reason in problem
+
+
+def test_no_env_file_at_all_is_no_values(tmp_path: Path) -> None:
+    assert load_settings({"OPENAI_API_KEY": "k"}, env_file=tmp_path / ".env").OPENAI_MODEL == "gpt-5.2"
+
+
+def test_a_mentioned_secret_is_named_only_beside_another_problem() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({}, env_file=None, require=("OPENAI_API_KEY",), mention=("DISCORD_TOKEN",))
+    assert [problem.split(" ")[0] for problem in raised.value.problems] == ["OPENAI_API_KEY", "DISCORD_TOKEN"]
+    settings = load_settings(
+        {"OPENAI_API_KEY": "k"}, env_file=None, require=("OPENAI_API_KEY",), mention=("DISCORD_TOKEN",)
+    )
+    assert settings.DISCORD_TOKEN is None
+
+
+@pytest.mark.parametrize(
+    "name", ["OPENAI_API_VERSION", "OPENAI_API_TYPE", "OPENAI_API_BASE", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID"]
+)
+def test_other_tools_openai_variables_in_the_environment_draw_no_warning(name: str) -> None:
+    assert unknown_settings({name: "x", "OPENAI_API_KY": "k"}, env_file=None) == [
+        "OPENAI_API_KY: not a Concierge setting; did you mean OPENAI_API_KEY? (in the environment)"
+    ]
+
+
+def test_other_tools_openai_variables_in_env_file_name_the_concierge_setting_meant(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_BASE=http://127.0.0.1:8008/v1\nOPENAI_API_VERSION=2024-10-21\n")
+    assert unknown_settings({}, env_file=env) == [
+        f"OPENAI_API_BASE: not a Concierge setting; did you mean OPENAI_BASE_URL? (in {env})",
+        f"OPENAI_API_VERSION: not a Concierge setting (in {env})",
+    ]
+
+
+def test_a_url_setting_with_spaces_around_it_is_stored_stripped(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text('OPENAI_BASE_URL=" http://127.0.0.1:8008/v1 "\nDATABASE_URL=" sqlite:///data/x.db"\n')
+    settings = load_settings({"SEARXNG_URL": "https://search.example "}, env_file=env)
+    assert settings.OPENAI_BASE_URL == "http://127.0.0.1:8008/v1"
+    assert settings.SEARXNG_URL == "https://search.example"
+    assert settings.DATABASE_URL == "sqlite:///data/x.db" and settings.database_path == Path("data/x.db")
