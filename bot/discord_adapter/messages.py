@@ -327,6 +327,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "成员是否必须在工具每次运行前确认",
     },
     "cmd.tooladmin.confirm.tool": {"en": "The tool", "zh-CN": "工具"},
+    "cmd.tooladmin.tool": {"en": "The tool to change", "zh-CN": "要更改的工具"},
+    "cmd.tooladmin.allow.role": {"en": "The role that may use the tool", "zh-CN": "可以使用该工具的身份组"},
+    "cmd.tooladmin.revoke.role": {"en": "The role to take off the allow-list", "zh-CN": "要从允许列表中移除的身份组"},
     "cmd.tooladmin.confirm.mode": {
         "en": "always: ask with buttons first (default for tools with side effects); never: just run",
         "zh-CN": "always：先用按钮询问（有副作用的工具默认如此）；never：直接运行",
