@@ -153,6 +153,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "You've reached this server's daily limit of {limit} tokens. It resets at midnight UTC (in {resets_in}).",
         "zh-CN": "已达到本服务器每日 {limit} 个 token 的上限。上限将在 UTC 午夜重置（还有 {resets_in}）。",
     },
+    "duration.hours_minutes": {"en": "{hours} h {minutes} min", "zh-CN": "{hours} 小时 {minutes} 分钟"},
+    "duration.minutes": {"en": "{minutes} min", "zh-CN": "{minutes} 分钟"},
     "error.unknown_tool": {
         "en": "There is no tool `{tool}`. Tools: {tools}.",
         "zh-CN": "没有名为 `{tool}` 的工具。可用工具：{tools}。",
