@@ -66,11 +66,10 @@ class QuotaReached(OverBudget):
     ends there, keeping what its tools did)."""
 
     def __init__(self, which: Literal["member", "server"], *, limit: int, now: datetime) -> None:
-        resets_in = _until_midnight_utc(now)
         super().__init__(
             f"{which} quota of {limit} tokens reached",
             key=f"error.quota_reached.{which}",
-            params={"limit": f"{limit:,}", "resets_in": resets_in},
+            params={"limit": f"{limit:,}", "resets_in_minutes": _minutes_until_midnight_utc(now)},
         )
         self.which = which
         self.limit = limit
@@ -217,9 +216,7 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _until_midnight_utc(now: datetime) -> str:
-    """How long until the next midnight UTC, as "3 h 5 min" or "12 min"."""
+def _minutes_until_midnight_utc(now: datetime) -> int:
+    """Whole minutes until the next midnight UTC (at least one)."""
     midnight = datetime.combine(utc_day(now) + timedelta(days=1), time(), tzinfo=UTC)
-    minutes = max(1, int((midnight - now).total_seconds() // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return max(1, int((midnight - now).total_seconds() // 60))

@@ -110,8 +110,14 @@ async def test_a_turn_that_reaches_the_quota_ends_saying_so_and_keeps_what_its_t
         assert len(server.model_requests()) == 2
         assert reply.failed and isinstance(reply.error, QuotaReached)
         assert reply.error.key == "error.quota_reached.member"
-        assert reply.error.params == {"limit": "20", "resets_in": "3 h 0 min"}
-        assert error_sentence(reply.error, "zh-CN").startswith("你已达到每日 20 个 token 的上限")
+        assert reply.error.params == {"limit": "20", "resets_in_minutes": 180}
+        assert error_sentence(reply.error, "en") == (
+            "You've reached your daily limit of 20 tokens. It resets at midnight UTC (in 3 h 0 min)."
+        )
+        assert (
+            error_sentence(reply.error, "zh-CN")
+            == "你已达到每日 20 个 token 的上限。上限将在 UTC 午夜重置（还有 3 小时 0 分钟）。"
+        )
         assert [(entry.tool, entry.outcome) for entry in reply.trace] == [("add", "ok"), ("add", "ok")]
         kept = await store.history.load_window(THREAD.channel_id, max_turns=5, max_tokens=10_000)
         assert [item.output for item in kept if isinstance(item, ToolOutput)] == ['{"sum": 3}', '{"sum": 7}']

@@ -143,6 +143,7 @@ class ToolAdmin(
         self.concierge = concierge
 
     @app_commands.command(name="enable", description=described("cmd.tooladmin.enable"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"))
     async def enable(self, interaction: discord.Interaction[Any], tool: ToolOption) -> None:
         """Turn a tool on in this server."""
         origin = await defer_privately(interaction)
@@ -150,6 +151,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="disable", description=described("cmd.tooladmin.disable"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"))
     async def disable(self, interaction: discord.Interaction[Any], tool: ToolOption) -> None:
         """Turn a tool off in this server."""
         origin = await defer_privately(interaction)
@@ -157,6 +159,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="allow", description=described("cmd.tooladmin.allow"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"), role=described("cmd.tooladmin.allow.role"))
     async def allow(self, interaction: discord.Interaction[Any], tool: ToolOption, role: discord.Role) -> None:
         """Let members with a role use a tool."""
         origin = await defer_privately(interaction)
@@ -164,6 +167,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="revoke", description=described("cmd.tooladmin.revoke"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"), role=described("cmd.tooladmin.revoke.role"))
     async def revoke(self, interaction: discord.Interaction[Any], tool: ToolOption, role: discord.Role) -> None:
         """Take a role's permission to use a tool back."""
         origin = await defer_privately(interaction)

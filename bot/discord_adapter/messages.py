@@ -153,6 +153,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "You've reached this server's daily limit of {limit} tokens. It resets at midnight UTC (in {resets_in}).",
         "zh-CN": "已达到本服务器每日 {limit} 个 token 的上限。上限将在 UTC 午夜重置（还有 {resets_in}）。",
     },
+    "duration.hours_minutes": {"en": "{hours} h {minutes} min", "zh-CN": "{hours} 小时 {minutes} 分钟"},
+    "duration.minutes": {"en": "{minutes} min", "zh-CN": "{minutes} 分钟"},
     "error.unknown_tool": {
         "en": "There is no tool `{tool}`. Tools: {tools}.",
         "zh-CN": "没有名为 `{tool}` 的工具。可用工具：{tools}。",
@@ -327,6 +329,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "成员是否必须在工具每次运行前确认",
     },
     "cmd.tooladmin.confirm.tool": {"en": "The tool", "zh-CN": "工具"},
+    "cmd.tooladmin.tool": {"en": "The tool to change", "zh-CN": "要更改的工具"},
+    "cmd.tooladmin.allow.role": {"en": "The role that may use the tool", "zh-CN": "可以使用该工具的身份组"},
+    "cmd.tooladmin.revoke.role": {"en": "The role to take off the allow-list", "zh-CN": "要从允许列表中移除的身份组"},
     "cmd.tooladmin.confirm.mode": {
         "en": "always: ask with buttons first (default for tools with side effects); never: just run",
         "zh-CN": "always：先用按钮询问（有副作用的工具默认如此）；never：直接运行",

@@ -316,8 +316,18 @@ def error_sentence(error: BaseException, language: Language = ENGLISH) -> str:
         params = dict(error.params)
         if "reason_kind" in params:
             params["reason"] = reason_text(str(params["reason_kind"]), str(params.get("reason", "")), language)
+        if "resets_in_minutes" in params:
+            params["resets_in"] = duration_text(int(str(params["resets_in_minutes"])), language)
         return say(language, error.key, **params)
     return say(language, "failure.generic")
+
+
+def duration_text(minutes: int, language: Language = ENGLISH) -> str:
+    """A wait in whole minutes as hours and minutes in the member's language ("3 h 5 min", "12 min")."""
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return say(language, "duration.hours_minutes", hours=hours, minutes=minutes)
+    return say(language, "duration.minutes", minutes=minutes)
 
 
 def reason_text(kind: str | None, english: str, language: Language = ENGLISH) -> str:

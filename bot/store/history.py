@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, repair_history
 from bot.engine.tokens import item_tokens
 from bot.store.db import Database
+from bot.store.timestamps import now_text
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class HistoryStore:
         items = [capped(item, self._max_tool_chars) for item in items]
         rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
         total = sum(tokens for _, _, tokens, _ in rows)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = now_text()
         async with self._db.write() as conn:
             # One writer per channel at a time, in every process: turn numbers follow the order of the writes.
             await conn.lock("history", channel_id)

@@ -11,8 +11,9 @@ from typing import Literal
 
 from bot.engine.api import Usage
 from bot.engine.clock import Clock, utc_now
-from bot.store.audit import format_time, insert_entry
+from bot.store.audit import insert_entry
 from bot.store.db import Connection, Database
+from bot.store.timestamps import format_time
 
 QuotaScope = Literal["member", "server", "role"]
 HOLD_LIFETIME = timedelta(minutes=15)

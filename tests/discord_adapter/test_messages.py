@@ -76,6 +76,23 @@ def test_every_error_has_its_own_sentence_in_english_and_a_different_one_in_chin
     assert english != say(ENGLISH, "failure.generic")
 
 
+@pytest.mark.parametrize(
+    ("now", "english", "chinese"),
+    [
+        (datetime(2025, 1, 2, 21, 30, tzinfo=UTC), "(in 2 h 30 min).", "（还有 2 小时 30 分钟）。"),
+        (datetime(2025, 1, 2, 23, 59, tzinfo=UTC), "(in 1 min).", "（还有 1 分钟）。"),
+        (datetime(2025, 1, 2, 23, 59, 59, tzinfo=UTC), "(in 1 min).", "（还有 1 分钟）。"),
+    ],
+)
+def test_the_time_until_a_quota_resets_is_worded_in_the_members_language(
+    now: datetime, english: str, chinese: str
+) -> None:
+    error = QuotaReached("member", limit=50_000, now=now)
+    assert isinstance(error.params["resets_in_minutes"], int)
+    assert error_sentence(error, ENGLISH).endswith(english)
+    assert error_sentence(error, CHINESE).endswith(chinese)
+
+
 def test_an_unknown_tool_lists_the_tools_there_are_as_code() -> None:
     error = UnknownTool("nope", ["calculate", "get_weather"])
     assert error_sentence(error, ENGLISH) == "There is no tool `nope`. Tools: `calculate`, `get_weather`."
