@@ -341,6 +341,7 @@ async def test_every_stdio_server_is_stopped_when_the_app_closes(tmp_path: Path)
         ("{not json", "not valid JSON"),
         ('{"mcpServers": {"x": {"command": "a", "url": "http://b"}}}', "give either command"),
         ('{"mcpServers": {"x": {"command": "a", "colour": "red"}}}', "unknown key 'colour'"),
+        ('{"mcpServers": {"wiki__admin": {"command": "a"}}}', "may not contain '__'"),
     ],
 )
 async def test_a_bad_mcp_file_stops_start_up_with_one_line_and_status_2_before_anything_opens(

@@ -118,8 +118,16 @@ def parse_mcp_config(text: str, *, environ: Mapping[str, str]) -> list[ServerCon
     if unknown:
         raise McpConfigError(f"unknown key {unknown[0]!r} at the top level (only mcpServers is read)")
     servers: list[ServerConfig] = []
+    prefixes: dict[str, str] = {}
     for name, entry in document["mcpServers"].items():
         server = _server(name, entry, environ)
+        prefix = name.replace(".", "_")  # the server's part of its tool names ("." is not valid there)
+        if prefix in prefixes:
+            raise McpConfigError(
+                f"server {name!r}: its tools would be named like those of server {prefixes[prefix]!r} "
+                "('.' becomes '_' in tool names); rename one"
+            )
+        prefixes[prefix] = name
         if not server.disabled:
             servers.append(server)
     return servers
@@ -130,6 +138,14 @@ def _server(name: str, entry: object, environ: Mapping[str, str]) -> ServerConfi
     if not _NAME.match(name):
         raise McpConfigError(
             f"{where}: a server name is 1 to 40 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    plain = name.replace(".", "_")
+    if "__" in plain or plain.endswith("_"):
+        # Tools are named server__tool: server "a" with a tool "b__t" would take the names (and the admins' stored
+        # policies) of server "a__b"'s tools, "a" with "_t" those of server "a_".
+        raise McpConfigError(
+            f"{where}: a server name may not contain '__' nor end with '_' ('.' counts as '_'), "
+            "since tools are named server__tool and one server could take another's tool names"
         )
     if not isinstance(entry, dict):
         raise McpConfigError(f"{where}: expected an object with command or url")

@@ -132,7 +132,7 @@ class ServerConnection:
             log.warning("MCP server %s: %s; retrying", self.name, error)
             self._set(ServerStatus(server=self.name, state="failed", error=error), tools=[])
             self.first_attempt.set()
-            delay = min(self._max_backoff, FIRST_BACKOFF_SECONDS * 2**attempt)
+            delay = backoff_seconds(attempt, self._max_backoff)
             attempt += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_stop(), delay)
@@ -286,6 +286,12 @@ async def _list_tools(session: ClientSession) -> list[types.Tool]:
         if not cursor:
             break
     return tools
+
+
+def backoff_seconds(attempt: int, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """The wait before retry number `attempt` (0 after a connection was lost): doubling from 0.5 s up to `cap`, and
+    still `cap` after days of failed attempts."""
+    return min(cap, FIRST_BACKOFF_SECONDS * 2.0 ** min(attempt, 64))
 
 
 def _one_line(error: BaseException) -> str:

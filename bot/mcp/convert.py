@@ -7,7 +7,13 @@ no `$ref`, `oneOf`, `allOf`, `not`, `patternProperties`, length limits or the li
 required and nullable, and a null the model sends for it is dropped before validation, so the server sees the
 property left out, exactly as before; a property that already accepts null (null would then mean two things), and an
 optional property inside `anyOf`, make the schema non-strict. A non-strict schema is sent as it is (cleaned) and the
-arguments are still validated locally against the server's schema.
+arguments are still validated locally against the server's schema. A schema is read in the dialect its `$schema`
+names (draft-07 tuple `items`, say), Draft 2020-12 without one; only draft-06 and later are ever made strict.
+
+Cleaning: descriptions and titles lose invisible characters and are cut; the server's `default`, `examples` and
+`$comment` are dropped (the model needs none of them). Property names, enum and const values, patterns and any other
+text the server would compare against cannot be cleaned without changing what it accepts: a tool that hides
+invisible characters there is left out.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft6Validator, Draft7Validator, Draft201909Validator, Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 from jsonschema.exceptions import SchemaError as BadSchema
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
 NAME_LIMIT = 64
 DESCRIPTION_LIMIT = 1024
@@ -39,7 +47,11 @@ _STRICT_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _ANNOTATIONS = ("default", "examples", "$schema", "$comment")
+_DROPPED = ("default", "examples", "$comment")  # the server's own texts the model is never shown, strict or not
 _TEXT_KEYS = ("description", "title")
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies")
+_NAMES = ("required", "dependentRequired")  # lists of property names (or name → list of names)
+_STRICT_DIALECTS = (Draft6Validator, Draft7Validator, Draft201909Validator, Draft202012Validator)
 _MAX_DEPTH = 10
 
 
@@ -114,31 +126,99 @@ def assign_names(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     return names
 
 
+def validator_class(schema: Mapping[str, Any]) -> type[Validator]:
+    """The validator of the dialect `schema` names in `$schema` (draft-07, ...); Draft 2020-12 when it names none."""
+    dialect = schema.get("$schema")
+    if dialect is not None and not isinstance(dialect, str):
+        raise UnusableTool("its input schema's $schema is not a string")
+    validator: type[Validator] = validator_for(schema, default=Draft202012Validator)
+    return validator
+
+
 def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `schema` with every description and title cleaned and cut; a non-object root is refused."""
-    copied = copy.deepcopy(dict(schema))
-    if copied.get("type", "object") != "object":
-        raise UnusableTool(f"its input schema is of type {copied.get('type')!r}, not an object")
-    copied.setdefault("type", "object")
-    if copied["type"] == "object":
-        copied.setdefault("properties", {})
+    """A copy of `schema` as the model may see it (see the module docstring); UnusableTool says why it cannot be.
+
+    Refused: a root that is not an object, a schema its own dialect rejects, and invisible characters in property
+    names, enum/const values, patterns or other texts the server compares against.
+    """
     try:
-        Draft202012Validator.check_schema(copied)
-    except BadSchema as error:
-        raise UnusableTool(f"its input schema is not valid JSON Schema ({error.message[:120]})") from None
-    _clean_texts(copied)
+        copied = copy.deepcopy(dict(schema))
+        if copied.get("type", "object") != "object":
+            raise UnusableTool(f"its input schema is of type {copied.get('type')!r}, not an object")
+        copied.setdefault("type", "object")
+        if copied["type"] == "object":
+            copied.setdefault("properties", {})
+        try:
+            validator_class(copied).check_schema(copied)
+        except BadSchema as error:
+            raise UnusableTool(f"its input schema is not valid JSON Schema ({error.message[:120]})") from None
+        hidden = _hidden_in_schema(copied)
+        if hidden:
+            raise UnusableTool(f"its input schema hides invisible characters in {hidden}")
+        _clean_texts(copied)
+    except RecursionError:
+        raise UnusableTool("its input schema is nested too deeply") from None
     return copied
 
 
+def _hidden(text: str) -> bool:
+    return clean_text(text) != text
+
+
+def _hidden_in_value(value: Any) -> bool:
+    """Whether a value (an enum member, a const) holds a string or key with invisible characters anywhere in it."""
+    if isinstance(value, str):
+        return _hidden(value)
+    if isinstance(value, dict):
+        return any(_hidden(key) or _hidden_in_value(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_hidden_in_value(item) for item in value)
+    return False
+
+
+def _hidden_in_schema(node: Any) -> str | None:
+    """Where a schema keeps invisible characters that cleaning may not remove (None if nowhere); texts the model is
+    shown only to read (descriptions, titles) and those it is never shown (default, examples, $comment) are skipped."""
+    if isinstance(node, list):
+        return next((found for item in node if (found := _hidden_in_schema(item))), None)
+    if isinstance(node, str):
+        return "a keyword's value" if _hidden(node) else None
+    if not isinstance(node, dict):
+        return None
+    for key, value in node.items():
+        if _hidden(key):
+            return "a keyword"
+        if key in _DROPPED or (key in _TEXT_KEYS and isinstance(value, str)):
+            continue
+        if key in ("enum", "const"):
+            found = f"{'an enum' if key == 'enum' else 'a const'} value" if _hidden_in_value(value) else None
+        elif key == "pattern":
+            found = "a pattern" if _hidden_in_value(value) else None
+        elif key in _NAMES:
+            found = "a property name" if _hidden_in_value(value) else None
+        elif key in _NAMED and isinstance(value, dict):
+            named = "a definition name" if key in ("$defs", "definitions") else "a property name"
+            found = named if any(map(_hidden, value)) else _hidden_in_schema(list(value.values()))
+        else:
+            found = _hidden_in_schema(value)
+        if found:
+            return found
+    return None
+
+
 def _clean_texts(node: Any) -> None:
+    """Clean and cut descriptions and titles, drop default/examples/$comment: in place, in schemas only (a property
+    called `default` stays, and enum/const values are data, left as they are)."""
     if isinstance(node, dict):
+        for key in _DROPPED:
+            node.pop(key, None)
         for key, value in node.items():
             if key in _TEXT_KEYS and isinstance(value, str):
                 node[key] = cut(clean_text(value), SCHEMA_TEXT_LIMIT)
-            elif key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            elif key in _NAMED and isinstance(value, dict):
                 for child in value.values():
                     _clean_texts(child)
-            else:
+            elif key not in ("enum", "const", *_NAMES):
                 _clean_texts(value)
     elif isinstance(node, list):
         for item in node:
@@ -149,7 +229,7 @@ def convert_schema(schema: dict[str, Any]) -> ConvertedSchema:
     """The strict form of a cleaned schema when one keeps its meaning (see the module docstring), else as it is."""
     optional: dict[tuple[str, ...], frozenset[str]] = {}
     strict = copy.deepcopy(schema)
-    if _make_strict(strict, (), optional, depth=0, in_any_of=False):
+    if validator_class(schema) in _STRICT_DIALECTS and _make_strict(strict, (), optional, depth=0, in_any_of=False):
         return ConvertedSchema(offered=strict, strict=True, optional_keys=optional)
     return ConvertedSchema(offered=schema, strict=False, optional_keys={})
 
@@ -211,17 +291,20 @@ def _allows_null(node: Mapping[str, Any]) -> bool:
 
 
 def _nullable(node: dict[str, Any]) -> dict[str, Any]:
-    kinds = node.get("type")
+    """`node` that also accepts null (how the model leaves the property out) and still everything it accepted."""
+    if "const" in node:
+        return {"anyOf": [node, {"type": "null"}]}
+    widened = dict(node)
     if "enum" in node:
-        widened = {**node, "enum": [*node["enum"], None]}
-        if isinstance(kinds, str):
-            widened["type"] = [kinds, "null"]
-        return widened
+        widened["enum"] = [*node["enum"], None]
+    kinds = node.get("type")
     if isinstance(kinds, str):
-        return {**node, "type": [kinds, "null"]}
-    if isinstance(kinds, list):
-        return {**node, "type": [*kinds, "null"]}
-    return {"anyOf": [node, {"type": "null"}]}
+        widened["type"] = [kinds, "null"]
+    elif isinstance(kinds, list):
+        widened["type"] = [*kinds, "null"]
+    elif "enum" not in node:
+        return {"anyOf": [node, {"type": "null"}]}
+    return widened
 
 
 def drop_nulls_for_left_out(arguments: Any, optional: Mapping[tuple[str, ...], frozenset[str]]) -> Any:
@@ -244,7 +327,7 @@ def _drop(value: Any, path: tuple[str, ...], optional: Mapping[tuple[str, ...], 
     return value
 
 
-def field_problems(validator: Draft202012Validator, arguments: Any) -> list[dict[str, Any]]:
+def field_problems(validator: Validator, arguments: Any) -> list[dict[str, Any]]:
     """Each way `arguments` break the schema, as {"field", "problem", "given"} like the built-in tools' problems."""
     problems: list[dict[str, Any]] = []
     try:

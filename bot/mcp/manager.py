@@ -6,15 +6,16 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 from mcp import types
 
 from bot.mcp.config import ServerConfig
-from bot.mcp.connection import ServerConnection, ServerStatus, ServerUnavailable
+from bot.mcp.connection import MAX_BACKOFF_SECONDS, ServerConnection, ServerStatus, ServerUnavailable
 from bot.mcp.convert import (
     UnusableTool,
     assign_names,
@@ -23,6 +24,7 @@ from bot.mcp.convert import (
     description_for,
     drop_nulls_for_left_out,
     field_problems,
+    validator_class,
 )
 from bot.mcp.results import DEFAULT_MAX_RESULT_CHARS, result_for_model
 
@@ -55,7 +57,7 @@ class McpToolSpec:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     spec: McpToolSpec
-    validator: Draft202012Validator
+    validator: Validator  # of the server's own schema, in the dialect it names
     optional_keys: Any
 
 
@@ -73,7 +75,7 @@ class McpTools:
         default_timeout: float,
         start_timeout: float = DEFAULT_START_TIMEOUT_SECONDS,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
-        max_backoff: float = 30.0,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
         errlog: TextIO | None = None,
     ) -> None:
         self._default_timeout = default_timeout
@@ -118,8 +120,13 @@ class McpTools:
         self._listeners.append(callback)
 
     def statuses(self) -> list[ServerStatus]:
-        """Each configured server's status, in file order."""
-        return [connection.status for connection in self._connections]
+        """Each configured server's status, in file order; a connected server counts the tools it offers (not those
+        left out by `allowed_tools` or for an unusable schema)."""
+        offered = Counter(entry.spec.server for entry in self._entries.values())
+        return [
+            replace(status, tools=offered[status.server]) if status.state == "connected" else status
+            for status in (connection.status for connection in self._connections)
+        ]
 
     def tools(self) -> list[McpToolSpec]:
         """The tools of the connected servers, by name."""
@@ -227,4 +234,6 @@ class McpTools:
             confirm_by_default=config.confirms(tool.name, read_only_hint=read_only),
             timeout=config.timeout_seconds or self._default_timeout,
         )
-        return _Entry(spec=spec, validator=Draft202012Validator(schema), optional_keys=converted.optional_keys)
+        original = tool.input_schema  # validation follows what the server wrote, not what the model was shown
+        validator = validator_class(original)(original)
+        return _Entry(spec=spec, validator=validator, optional_keys=converted.optional_keys)

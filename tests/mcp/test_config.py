@@ -100,12 +100,28 @@ def test_read_only_hint_skips_confirmation_only_when_the_operator_trusts_annotat
         ({"a": {"type": "websocket", "url": "https://x"}}, "type must be stdio, http or streamable-http"),
         ({"a": {"url": "https://x", "headers": {"A": "${MISSING}"}}}, "${MISSING} is not set"),
         ({"bad name!": {"command": "x"}}, "a server name is 1 to 40 letters"),
+        ({"wiki__admin": {"command": "x"}}, "a server name may not contain '__'"),
+        ({"wiki_": {"command": "x"}}, "nor end with '_'"),
+        ({"wiki._admin": {"command": "x"}}, "('.' counts as '_')"),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_server_and_the_problem(servers: dict[str, object], expected: str) -> None:
     message = problem(servers)
     assert expected in message
     assert message.startswith("server ")
+
+
+def test_no_server_can_take_another_servers_tool_names() -> None:
+    # With "wiki" and "wiki__admin" both allowed, wiki's tool "admin__delete" would be named wiki__admin__delete, the
+    # name (and the admins' stored policies) of wiki__admin's tool "delete"; "wiki_" and "wiki" meet the same way.
+    assert "may not contain '__'" in problem({"wiki": {"command": "x"}, "wiki__admin": {"command": "y"}})
+    assert "nor end with '_'" in problem({"wiki": {"command": "x"}, "wiki_": {"command": "y"}})
+    clash = problem({"wiki.corp": {"command": "x"}, "wiki_corp": {"command": "y"}})
+    assert clash.startswith("server 'wiki_corp': its tools would be named like those of server 'wiki.corp'")
+    assert [server.name for server in parse({"wiki": {"command": "x"}, "wiki_corp": {"command": "y"}})] == [
+        "wiki",
+        "wiki_corp",
+    ]
 
 
 def test_a_file_that_is_not_json_names_the_file_and_the_position(tmp_path: Path) -> None:

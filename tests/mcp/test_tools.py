@@ -69,6 +69,55 @@ async def test_a_hostile_servers_hidden_instructions_and_empty_descriptions_are_
             assert not any(0xE0000 <= ord(char) <= 0xE007F or char == "\u200b" for char in text)
 
 
+async def test_a_tool_hiding_characters_in_a_property_name_or_an_enum_value_is_left_out_in_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.mcp")
+    async with running(stdio("tb")) as tools:
+        assert {"tb__hidden_field", "tb__hidden_choice"}.isdisjoint(names(tools))
+        assert "tb__echo" in names(tools)
+        assert tools.statuses()[0].tools == len(names(tools))  # the status counts what is offered
+        assert await tools.call("tb__hidden_choice", {"mode": "safe"}) == {
+            "error": "the tool is not available now",
+            "tool": "tb__hidden_choice",
+            "detail": "its MCP server is not connected or no longer offers it",
+        }
+    lines = [record.getMessage() for record in caplog.records if "left out" in record.getMessage()]
+    assert (
+        "MCP server tb: tool 'hidden_field' left out: its input schema hides invisible characters in a property name"
+        in lines
+    )
+    assert (
+        "MCP server tb: tool 'hidden_choice' left out: its input schema hides invisible characters in an enum value"
+        in lines
+    )
+    assert all(record.exc_info is None for record in caplog.records)
+
+
+async def test_a_tag_character_in_a_default_never_reaches_the_model_and_the_tool_still_works() -> None:
+    async with running(stdio("tb")) as tools:
+        tagged = spec(tools, "tb__tagged_default")
+        assert tagged.strict is False  # the non-strict form is cleaned too
+        assert "default" not in tagged.input_schema["properties"]["city"]
+        text = json.dumps(tagged.input_schema, ensure_ascii=False)
+        assert not any(0xE0000 <= ord(char) <= 0xE007F for char in text)
+        assert await tools.call("tb__tagged_default", {"city": "Paris"}) == {"content": "{'city': 'Paris'}"}
+
+
+async def test_a_draft_07_tool_is_offered_and_its_arguments_validated_in_its_own_dialect() -> None:
+    async with running(stdio("tb")) as tools:
+        assert spec(tools, "tb__pair").strict is False
+        assert [problem["field"] for problem in tools.validate("tb__pair", {"point": [1, "two"]})] == ["point.1"]
+        assert (await tools.call("tb__pair", {"point": [1, 2, 3]}))["error"] == "invalid arguments"
+        assert await tools.call("tb__pair", {"point": [1, 2]}) == {"content": "3"}
+
+
+async def test_a_stdio_server_runs_in_the_cwd_the_file_gives(tmp_path: Path) -> None:
+    async with running(stdio("tb", cwd=tmp_path), stdio("here")) as tools:
+        assert await tools.call("tb__cwd", {}) == {"content": str(tmp_path)}
+        assert await tools.call("here__cwd", {}) == {"content": str(Path.cwd())}
+
+
 async def test_a_three_megabyte_result_reaches_the_model_cut_and_marked() -> None:
     async with running(stdio("tb"), max_result_chars=12_000) as tools:
         result = await tools.call("tb__huge", {})

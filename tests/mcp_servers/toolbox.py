@@ -71,6 +71,41 @@ BASE_TOOLS = [
     _tool("grow", "Add a tool and announce it.", {"type": "object", "properties": {}}),
     _tool("greeting", "The TOOLBOX_GREETING variable of the server's environment.", {"type": "object"}),
     _tool("authorization", "The Authorization header of the HTTP request.", {"type": "object"}),
+    _tool("cwd", "The server's working directory.", {"type": "object", "properties": {}}),
+    # Hidden characters where cleaning would change what the server accepts: these tools must be left out.
+    _tool(
+        "hidden_field",
+        "A property name with hidden instructions.",
+        {"type": "object", "properties": {f"city{TAGS}": {"type": "string"}}},
+    ),
+    _tool(
+        "hidden_choice",
+        "An enum value with hidden instructions.",
+        {"type": "object", "properties": {"mode": {"type": "string", "enum": ["safe", f"safe{TAGS}"]}}},
+    ),
+    # Hidden characters in texts the model never needs (non-strict: extra properties allowed).
+    _tool(
+        "tagged_default",
+        "Tag characters in a default, examples and a comment.",
+        {
+            "type": "object",
+            "properties": {"city": {"type": "string", "default": f"Paris{TAGS}", "examples": [f"Lyon{TAGS}"]}},
+            "additionalProperties": True,
+            "$comment": TAGS,
+        },
+    ),
+    _tool(
+        "pair",
+        "Add the two numbers of a draft-07 tuple.",
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "properties": {
+                "point": {"type": "array", "items": [{"type": "number"}, {"type": "number"}], "additionalItems": False}
+            },
+            "required": ["point"],
+        },
+    ),
 ]
 
 
@@ -119,6 +154,12 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
             return types.CallToolResult(content=_text("grown"))
         case "greeting":
             return types.CallToolResult(content=_text(os.environ.get("TOOLBOX_GREETING", "(unset)")))
+        case "cwd":
+            return types.CallToolResult(content=_text(os.getcwd()))
+        case "tagged_default":
+            return types.CallToolResult(content=_text(repr(arguments)))
+        case "pair":
+            return types.CallToolResult(content=_text(str(sum(arguments["point"]))))
         case "authorization":
             request = getattr(ctx, "request", None)
             header = request.headers.get("authorization", "(none)") if request is not None else "(not http)"
