@@ -25,7 +25,7 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.executor import ToolExecutor
 from bot.engine.items import UserMessage
-from bot.engine.loop import run_turn
+from bot.engine.loop import run_loop
 from bot.engine.permissions import Caller, Place
 from bot.engine.progress import NoProgress
 from bot.engine.tools import Registry
@@ -63,7 +63,7 @@ async def first_text_seconds(api: ModelAPI) -> float:
         progress=listener,
     )
     started = time.perf_counter()
-    turn = await run_turn(api=api, executor=executor, instructions="t", history=[], user_message=UserMessage(text="hi"))
+    turn = await run_loop(api=api, executor=executor, instructions="t", history=[], user_message=UserMessage(text="hi"))
     assert turn.answer == ANSWER
     return (listener.at or time.perf_counter()) - started
 

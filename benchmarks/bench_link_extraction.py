@@ -4,13 +4,16 @@ Run on demand (not part of the test suite):
 
     python benchmarks/bench_link_extraction.py
 
-Cases: a DuckDuckGo `Result` of 8,000 anchors, and hostile 2 MB fragments (tags that never close). The old regex is
-skipped on the hostile page by default (it does not finish in reasonable time); pass --old-hostile to try it.
-Target: every case under 10 ms, whatever the input.
+Cases: a DuckDuckGo `Result` of 8,000 anchors, hostile 2 MB fragments (tags that never close), and a whole hostile
+2 MB DuckDuckGo answer of many fragments (248 related topics, each `<b>` * 1330 in both `Result` and `Text`): every
+topic read (before) against the answer's budget (tools/_html.py AnswerReader). The old regex is skipped on the
+hostile page by default (it does not finish in reasonable time); pass --old-hostile to try it.
+Target: every case under 10 ms, whatever the input (the JSON parse of a 2 MB answer is shown apart).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -20,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools._html import read_fragment
+from tools._html import AnswerReader, read_fragment
+from tools.web_search import WebSearchConfig, _DuckAnswer, _flatten, _related_results
 
 _OLD_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 
@@ -72,6 +76,26 @@ def main() -> None:
     timed("read_fragment (bounded, linear)", lambda: read_fragment(hostile_open))
     print(f"hostile: an attribute quote never closed ({len(hostile_quote):,} chars):")
     timed("read_fragment (bounded, linear)", lambda: read_fragment(hostile_quote))
+    tags = "<b>" * 1330
+    topics = [{"FirstURL": f"https://duckduckgo.com/T{n}", "Result": tags, "Text": tags} for n in range(248)]
+    body = json.dumps({"RelatedTopics": topics})
+    answer = _DuckAnswer.model_validate_json(body)
+    reader = AnswerReader()
+    print(f"hostile: a whole DuckDuckGo answer, 248 topics of '<b>' * 1330 ({len(body):,} chars):")
+    timed("JSON parse (pydantic, apart)", lambda: _DuckAnswer.model_validate_json(body))
+    timed("every topic read, 2 fragments each (before)", lambda: every_topic_read(answer))
+    timed(
+        "within the answer's budget (AnswerReader)",
+        lambda: list(_related_results(answer.related_topics, reader, WebSearchConfig())),
+    )
+    print(f"  {'':<44} {reader.fragments_read} fragments, {reader.chars_read:,} chars read")
+
+
+def every_topic_read(answer: _DuckAnswer) -> None:
+    """What _duckduckgo did before: both fragments of every related topic, however many."""
+    for topic in _flatten(answer.related_topics):
+        read_fragment(topic.result)
+        read_fragment(topic.text)
 
 
 if __name__ == "__main__":

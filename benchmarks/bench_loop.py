@@ -26,7 +26,7 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.executor import ToolExecutor
 from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage
-from bot.engine.loop import run_turn
+from bot.engine.loop import run_loop
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, ToolContext, tool
 from tests.fake_openai import FakeOpenAI, FakeReply, RecordedRequest
@@ -118,7 +118,7 @@ async def overhead(api_kind: str, rounds: int) -> tuple[float, float]:
                 registry=build_registry(watch), caller=CALLER, place=PLACE, policies={}, default_timeout=5
             )
             started = time.perf_counter()
-            turn = await run_turn(
+            turn = await run_loop(
                 api=TimedAPI(adapter, watch),
                 executor=executor,
                 instructions="bench",

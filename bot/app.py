@@ -4,34 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from importlib.resources import files
-from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
 
 import tools
+from bot.attachments import AttachmentLimits, FileReader, http_download
 from bot.concierge import Concierge, ConciergeLimits
 from bot.engine.api import ModelAPI
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.features import FeatureModes, LimitField
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.tools import Registry, missing_services
+from bot.mcp import McpConfigError, McpTools, ServerConfig
+from bot.mcp.tools import RegistrySync
+from bot.mcp_wiring import make_mcp_tools, mcp_health_checks, mcp_servers, source_status, start_mcp
 from bot.prompt import SystemPrompt
 from bot.settings import Settings
 from bot.spending import QuotaDefaults, Spending
 from bot.store import SchemaTooNew, Store
 from bot.store.db import DatabaseUnavailable
 from bot.store.retention import Pruner, Retention
+from bot.telemetry import (
+    Health,
+    HealthCheck,
+    InstrumentedModelAPI,
+    OpsServer,
+    Telemetry,
+    captures_content,
+    setup_tracing,
+)
 from tools.bookings import BookingLimits
 from tools.services import ToolServices
 from tools.weather import WeatherCache, WeatherConfig
 from tools.web_search import WebSearchConfig
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +73,9 @@ class App:
     model_client: openai.AsyncOpenAI
     concierge: Concierge
     pruner: Pruner | None = None
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    health: Health = field(default_factory=Health)
+    mcp: McpTools | None = None
 
 
 def make_model_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -111,8 +130,10 @@ async def open_store(settings: Settings) -> Store:
     """Open (create, migrate) the database; a newer schema is a one-line start-up error."""
     try:
         return await Store.open(settings.DATABASE_URL, max_tool_chars=settings.MAX_STORED_TOOL_CHARS)
-    except (SchemaTooNew, DatabaseUnavailable) as error:
+    except SchemaTooNew as error:
         raise StartupError(str(error)) from None
+    except DatabaseUnavailable as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
 
 
 def make_pruner(settings: Settings, store: Store) -> Pruner:
@@ -131,6 +152,10 @@ def load_prompt(settings: Settings) -> SystemPrompt:
         return SystemPrompt.from_file(settings.SYSTEM_PROMPT_FILE)
     except OSError as error:
         raise StartupError(f"SYSTEM_PROMPT_FILE: cannot read {settings.SYSTEM_PROMPT_FILE}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise StartupError(
+            f"SYSTEM_PROMPT_FILE: {settings.SYSTEM_PROMPT_FILE} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
 
 
 def make_tool_services(settings: Settings, store: Store, http: aiohttp.ClientSession) -> ToolServices:
@@ -163,62 +188,165 @@ def tool_registry(services: object, package: ModuleType = tools) -> Registry:
 async def open_app(settings: Settings, *, tool_package: ModuleType = tools) -> AsyncIterator[App]:
     """Open everything the bot needs; on exit, finish or cancel running turns, then close in reverse order."""
     prompt = load_prompt(settings)
-    store = await open_store(settings)
-    pruner = make_pruner(settings, store)
-    pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
-    try:
+    configured = load_mcp_servers(settings)
+    tracing = setup_tracing(settings.OTEL)
+    telemetry = Telemetry(tracer=tracing.tracer, capture_content=captures_content(settings.OTEL))
+    async with AsyncExitStack() as resources:
+        resources.callback(tracing.shutdown)  # closed last: the last turn's spans are exported before the exit
+        store = await open_store(settings)
+        resources.push_async_callback(store.close)
+        pruner = make_pruner(settings, store)
+        pruning = asyncio.create_task(pruner.run(), name="concierge-pruner")
+        resources.push_async_callback(_stop, pruning)
         loaded = await store.restaurants.load_sample_if_empty(SAMPLE_CATALOG)
         if loaded:
             log.info("loaded %d sample restaurants into the empty catalog", loaded)
         http = aiohttp.ClientSession()
+        resources.push_async_callback(http.close)
         model_client = make_model_client(settings)
-        try:
-            services = make_tool_services(settings, store, http)
-            concierge = Concierge(
-                api=make_model_api(settings, model_client),
-                registry=tool_registry(services, tool_package),
-                history=store.history,
-                policies=store.policies,
-                audit=store.audit,
-                conversations=store.conversations,
-                prompt=prompt,
-                services=services,
-                spending=Spending(
-                    store.usage,
-                    store.quotas,
-                    defaults=QuotaDefaults(
-                        per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
-                    ),
-                    model=settings.OPENAI_MODEL,
-                ),
-                limits=ConciergeLimits(
-                    max_rounds=settings.MAX_TOOL_ROUNDS,
-                    tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
-                    history_max_turns=settings.HISTORY_MAX_TURNS,
-                    history_max_tokens=settings.HISTORY_MAX_TOKENS,
-                    max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
-                    member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
-                ),
-            )
-            app = App(
-                settings=settings,
-                store=store,
-                http=http,
-                model_client=model_client,
-                concierge=concierge,
-                pruner=pruner,
-            )
-            try:
-                yield app
-            finally:
-                await concierge.shutdown()
-        finally:
-            await model_client.close()
-            await http.close()
+        resources.push_async_callback(model_client.close)
+        mcp = make_mcp_tools(settings, configured)
+        resources.push_async_callback(mcp.aclose)  # after the running turns (concierge.shutdown, below) are over
+        concierge = make_concierge(
+            settings, store, http, model_client, prompt, telemetry=telemetry, tool_package=tool_package, mcp=mcp
+        )
+        resources.push_async_callback(concierge.shutdown)
+        await start_mcp(mcp)
+        yield App(
+            settings=settings,
+            store=store,
+            http=http,
+            model_client=model_client,
+            concierge=concierge,
+            pruner=pruner,
+            telemetry=telemetry,
+            health=Health([database_check(store), *mcp_health_checks(mcp)]),
+            mcp=mcp,
+        )
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    task.cancel()
+    await asyncio.wait([task])
+
+
+def make_concierge(
+    settings: Settings,
+    store: Store,
+    http: aiohttp.ClientSession,
+    model_client: openai.AsyncOpenAI,
+    prompt: SystemPrompt,
+    *,
+    telemetry: Telemetry,
+    tool_package: ModuleType = tools,
+    mcp: McpTools | None = None,
+) -> Concierge:
+    """The facade, wired to the store, the model and the tools' services (and the MCP servers' tools, kept in step
+    with them from now on)."""
+    services = make_tool_services(settings, store, http)
+    registry = tool_registry(services, tool_package)
+    if mcp is not None:
+        keep_in_step = RegistrySync(mcp, registry)
+        mcp.on_change(keep_in_step)
+        keep_in_step()
+    return Concierge(
+        api=instrument_model_api(settings, make_model_api(settings, model_client), telemetry),
+        registry=registry,
+        history=store.history,
+        policies=store.policies,
+        audit=store.audit,
+        conversations=store.conversations,
+        prompt=prompt,
+        services=services,
+        spending=Spending(
+            store.usage,
+            store.quotas,
+            defaults=QuotaDefaults(
+                per_member=settings.DAILY_TOKENS_PER_MEMBER, per_server=settings.DAILY_TOKENS_PER_SERVER
+            ),
+            model=settings.OPENAI_MODEL,
+        ),
+        limits=ConciergeLimits(
+            max_rounds=settings.MAX_TOOL_ROUNDS,
+            tool_timeout=settings.TOOL_TIMEOUT_SECONDS,
+            history_max_turns=settings.HISTORY_MAX_TURNS,
+            history_max_tokens=settings.HISTORY_MAX_TOKENS,
+            max_calls_per_round=settings.MAX_CALLS_PER_ROUND,
+            member_turns_per_minute=settings.MEMBER_TURNS_PER_MINUTE,
+        ),
+        telemetry=telemetry,
+        sources=None if mcp is None else (lambda: [source_status(status) for status in mcp.statuses()]),
+        files=file_reader(settings, http),
+    )
+
+
+def file_reader(settings: Settings, http: aiohttp.ClientSession) -> FileReader:
+    """How members' files are read (issue 24): through the bot's HTTP session, within the settings' limits."""
+    return FileReader(
+        download=http_download(http),
+        limits=AttachmentLimits(
+            max_bytes=settings.MAX_ATTACHMENT_BYTES,
+            max_text_chars=settings.MAX_ATTACHMENT_TEXT_CHARS,
+            max_images=settings.MAX_IMAGES_PER_MESSAGE,
+            vision=settings.VISION,
+            download_timeout=settings.ATTACHMENT_DOWNLOAD_TIMEOUT_SECONDS,
+            max_pdf_pages=settings.MAX_PDF_PAGES,
+            pdf_seconds=settings.PDF_EXTRACT_SECONDS,
+        ),
+    )
+
+
+def load_mcp_servers(settings: Settings) -> list[ServerConfig]:
+    """The MCP servers of MCP_CONFIG_FILE (none without the default file); a bad file stops start-up in one line."""
+    try:
+        return mcp_servers(settings)
+    except McpConfigError as error:
+        raise StartupError(str(error)) from None
+
+
+def instrument_model_api(settings: Settings, api: ModelAPI, telemetry: Telemetry) -> ModelAPI:
+    """The model API inside its `chat {model}` span and GenAI metrics."""
+    host = urlsplit(settings.OPENAI_BASE_URL).hostname if settings.OPENAI_BASE_URL else "api.openai.com"
+    return InstrumentedModelAPI(
+        api,
+        model=settings.OPENAI_MODEL,
+        metrics=telemetry.metrics,
+        tracer=telemetry.tracer,
+        capture_content=telemetry.capture_content,
+        server_address=host,
+    )
+
+
+def database_check(store: Store) -> HealthCheck:
+    """Up when the database answers a trivial query."""
+
+    async def answers() -> bool:
+        await store.db.fetchone("SELECT 1")
+        return True
+
+    return HealthCheck("database", answers)
+
+
+@asynccontextmanager
+async def serving_operations(app: App) -> AsyncIterator[OpsServer | None]:
+    """Serve /healthz and /metrics while the block runs, when METRICS_PORT is set (else nothing)."""
+    if app.settings.METRICS_PORT == 0:
+        yield None
+        return
+    server = OpsServer(
+        app.health, app.telemetry.metrics, host=app.settings.METRICS_HOST, port=app.settings.METRICS_PORT
+    )
+    try:
+        await server.start()
+    except OSError as error:
+        raise StartupError(
+            f"METRICS_PORT: cannot serve on {app.settings.METRICS_HOST}:{app.settings.METRICS_PORT}: {error.strerror}"
+        ) from None
+    try:
+        yield server
     finally:
-        pruning.cancel()
-        await asyncio.wait([pruning])
-        await store.close()
+        await server.close()
 
 
 async def run_bot(settings: Settings) -> int:
@@ -238,8 +366,10 @@ async def run_bot(settings: Settings) -> int:
             sync_commands=settings.syncs_commands,
             progress_grace=settings.PROGRESS_GRACE_SECONDS,
         )
+        app.health.add(HealthCheck("discord", discord_connected(bot)))
         try:
-            await run_discord(bot, settings.discord_token())
+            async with serving_operations(app):
+                await run_discord(bot, settings.discord_token())
         except discord.LoginFailure:
             raise StartupError("DISCORD_TOKEN was refused by Discord: reset the bot token and update .env") from None
         except discord.PrivilegedIntentsRequired:
@@ -251,87 +381,16 @@ async def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def check_model_server(settings: Settings) -> int:
-    """`python -m bot check`: print the self-test report; non-zero when the bot could not work."""
-    from bot.model_check import check_model_server as run_check
+def discord_connected(bot: discord.Client) -> Callable[[], Awaitable[bool]]:
+    """Up while the client is ready and every gateway socket is open: discord.py clears the ready flag only when the
+    client closes, so a shard that dropped and is reconnecting still reads as ready."""
 
-    client = make_model_client(settings)
-    try:
-        report = await run_check(
-            client,
-            model=settings.OPENAI_MODEL,
-            api=settings.OPENAI_API,
-            features=feature_modes(settings),
-            limit_field=first_output_limit_field(settings),
-        )
-    finally:
-        await client.close()
-    where = settings.OPENAI_BASE_URL or "OpenAI"
-    print(f"Model server: {where} · model {settings.OPENAI_MODEL} · API {settings.OPENAI_API}")
-    print(report.render())
-    database_ok = await check_database(settings)
-    return 0 if report.ok and database_ok else 1
+    async def connected() -> bool:
+        if not bot.is_ready() or bot.is_closed():
+            return False
+        shards: dict[int, discord.ShardInfo] | None = getattr(bot, "shards", None)  # AutoShardedClient only
+        if shards is not None:
+            return bool(shards) and all(not shard.is_closed() for shard in shards.values())
+        return bot.ws is not None and bot.ws.open
 
-
-async def check_database(settings: Settings) -> bool:
-    """Print whether the database answers and how its schema compares with this Concierge's; False on a problem."""
-    from bot.store.db import bundled_migrations, dialect_of, schema_version_at
-
-    known = bundled_migrations(dialect_of(settings.DATABASE_URL))[-1].version
-    try:
-        found = await schema_version_at(settings.DATABASE_URL)
-    except DatabaseUnavailable as error:
-        print(f"Database: ✗ {error}")
-        return False
-    if found > known:
-        print(f"Database: ✗ schema version {found} is newer than this Concierge knows ({known}): upgrade Concierge")
-        return False
-    state = "up to date" if found == known else f"will be migrated from {found} on start"
-    print(f"Database: ✓ {dialect_of(settings.DATABASE_URL)} answers · schema version {known} ({state})")
-    return True
-
-
-async def copy_database(source_url: str, target_url: str) -> int:
-    """`python -m bot copy-data SOURCE_URL TARGET_URL`: copy everything into an empty database, ids kept."""
-    from bot.store.copy import TargetNotEmpty, copy_data
-    from bot.store.db import open_database
-
-    try:
-        source = await open_database(source_url)
-        try:
-            target = await open_database(target_url)
-            try:
-                await copy_data(source, target, progress=lambda table, rows: print(f"{table}: {rows} rows"))
-            finally:
-                await target.close()
-        finally:
-            await source.close()
-    except (TargetNotEmpty, SchemaTooNew, DatabaseUnavailable, ValueError) as error:
-        print(f"concierge: {error}", file=sys.stderr)
-        return 1
-    print("copied; point DATABASE_URL at the target to use it")
-    return 0
-
-
-async def import_restaurant_catalog(settings: Settings, path: Path, *, replace: bool = False) -> int:
-    """`python -m bot import-restaurants [--replace] FILE`: load a catalog in place of the samples (with `replace`, in
-    place of every restaurant not in the file); a bad row names its line and nothing is imported."""
-    from bot.catalog import CatalogFile, RestaurantsStillBooked
-    from bot.restaurant_import import CatalogImportError, read_catalog, summary
-
-    try:
-        restaurants = await read_catalog(path)  # a missing or bad file is told before any database work
-    except CatalogImportError as error:
-        print(f"concierge: {error}", file=sys.stderr)
-        return 1
-    samples = CatalogFile.model_validate_json(SAMPLE_CATALOG.read_bytes()).restaurants
-    store = await open_store(settings)
-    try:
-        change = await store.restaurants.import_catalog(restaurants, samples=samples, replace=replace)
-    except RestaurantsStillBooked as error:
-        print(f"concierge: {path.name}: {error}; nothing was imported", file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
-    print(summary(change, path))
-    return 0
+    return connected

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
-from functools import partial
 
-from bot.confirmations import AuditedConfirmer
-from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI
+from bot.attachments import FileReader, ReadFiles, SharedFile, not_downloaded
+from bot.audited import AuditedConfirmer, tool_call_recorder
+from bot.engine.api import ModelAPI, is_mode
 from bot.engine.confirm import NoConfirmer
 from bot.engine.errors import ToolChoiceRefused
-from bot.engine.executor import ToolExecutor, TraceEntry
+from bot.engine.executor import Offer, ToolExecutor, TraceEntry
 from bot.engine.gate import AsGiven, Gate
 from bot.engine.items import ToolCall, UserMessage
-from bot.engine.loop import check_tool_choice, run_turn
+from bot.engine.loop import check_tool_choice, run_loop
 from bot.engine.permissions import Allowed, Caller, ConfirmMode, Place, ToolPolicy, needs_confirmation
 from bot.engine.progress import NoProgress
 from bot.engine.tools import Registry, Tool, utc_now
@@ -27,17 +28,19 @@ from bot.outcomes import (
     PolicyChange,
     Reply,
     ShuttingDown,
+    SourceStatus,
     ToolStatus,
     UnknownTool,
 )
 from bot.pacing import ChannelBusy, ChannelQueues, MemberTurnLimit, SlowDown
 from bot.prompt import SystemPrompt
 from bot.spending import MemberUsage, QuotaReached, ServerUsage, Spending, prompt_cache_key
-from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord, ToolCallRecord
+from bot.store.audit import AuditEntry, AuditLog, ConfirmationRecord
 from bot.store.conversations import ConversationStore
-from bot.store.history import HistoryStore, TurnSaver
+from bot.store.history import HistoryCheckpoint, HistoryStore
 from bot.store.policies import PolicyStore
 from bot.store.usage import QuotaScope
+from bot.telemetry import Telemetry
 
 __all__ = [
     "AuditEntry",
@@ -51,6 +54,7 @@ __all__ = [
     "Reply",
     "ShuttingDown",
     "SlowDown",
+    "SourceStatus",
     "ToolChoiceRefused",
     "ToolStatus",
     "TraceEntry",
@@ -77,6 +81,9 @@ class Concierge:
         limits: ConciergeLimits = ConciergeLimits(),
         spending: Spending | None = None,
         now: Callable[[], datetime] = utc_now,
+        telemetry: Telemetry | None = None,
+        sources: Callable[[], Sequence[SourceStatus]] | None = None,
+        files: FileReader | None = None,
     ) -> None:
         self._api = api
         self._registry = registry
@@ -89,6 +96,9 @@ class Concierge:
         self._limits = limits
         self._spending = spending
         self._now = now
+        self._telemetry = telemetry or Telemetry()
+        self._sources = sources
+        self._files = files
         self._queues = ChannelQueues(max_waiting=limits.max_waiting_per_channel)
         self._member_turns = MemberTurnLimit(per_minute=limits.member_turns_per_minute)
         self._busy: set[asyncio.Task[object]] = set()  # handlers using the store: turns, commands
@@ -100,67 +110,81 @@ class Concierge:
         caller: Caller,
         text: str,
         *,
+        files: Sequence[SharedFile] = (),
         tool_choice: str = "auto",
         hooks: ChatHooks | None = None,
     ) -> Reply:
         """Run one member message through the model and tools, in order within its channel.
 
-        The message takes its place in the channel's queue before the first await, so the order of calls is the
-        order of answers; a message still waiting when shutdown starts is refused, not run. `hooks` is how to
-        ask this member to confirm side effects and where to read their current roles (without it, side effects
-        that need a yes are not done, and the roles given in `caller` are trusted).
+        The message takes its place in the channel's queue before the first await (the order of calls is the order
+        of answers; one still waiting at shutdown is refused). `hooks`: how to ask this member for a yes and read
+        their current roles (without it, nothing that needs a yes is done, and `caller`'s roles are trusted).
+        `files` are read in the message's place in the queue; the reply names each one left out.
         """
-        async with self._in_use():
+        async with self._telemetry.turn(place, caller) as observed, self._in_use():
             self._member_turns.admit(caller.user_id)
             async with self._queues.one_at_a_time(place.channel_id):
                 if self._closing:
                     raise ShuttingDown()
                 if self._spending is not None:
                     await self._spending.check(place, caller, now=self._now())
+                read = await self._files.read(files) if self._files is not None else not_downloaded(files)
                 executor = await self._executor(place, caller, hooks or ChatHooks(NoConfirmer()))
-                check_tool_choice(executor, tool_choice)
-                return await self._turn(executor, place, caller, text, tool_choice)
+                return observed.finished(await self._answer(executor, place, caller, text, tool_choice, read))
 
-    async def _turn(self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str) -> Reply:
+    async def _answer(
+        self, executor: ToolExecutor, place: Place, caller: Caller, text: str, tool_choice: str, read: ReadFiles
+    ) -> Reply:
+        """Answer one message on the channel's history (the loop refuses a forbidden forced tool before any model
+        call), then keep the exchange."""
         history = await self._history.load_window(
             place.channel_id,
             max_turns=self._limits.history_max_turns,
             max_tokens=self._limits.history_max_tokens,
         )
-        saved = TurnSaver(self._history, place.channel_id)
-        turn = await run_turn(
+        saved = HistoryCheckpoint(self._history, place.channel_id)
+        result = await run_loop(
             api=self._api,
             executor=executor,
-            instructions=self._prompt.render(place=place, now=self._now()),
+            instructions=self._prompt.render(place=place, now=self._now(), speaker=caller),
             history=history,
-            user_message=UserMessage(text=text, author_id=caller.user_id, author_name=caller.name),
+            user_message=UserMessage(
+                text=text, author_id=caller.user_id, author_name=caller.name, attachments=read.parts
+            ),
             tool_choice=tool_choice,
             max_rounds=self._limits.max_rounds,
             checkpoint=saved.save,
-            record_usage=None if self._spending is None else partial(self._spending.record, place, caller),
+            budget=None if self._spending is None else self._spending.budget(place, caller, now=self._now),
             cache_key=prompt_cache_key(place),
         )
         # A failed turn is kept only when tools ran (their side effects must stay in the conversation).
-        if turn.error is None or any(isinstance(item, ToolCall) for item in turn.items):
+        if result.error is None or any(isinstance(item, ToolCall) for item in result.items):
             try:
-                await saved.save(turn.items)
+                await saved.save(result.items)
             except Exception:
                 log.exception("could not save the turn in channel %s", place.channel_id)
         return Reply(
-            text=turn.answer,
-            trace=turn.trace,
-            notes=turn.notes,
-            cut_short=turn.cut_short,
-            failed=turn.error is not None,
-            error=turn.error,
+            text=result.answer,
+            trace=result.trace,
+            notes=result.notes,
+            cut_short=result.cut_short,
+            failed=result.error is not None,
+            error=result.error,
+            skipped_files=read.skipped,
         )
 
     async def check_tool_choice(self, place: Place, caller: Caller, tool_choice: str) -> None:
-        """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here."""
-        if tool_choice not in TOOL_CHOICE_MODES:
-            self._require_tool(tool_choice)
-        async with self._in_use():
-            check_tool_choice(await self._executor(place, caller, ChatHooks(NoConfirmer())), tool_choice)
+        """Raise ToolChoiceRefused or UnknownTool when this member may not force this tool here (a check before the
+        turn queues, so the refusal can be private; the turn itself decides again on its own snapshot). A refusal is
+        counted as a turn refused for permission: the turn is never asked for, so the turn does not count it again."""
+        try:
+            if not is_mode(tool_choice):
+                self._require_tool(tool_choice)
+            async with self._in_use():
+                check_tool_choice(await self._offer(place, caller), tool_choice)
+        except (ToolChoiceRefused, UnknownTool):
+            self._telemetry.refused("permission")
+            raise
 
     async def tools_for(self, place: Place, caller: Caller) -> list[ToolStatus]:
         """Every tool with whether it is enabled here, whether this member may use it, and whether it asks first."""
@@ -173,17 +197,25 @@ class Concierge:
             statuses.append(
                 ToolStatus(
                     name=tool.name,
-                    description=tool.description.splitlines()[0],
+                    description=next(iter(tool.description.splitlines()), ""),
                     enabled=policy.enabled,
                     usable=isinstance(decision, Allowed),
                     reason=None if isinstance(decision, Allowed) else decision.reason,
                     reason_kind=None if isinstance(decision, Allowed) else decision.kind,
                     restricted=tool.restricted,
                     allowed_role_ids=policy.allowed_role_ids,
-                    confirm=needs_confirmation(side_effects=tool.side_effects, policy=policy),
+                    confirm=needs_confirmation(by_default=tool.confirm_by_default, policy=policy),
+                    source=tool.source,
                 )
             )
         return statuses
+
+    def tool_sources(self, caller: Caller) -> list[SourceStatus]:
+        """Each MCP server's status, in the operator's file order; its error is shown to admins only."""
+        statuses = list(self._sources()) if self._sources is not None else []
+        if caller.is_admin:
+            return statuses
+        return [replace(status, error="") for status in statuses]
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
         """Names of the tools this member may use here."""
@@ -205,7 +237,7 @@ class Concierge:
         """Choose whether this tool's calls wait for the member's yes in this server (admins only)."""
         guild_id = self._require_admin(place, caller)
         known = self._require_tool(tool)
-        default: ConfirmMode = "always" if known.side_effects else "never"
+        default: ConfirmMode = "always" if known.confirm_by_default else "never"
         async with self._in_use():
             await self._policies.set_confirm(
                 guild_id, tool, mode, default=default, actor_id=caller.user_id, actor_name=caller.name
@@ -326,21 +358,6 @@ class Concierge:
             self._busy.discard(task)
 
     async def _executor(self, place: Place, caller: Caller, hooks: ChatHooks) -> ToolExecutor:
-        async def record(entry: TraceEntry) -> None:
-            await self._audit.record_tool_call(
-                ToolCallRecord(
-                    guild_id=place.guild_id,
-                    channel_id=place.channel_id,
-                    user_id=caller.user_id,
-                    user_name=caller.name,
-                    tool=entry.tool,
-                    arguments=entry.arguments,
-                    outcome=entry.outcome,
-                    duration_ms=entry.duration_ms,
-                    summary=entry.summary,
-                )
-            )
-
         return ToolExecutor(
             registry=self._registry,
             caller=caller,
@@ -349,12 +366,17 @@ class Concierge:
             default_timeout=self._limits.tool_timeout,
             services=self._services,
             now=self._now,
-            record=record,
+            record=self._telemetry.recording(tool_call_recorder(self._audit, place, caller), self._registry),
             gate=Gate(policies=self._policies, members=hooks.members or AsGiven(caller)),
-            confirmer=AuditedConfirmer(hooks.confirmer, self._audit, place),
+            confirmer=self._telemetry.confirmer(AuditedConfirmer(hooks.confirmer, self._audit, place)),
+            call_scope=self._telemetry.tool_call,
             progress=hooks.progress or NoProgress(),
             max_calls_per_round=self._limits.max_calls_per_round,
         )
+
+    async def _offer(self, place: Place, caller: Caller) -> Offer:
+        """The tools this member may use here now, as a turn starting now would offer them."""
+        return Offer.decided(self._registry, caller=caller, place=place, policies=await self._policies_for(place))
 
     async def _policies_for(self, place: Place) -> dict[str, ToolPolicy]:
         return {} if place.guild_id is None else await self._policies.policies_for(place.guild_id)

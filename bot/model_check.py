@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import openai
 
-from bot.engine.api import ModelAPI, ModelReply, ToolChoice, ToolSpec
+from bot.engine.api import TOOL_CHOICE_MODES, ModelAPI, ModelReply, ToolChoice, ToolSpec, is_forced, is_mode
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import Feature, FeatureModes, LimitField, Mode
 from bot.engine.api.responses import ResponsesAPI
-from bot.engine.errors import ModelError
-from bot.engine.items import AssistantMessage, Item, ToolOutput, UserMessage
+from bot.engine.errors import ModelError, ModelRejectedRequest
+from bot.engine.items import AssistantMessage, ImagePart, Item, ToolOutput, UserMessage
 from bot.engine.progress import NoProgress
 
 ADD_TOOL = ToolSpec(
@@ -51,6 +52,39 @@ class CheckLine:
 
 
 @dataclass(frozen=True)
+class CheckSection:
+    """One part of `concierge check` (settings, prompt, database, model server): its lines, and whether it passed."""
+
+    title: str
+    lines: tuple[CheckLine, ...]
+    ok: bool | None = None  # None: passed unless a line is ✗ (a warning does not fail it)
+
+    @classmethod
+    def failed(cls, title: str, name: str, detail: str) -> CheckSection:
+        """A section of one ✗ line."""
+        return cls(title, (CheckLine(name, False, detail),), ok=False)
+
+    @property
+    def passed(self) -> bool:
+        """The section's own verdict, else: no ✗ line."""
+        return self.ok if self.ok is not None else all(line.ok or line.warning for line in self.lines)
+
+
+def render_checkup(sections: Sequence[CheckSection]) -> str:
+    """Every section's lines under its title, then one verdict that covers them all."""
+    out: list[str] = []
+    for section in sections:
+        out.append(section.title)
+        out += [f"  {line.mark} {line.name}: {line.detail}" for line in section.lines]
+    failed = [section.title.split(":")[0] for section in sections if not section.passed]
+    if failed:
+        out.append(f"NOT ready ({', '.join(failed)}): fix the ✗ lines above")
+    else:
+        out.append("ready: the bot can start with this configuration")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
 class CheckReport:
     """All check lines, and whether the bot can work with this server at all."""
 
@@ -71,8 +105,10 @@ async def check_model_server(
     api: Literal["responses", "chat"],
     features: FeatureModes | None = None,
     limit_field: LimitField = "max_tokens",
+    vision: bool = True,
 ) -> CheckReport:
-    """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer."""
+    """Run every check in order; stop early when the server cannot be reached or the chosen API does not answer.
+    `vision` is the VISION setting, which the image check advises on."""
     adapter: ModelAPI = (
         ResponsesAPI(client, model=model, features=features)
         if api == "responses"
@@ -92,8 +128,9 @@ async def check_model_server(
 
     round_trip = await _check_round_trip(adapter)
     lines.append(round_trip)
-    for choice in ("auto", "required", "none", ADD_TOOL.name):
+    for choice in (*TOOL_CHOICE_MODES, ADD_TOOL.name):
         lines.append(await _check_tool_choice(adapter, choice))
+    lines.append(await check_image_input(adapter, vision=vision))
     lines += await check_request_features(client, model=model, api=api, modes=features, limit_field=limit_field)
     return CheckReport(lines=tuple(lines), ok=round_trip.ok)
 
@@ -188,13 +225,13 @@ def _run_add(arguments: str) -> tuple[str, str]:
 
 async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine:
     """Is this tool_choice form accepted, and does the model obey it?"""
-    name = f"tool_choice {choice if choice in ('auto', 'required', 'none') else 'named (' + choice + ')'}"
+    name = f"tool_choice {choice if is_mode(choice) else 'named (' + choice + ')'}"
     try:
         reply = await adapter.respond(
             instructions=_INSTRUCTIONS, items=[UserMessage(text=_ADD_PROMPT)], tools=[ADD_TOOL], tool_choice=choice
         )
     except ModelError as error:
-        fallback = "; the bot retries a forced choice with auto" if choice not in ("auto", "none") else ""
+        fallback = "; the bot retries a forced choice with auto" if is_forced(choice) else ""
         return CheckLine(name, False, f"rejected: {error.detail}{fallback}")
     called = bool(reply.calls)
     if choice == "auto":
@@ -206,6 +243,34 @@ async def _check_tool_choice(adapter: ModelAPI, choice: ToolChoice) -> CheckLine
     if called:
         return CheckLine(name, True, "accepted (a call came back)")
     return CheckLine(name, False, "accepted but ignored (no call came back)", warning=True)
+
+
+# An 8x8 red square: the smallest image a vision model can still name the colour of.
+_RED_SQUARE = ImagePart(
+    filename="red-square.png",
+    media_type="image/png",
+    data="iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGO4IyeHFTEMLQkAid1GAXiz9RcAAAAASUVORK5CYII=",
+)
+
+
+async def check_image_input(adapter: ModelAPI, *, vision: bool) -> CheckLine:
+    """Does the server accept an image in a member's message (one tiny PNG)? Advice on VISION either way; a
+    text-only server is not a failure: with VISION=false members' images are never sent."""
+    name = "image input"
+    message = UserMessage(text="What colour is this square? Answer with one word.", attachments=(_RED_SQUARE,))
+    try:
+        reply = await adapter.respond(instructions="Answer in one word.", items=[message], tools=[], tool_choice="auto")
+    except ModelRejectedRequest as error:
+        if not vision:
+            return CheckLine(name, True, f"refused ({error.detail}); VISION=false, so images are not sent")
+        detail = f"refused ({error.detail}): set VISION=false (images are not sent; members are told why)"
+        return CheckLine(name, False, detail, warning=True)
+    except ModelError as error:
+        return CheckLine(name, False, f"could not be tried: {error.detail}", warning=True)
+    if not vision:
+        detail = f"accepted (answered {_short(reply.text)}); set VISION=true to let the model see members' images"
+        return CheckLine(name, False, detail, warning=True)
+    return CheckLine(name, True, f"accepted (answered {_short(reply.text)})")
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -1,10 +1,12 @@
-"""What the facade hands the chat adapter: replies, statuses and changes as values, refusals as errors it words."""
+"""What the facade hands the chat adapter: replies, statuses and changes as values, refusals as errors it words
+(by key: the sentences live in the adapter's message catalog)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
+from bot.attachments import SkippedFile
 from bot.engine.confirm import Confirmer
 from bot.engine.errors import ConciergeError
 from bot.engine.executor import DEFAULT_MAX_CALLS_PER_ROUND, TraceEntry
@@ -19,30 +21,18 @@ NotAllowedKind = Literal["not_starter", "server_only", "not_admin", "no_usage"]
 class NotAllowed(ConciergeError):
     """The member may not do this (an admin command, or clearing someone else's conversation); `kind` says why."""
 
-    _ENGLISH: ClassVar[dict[str, str]] = {
-        "not_starter": "Only the member who started this conversation or a server admin can clear it.",
-        "server_only": "Tool settings belong to a server: use this command in a server channel.",
-        "not_admin": "Only server admins (Administrator or Manage Server) can do that.",
-        "no_usage": "Usage is not recorded by this bot.",
-    }
-
     def __init__(self, kind: NotAllowedKind) -> None:
-        sentence = self._ENGLISH[kind]
-        super().__init__(sentence, user_message=sentence, key=f"error.not_allowed.{kind}")
+        super().__init__(f"not allowed: {kind}", key=f"error.not_allowed.{kind}")
         self.kind = kind
 
 
 class UnknownTool(ConciergeError):
-    """A tool name that does not exist; the message lists the valid ones."""
+    """A tool name that does not exist; `params["tools"]` lists the valid ones."""
+
+    key = "error.unknown_tool"
 
     def __init__(self, name: str, valid: list[str]) -> None:
-        listing = ", ".join(f"`{tool}`" for tool in valid)
-        super().__init__(
-            f"unknown tool {name!r}",
-            user_message=f"There is no tool `{name}`. Tools: {listing}.",
-            key="error.unknown_tool",
-            params={"tool": name, "tools": listing},
-        )
+        super().__init__(f"unknown tool {name!r}", params={"tool": name, "tools": tuple(valid)})
         self.name = name
         self.valid = valid
 
@@ -50,8 +40,10 @@ class UnknownTool(ConciergeError):
 class ShuttingDown(ConciergeError):
     """The bot is stopping and takes no new turns."""
 
-    user_message = "I'm restarting right now. Please send that again in a minute."
     key = "error.shutting_down"
+
+    def __init__(self) -> None:
+        super().__init__("shutting down: no new turns")
 
 
 PolicyChangeKind = Literal["enabled", "disabled", "confirm_always", "confirm_never", "role_allowed", "role_revoked"]
@@ -78,7 +70,8 @@ class ChatHooks:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes."""
+    """What the member sees after a turn: the answer (or one polite failure sentence), the trace and notes, and the
+    files the model did not get (each with why)."""
 
     text: str
     trace: tuple[TraceEntry, ...] = ()
@@ -86,6 +79,7 @@ class Reply:
     cut_short: bool = False
     failed: bool = False
     error: ConciergeError | None = None
+    skipped_files: tuple[SkippedFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +95,22 @@ class ToolStatus:
     restricted: bool
     allowed_role_ids: frozenset[str]
     confirm: bool
+    source: str | None = None  # None: built in; "mcp:<server>": a tool of that MCP server
+
+
+SourceState = Literal["connecting", "connected", "failed", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """Where one tool source (an MCP server) stands, for /tools list: its state, how many tools, or its error
+    (the error only for admins: it may name the operator's paths or hosts)."""
+
+    source: str  # as ToolStatus.source: "mcp:<server>"
+    name: str  # the server's name in the operator's file
+    state: SourceState
+    tools: int = 0
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

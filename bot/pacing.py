@@ -18,11 +18,7 @@ class ChannelBusy(ConciergeError):
     """Too many messages already wait in this channel."""
 
     def __init__(self, waiting: int) -> None:
-        super().__init__(
-            f"{waiting} messages waiting",
-            user_message="I'm still working through earlier messages here. Please wait a moment and send it again.",
-            key="error.channel_busy",
-        )
+        super().__init__(f"{waiting} messages waiting", key="error.channel_busy")
 
 
 class SlowDown(ConciergeError):
@@ -36,8 +32,6 @@ class SlowDown(ConciergeError):
         seconds = max(1, math.ceil(retry_after))
         super().__init__(
             f"member over the turn rate; retry in {seconds} s",
-            user_message=f"You're sending requests faster than I can take them. Please try again in {seconds} "
-            f"second{'s' if seconds != 1 else ''}.",
             key="error.slow_down" if seconds != 1 else "error.slow_down.one",
             params={"seconds": seconds},
         )

@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.catalog import CatalogChange, OpeningHours, Restaurant, RestaurantsStillBooked
+from bot.engine.json_text import read_json
 from bot.store.restaurants import RestaurantStore
 
 CSV_COLUMNS = (
@@ -118,7 +119,7 @@ def summary(change: CatalogChange, path: Path) -> str:
 def parse_json(text: str) -> tuple[list[Restaurant], list[str]]:
     """The restaurants of a JSON catalog and the problems found, each named by its array index."""
     try:
-        document = json.loads(text)
+        document = read_json(text)  # the same nesting limit on every Python version
     except json.JSONDecodeError as error:
         return [], [f"line {error.lineno} column {error.colno}: invalid JSON: {error.msg}"]
     except ValueError:  # the only other ValueError json raises: Python's limit on digits in an integer

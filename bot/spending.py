@@ -1,16 +1,34 @@
-"""What turns cost: the ledger written after every model request, daily quotas checked before a turn, /usage."""
+"""What turns cost: the ledger written after every model request, daily quotas checked before every request, /usage.
+
+A member's daily quota counts per place: each server separately, and all of the member's direct messages together
+(the DM quota is the DAILY_TOKENS_PER_MEMBER setting; servers may override theirs). A server's quota counts everyone's
+requests in that server; DMs count toward no server. Every model request of a turn first reserves its estimated
+tokens (`TurnBudget`), under a lock, against today's usage plus the requests still in flight, and the reservation is
+replaced by the real usage when the request ends: one member's concurrent turns cannot all slip past the quota.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from bot.engine.api import Usage
-from bot.engine.errors import ConciergeError
+from bot.engine.errors import OverBudget
 from bot.engine.permissions import Caller, Place
-from bot.store.usage import MemberTotals, QuotaOverrides, QuotaScope, QuotaStore, UsageLedger, UsageRecord, utc_day
+from bot.store.usage import (
+    Limits,
+    MemberTotals,
+    QuotaOverrides,
+    QuotaScope,
+    QuotaStore,
+    UsageLedger,
+    UsageRecord,
+    UsedUp,
+    utc_day,
+)
 from bot.store.usage import UsageTotals as UsageTotals
 
 TOP_MEMBERS = 5
@@ -43,17 +61,15 @@ def effective_quotas(defaults: QuotaDefaults, overrides: QuotaOverrides, caller:
     return Quotas(member=member, server=server)
 
 
-class QuotaReached(ConciergeError):
-    """A daily token quota is used up: no model call is made until it resets at midnight UTC."""
+class QuotaReached(OverBudget):
+    """A daily token quota is used up: no model call is made until it resets at midnight UTC (a turn that reaches it
+    ends there, keeping what its tools did)."""
 
     def __init__(self, which: Literal["member", "server"], *, limit: int, now: datetime) -> None:
-        resets_in = _until_midnight_utc(now)
-        whose = "your daily limit" if which == "member" else "this server's daily limit"
         super().__init__(
             f"{which} quota of {limit} tokens reached",
-            user_message=f"You've reached {whose} of {limit:,} tokens. It resets at midnight UTC (in {resets_in}).",
             key=f"error.quota_reached.{which}",
-            params={"limit": f"{limit:,}", "resets_in": resets_in},
+            params={"limit": f"{limit:,}", "resets_in_minutes": _minutes_until_midnight_utc(now)},
         )
         self.which = which
         self.limit = limit
@@ -89,30 +105,44 @@ class Spending:
         self._model = model
 
     async def check(self, place: Place, caller: Caller, *, now: datetime) -> None:
-        """Raise QuotaReached when the member or the server has used up today's tokens."""
-        today = utc_day(now)
+        """Raise QuotaReached when the member or the server has used up today's tokens (requests in flight count)."""
+        quotas = await self._quotas_for(place, caller)
+        used_up = await self._ledger.spent(caller.user_id, guild_id=place.guild_id, limits=quotas)
+        if used_up is not None:
+            raise QuotaReached(used_up, limit=_limit(quotas, used_up), now=now)
+
+    def budget(self, place: Place, caller: Caller, *, now: Callable[[], datetime]) -> TurnBudget:
+        """The budget of one turn of this member here: every model request reserves against the quotas first."""
+        return TurnBudget(self, place, caller, now)
+
+    async def reserve(self, place: Place, caller: Caller, tokens: int, *, now: datetime) -> UsageHold:
+        """Hold `tokens` for a request about to start, or raise QuotaReached (the quotas are read afresh)."""
+        quotas = await self._quotas_for(place, caller)
+        held = await self._ledger.reserve(caller.user_id, guild_id=place.guild_id, tokens=tokens, limits=quotas)
+        if isinstance(held, UsedUp):
+            raise QuotaReached(held.which, limit=_limit(quotas, held.which), now=now)
+        return UsageHold(self, place, caller, held)
+
+    async def settle(self, hold_id: str, place: Place, caller: Caller, usage: Usage | None) -> None:
+        """Replace a hold by the request's real usage (None: the request failed; drop the hold)."""
+        if usage is None:
+            await self._ledger.release(hold_id)
+        else:
+            await self._ledger.settle(hold_id, self._record_of(place, caller, usage))
+
+    async def _quotas_for(self, place: Place, caller: Caller) -> Limits:
         overrides = QuotaOverrides() if place.guild_id is None else await self._quotas.overrides(place.guild_id)
         quotas = effective_quotas(self._defaults, overrides, caller)
-        if quotas.member:
-            used = await self._ledger.member_totals(caller.user_id, guild_id=place.guild_id, since=today)
-            if used.total_tokens >= quotas.member:
-                raise QuotaReached("member", limit=quotas.member, now=now)
-        if quotas.server and place.guild_id is not None:
-            used = await self._ledger.server_totals(place.guild_id, since=today)
-            if used.total_tokens >= quotas.server:
-                raise QuotaReached("server", limit=quotas.server, now=now)
+        return Limits(member=quotas.member, server=quotas.server if place.guild_id is not None else 0)
+
+    def _record_of(self, place: Place, caller: Caller, usage: Usage) -> UsageRecord:
+        return UsageRecord(
+            guild_id=place.guild_id, channel_id=place.channel_id, user_id=caller.user_id, model=self._model, usage=usage
+        )
 
     async def record(self, place: Place, caller: Caller, usage: Usage) -> None:
         """Add one model request to the ledger."""
-        await self._ledger.record(
-            UsageRecord(
-                guild_id=place.guild_id,
-                channel_id=place.channel_id,
-                user_id=caller.user_id,
-                model=self._model,
-                usage=usage,
-            )
-        )
+        await self._ledger.record(self._record_of(place, caller, usage))
 
     async def member_usage(self, place: Place, user_id: str, *, now: datetime) -> MemberUsage:
         """A member's tokens in this server (or their DMs) today and this month."""
@@ -145,6 +175,38 @@ class Spending:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TurnBudget:
+    """One turn's budget (bot.engine.budget.Budget): the member's and the server's daily quotas."""
+
+    spending: Spending
+    place: Place
+    caller: Caller
+    now: Callable[[], datetime]
+
+    async def reserve(self, tokens: int) -> UsageHold:
+        """Hold the next request's estimated tokens, or raise QuotaReached."""
+        return await self.spending.reserve(self.place, self.caller, tokens, now=self.now())
+
+
+@dataclass(frozen=True, slots=True)
+class UsageHold:
+    """The tokens held for one request in flight (bot.engine.budget.Hold)."""
+
+    spending: Spending
+    place: Place
+    caller: Caller
+    hold_id: str
+
+    async def settle(self, usage: Usage | None) -> None:
+        """Record what the request cost in place of the hold (None: drop the hold)."""
+        await self.spending.settle(self.hold_id, self.place, self.caller, usage)
+
+
+def _limit(limits: Limits, which: Literal["member", "server"]) -> int:
+    return limits.member if which == "member" else limits.server
+
+
 def prompt_cache_key(place: Place) -> str:
     """A stable, opaque prompt-cache key per channel (requests of one channel share their prefix)."""
     return "concierge-" + hashlib.sha256(place.channel_id.encode()).hexdigest()[:32]
@@ -154,9 +216,7 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _until_midnight_utc(now: datetime) -> str:
-    """How long until the next midnight UTC, as "3 h 5 min" or "12 min"."""
+def _minutes_until_midnight_utc(now: datetime) -> int:
+    """Whole minutes until the next midnight UTC (at least one)."""
     midnight = datetime.combine(utc_day(now) + timedelta(days=1), time(), tzinfo=UTC)
-    minutes = max(1, int((midnight - now).total_seconds() // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return max(1, int((midnight - now).total_seconds() // 60))

@@ -99,6 +99,7 @@ class FakeOpenAI:
     stream_piece: int = 4  # characters of text or arguments per streamed event
     stream_delay: float = 0.0  # seconds between streamed events (a model writing at a fixed rate)
     report_usage: bool = True  # False: no usage in answers, like some local servers
+    text_only: bool = False  # 400 on any image input, like a text-only model on vLLM or llama.cpp
     cached_tokens: int = 0  # cached input tokens reported in usage
     # Optional request fields (include, stream_options, prompt_cache_key, max_tokens, max_completion_tokens):
     rejects: frozenset[str] = frozenset()  # answered with an error naming the field, worded as `rejection` says
@@ -201,7 +202,7 @@ class FakeOpenAI:
         rejected = self._rejected_field(recorded.json)
         if rejected is not None:
             return self._error(rejected)
-        problem = _reasoning_problem(recorded.json)
+        problem = _reasoning_problem(recorded.json) or self._content_problem(recorded.json.get("input"), "responses")
         if problem is not None:
             return self._error(FakeFailure(400, {"error": {"message": problem, "type": "invalid_request_error"}}))
         if recorded.json.get("stream") and self.no_streaming:
@@ -223,6 +224,9 @@ class FakeOpenAI:
         quirk = self._chat_quirk(recorded.json)
         if quirk is not None:
             return self._error(FakeFailure(500, {"error": {"code": 500, "message": quirk, "type": "server_error"}}))
+        problem = self._content_problem(recorded.json.get("messages"), "chat")
+        if problem is not None:
+            return self._error(FakeFailure(400, {"error": {"message": problem, "type": "invalid_request_error"}}))
         if recorded.json.get("stream") and self.no_streaming:
             return self._error(FakeFailure(400, {"error": {"message": "stream is not supported", "type": "bad"}}))
         outcome = await self._next(recorded)
@@ -235,6 +239,27 @@ class FakeOpenAI:
             return await self._sse(request, self._chat_events(body, with_usage=usage), done_marker=True)
         await self._write_whole(outcome)
         return web.json_response(body)
+
+    def _content_problem(self, messages: Any, api: str) -> str | None:
+        """Why user content parts would be refused: a part of the other API's shape, an image that is not a data or
+        https URL, or any image on a text-only server."""
+        text_type, image_type = ("input_text", "input_image") if api == "responses" else ("text", "image_url")
+        for message in messages or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            if not isinstance(content, list) or message.get("role") != "user":
+                continue
+            for part in content:
+                kind = part.get("type")
+                if kind == text_type and isinstance(part.get("text"), str):
+                    continue
+                if kind != image_type:
+                    return f"Invalid content part type {kind!r} for this endpoint"
+                if self.text_only:
+                    return "This model does not support image input"
+                url = part.get("image_url") if api == "responses" else (part.get("image_url") or {}).get("url")
+                if not isinstance(url, str) or not url.startswith(("data:image/", "https://")):
+                    return "Invalid image URL"
+        return None
 
     def _rejected_field(self, body: Any) -> FakeFailure | None:
         """The error a server that does not know one of the request's optional fields answers with."""

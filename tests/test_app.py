@@ -9,15 +9,21 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 import tools
-from bot.app import SAMPLE_CATALOG, StartupError, check_database, make_tool_services, open_app
+from bot.app import SAMPLE_CATALOG, StartupError, make_tool_services, open_app
+from bot.attachments import SkippedFile
+from bot.checkup import check_database
+from bot.discord_adapter.render import error_sentence
+from bot.engine.errors import ModelMisconfigured
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, missing_services
 from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.fake_openai import FakeOpenAI
+from tests.file_server import serve_files
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBER = Caller(user_id="1", name="Ann")
@@ -49,10 +55,35 @@ async def test_a_turn_runs_through_every_real_part(tmp_path: Path, api: str) -> 
     assert reply.text == "123 × 456 = 56088" and not reply.failed
     assert [(entry.tool, entry.outcome) for entry in reply.trace] == [("calculate", "ok")]
     sent = json.dumps(server.requests[-1].json)
-    assert "56088" in sent and "[Ann] what is 123*456?" in sent
+    assert "56088" in sent and json.dumps('[member 1 "Ann"]\nwhat is 123*456?')[1:-1] in sent
     assert "sk-test-secret" not in sent
     limit_field = "max_output_tokens" if api == "responses" else "max_tokens"  # a compatible server: max_tokens
     assert server.requests[-1].json[limit_field] == 4096
+
+
+@pytest.mark.asyncio
+async def test_the_file_settings_reach_the_facade_through_the_apps_http_session(tmp_path: Path) -> None:
+    async with FakeOpenAI() as server, serve_files() as files:
+        server.reply_text("The notes mention duck.")
+        settings = settings_for(server, tmp_path).model_copy(
+            update={"VISION": False, "MAX_ATTACHMENT_BYTES": 1_000, "MAX_ATTACHMENT_TEXT_CHARS": 100}
+        )
+        files.extra["long.csv"] = b"row," * 100
+        shared = [
+            files.shared("red-square.png"),
+            files.shared("lunch-menu.pdf", size=5_000),
+            files.shared("long.csv", content_type="text/csv"),
+        ]
+        async with open_app(settings) as app:
+            reply = await app.concierge.chat(CHANNEL, MEMBER, "read these", files=shared)
+    assert reply.skipped_files == (
+        SkippedFile("red-square.png", "no_vision"),
+        SkippedFile("lunch-menu.pdf", "too_large"),
+    )
+    assert files.requests == ["long.csv"]
+    assert "[file 'long.csv', cut: only the first 100 of 400 characters are shown]" in json.dumps(
+        server.requests[-1].json
+    )
 
 
 @pytest.mark.asyncio
@@ -140,7 +171,7 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.Future[tuple[
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({}, "OPENAI_API_KEY"),
+        ({"DISCORD_TOKEN": "t"}, "OPENAI_API_KEY"),
         ({"OPENAI_API_KEY": "sk-x"}, "DISCORD_TOKEN"),
         ({"OPENAI_API_KEY": "sk-x", "DISCORD_TOKEN": "t", "MAX_TOOL_ROUNDS": "lots"}, "MAX_TOOL_ROUNDS"),
     ],
@@ -169,9 +200,9 @@ async def test_check_reports_a_working_server_and_exits_zero(tmp_path: Path) -> 
 
     async with FakeOpenAI(responder=obliging) as server:
         env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "test-model", "OPENAI_API": "chat"}
-        status, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+        status, out, _ = await run_cli("check", env={**env, "DISCORD_TOKEN": "t"}, cwd=tmp_path)
     assert status == 0, out
-    assert "ready" in out and "test-model" in out
+    assert out.splitlines()[-1].startswith("ready") and "test-model" in out
 
 
 @pytest.mark.asyncio
@@ -259,8 +290,8 @@ async def test_a_server_without_the_responses_api_is_a_misconfiguration_with_the
 ) -> None:
     async with FakeOpenAI(llama_cpp=True) as server, open_app(settings_for(server, tmp_path, "responses")) as app:
         reply = await app.concierge.chat(CHANNEL, MEMBER, "hello")
-    assert reply.failed and "misconfigured" in reply.text
-    assert len(reply.text.splitlines()) == 1
+    assert reply.failed and isinstance(reply.error, ModelMisconfigured)
+    assert len(error_sentence(reply.error).splitlines()) == 1
     assert "set OPENAI_API=chat" in caplog.text
 
 
@@ -272,7 +303,7 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
         async with open_app(settings_for(server, tmp_path, "chat")) as app:
             reply = await app.concierge.chat(CHANNEL, MEMBER, "2+2?", tool_choice="required")
     assert reply.text == "4" and not reply.failed
-    assert any("could not force" in note.text for note in reply.notes)
+    assert any(note.kind == "forced_fallback" for note in reply.notes)
     choices = [request.json.get("tool_choice") for request in server.model_requests()]
     assert choices[0] == "required" and choices[-2:] == ["auto", "auto"]
     replayed = server.model_requests()[-1].json["messages"]
@@ -280,22 +311,30 @@ async def test_a_llama_cpp_like_server_gets_a_forced_required_turn_again_with_au
 
 
 @pytest.mark.asyncio
-async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_concierge(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_check_reports_the_databases_schema_and_refuses_one_from_a_newer_concierge(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     settings = Settings(DATABASE_URL=f"sqlite:///{path}")
-    assert await check_database(settings) is True
-    assert "will be migrated from 0 on start" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert section.passed and "will be migrated from 0 on start" in section.lines[0].detail
     assert not path.exists()  # checking creates nothing
 
     store = await Store.open(path)
     await store.close()
-    assert await check_database(settings) is True
-    assert "up to date" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert section.passed and "up to date" in section.lines[0].detail
 
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA user_version = 999")
     raw.close()
-    assert await check_database(settings) is False
-    assert "newer than this Concierge knows" in capsys.readouterr().out
+    section = await check_database(settings)
+    assert not section.passed and "newer than this Concierge knows" in section.lines[0].detail
+
+
+@pytest.mark.asyncio
+async def test_the_pdf_limits_are_settings_the_file_reader_obeys() -> None:
+    from bot.app import file_reader
+
+    settings = load_settings({"MAX_PDF_PAGES": "7", "PDF_EXTRACT_SECONDS": "2.5"}, env_file=None)
+    async with aiohttp.ClientSession() as session:
+        limits = file_reader(settings, session).limits
+    assert (limits.max_pdf_pages, limits.pdf_seconds) == (7, 2.5)

@@ -15,7 +15,7 @@ from bot.engine.items import AssistantMessage, UserMessage
 from bot.engine.permissions import Caller, Place
 from bot.settings import Settings, load_settings
 from bot.store import Store
-from bot.store.audit import format_time
+from bot.store.timestamps import format_time
 from tests.fake_openai import FakeOpenAI
 
 MEMBER = Caller(user_id="1", name="Ann")

@@ -20,7 +20,7 @@ from bot.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 # Not copied for the build: environments, caches, earlier build output (an in-tree build ships a stale build/lib).
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", ".ci", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "data"
+    ".git", ".venv*", ".ci", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "data"
 )
 # Run inside the installed environment, from a folder that holds no Concierge source.
 OPEN_THE_APP = """

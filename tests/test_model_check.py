@@ -104,3 +104,46 @@ async def test_an_unreachable_server_stops_the_check() -> None:
     assert not report.ok
     assert [entry.mark for entry in report.lines] == ["✗", "✗"]
     assert "could not connect" in report.render()
+
+
+def image_requests(server: FakeOpenAI) -> list[RecordedRequest]:
+    """The requests that carried an image (as a data URL) in a user message."""
+    return [request for request in server.model_requests() if "data:image/png;base64," in str(request.json)]
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+@pytest.mark.asyncio
+async def test_a_server_that_sees_images_passes_the_image_check_with_one_tiny_png(
+    api: Literal["responses", "chat"],
+) -> None:
+    async with FakeOpenAI(responder=obliging_model) as server:
+        report = await check(server, api=api)
+        assert len(image_requests(server)) == 1
+    assert line(report, "image input").ok and line(report, "image input").mark == "✓"
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+@pytest.mark.asyncio
+async def test_a_text_only_server_is_ready_with_advice_to_set_vision_false(api: Literal["responses", "chat"]) -> None:
+    async with FakeOpenAI(text_only=True, responder=obliging_model) as server:
+        report = await check(server, api=api)
+    image = line(report, "image input")
+    assert (image.ok, image.mark) == (False, "!")
+    assert "set VISION=false" in image.detail and "does not support image input" in image.detail
+    assert report.ok and report.render().splitlines()[-1].startswith("ready")
+
+
+@pytest.mark.asyncio
+async def test_a_text_only_server_with_vision_false_passes_the_image_check() -> None:
+    async with FakeOpenAI(text_only=True, responder=obliging_model) as server, server.client() as client:
+        report = await check_model_server(client, model="test-model", api="chat", vision=False)
+    image = line(report, "image input")
+    assert image.ok and "VISION=false, so images are not sent" in image.detail
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_sees_images_with_vision_false_is_advised_to_turn_it_on() -> None:
+    async with FakeOpenAI(responder=obliging_model) as server, server.client() as client:
+        report = await check_model_server(client, model="test-model", api="responses", vision=False)
+    image = line(report, "image input")
+    assert (image.ok, image.mark) == (False, "!") and "set VISION=true" in image.detail

@@ -1,7 +1,8 @@
-"""What turns cost: the ledger from real usage on both APIs, quotas that stop the next turn, and /usage."""
+"""What turns cost: the ledger from real usage on both APIs, quotas checked before every request, and /usage."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.concierge import Concierge, NotAllowed, QuotaReached
+from bot.concierge import Concierge, NotAllowed, QuotaReached, Reply
+from bot.discord_adapter.render import error_sentence
 from bot.discord_adapter.usage_commands import format_member_usage, format_server_usage
 from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
+from bot.engine.items import ToolOutput
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, ToolContext, tool
 from bot.prompt import SystemPrompt
@@ -96,21 +99,68 @@ def _answer(request: RecordedRequest) -> FakeReply:
 
 
 @pytest.mark.asyncio
-async def test_a_member_over_the_daily_quota_is_stopped_before_the_next_turn_not_during_one(
+async def test_a_turn_that_reaches_the_quota_ends_saying_so_and_keeps_what_its_tools_did(
     store: Store, server: FakeOpenAI
 ) -> None:
     async with server.client() as client:
         concierge = concierge_for(store, model_api("responses", client, stream=False), per_member=20)
-        server.reply_calls(("add", {"a": 1, "b": 2}))  # this turn makes 2 requests: 30 tokens, past 20
+        server.reply_calls(("add", {"a": 1, "b": 2}))  # 15 tokens: 15 of 20 used
+        server.reply_calls(("add", {"a": 3, "b": 4}))  # 15 more: 30 of 20, so no third request
         reply = await concierge.chat(THREAD, ANN, "first")
-        assert reply.text == "ok" and not reply.failed
-        requests = len(server.model_requests())
+        assert len(server.model_requests()) == 2
+        assert reply.failed and isinstance(reply.error, QuotaReached)
+        assert reply.error.key == "error.quota_reached.member"
+        assert reply.error.params == {"limit": "20", "resets_in_minutes": 180}
+        assert error_sentence(reply.error, "en") == (
+            "You've reached your daily limit of 20 tokens. It resets at midnight UTC (in 3 h 0 min)."
+        )
+        assert (
+            error_sentence(reply.error, "zh-CN")
+            == "你已达到每日 20 个 token 的上限。上限将在 UTC 午夜重置（还有 3 小时 0 分钟）。"
+        )
+        assert [(entry.tool, entry.outcome) for entry in reply.trace] == [("add", "ok"), ("add", "ok")]
+        kept = await store.history.load_window(THREAD.channel_id, max_turns=5, max_tokens=10_000)
+        assert [item.output for item in kept if isinstance(item, ToolOutput)] == ['{"sum": 3}', '{"sum": 7}']
+
         with pytest.raises(QuotaReached) as reached:
             await concierge.chat(THREAD, ANN, "second")
-        assert len(server.model_requests()) == requests  # no model call
-        assert "your daily limit of 20 tokens" in reached.value.user_message
-        assert "midnight UTC (in 3 h 0 min)" in reached.value.user_message
+        assert len(server.model_requests()) == 2  # no model call
+        assert reached.value.key == "error.quota_reached.member"
         await concierge.chat(THREAD, BOB, "someone else may still ask")
+
+
+@pytest.mark.asyncio
+async def test_five_turns_started_at_once_by_one_member_share_one_quota(store: Store) -> None:
+    release, progress = asyncio.Event(), asyncio.Event()
+    in_flight: list[RecordedRequest] = []
+
+    async def held_until_released(request: RecordedRequest) -> FakeReply:
+        in_flight.append(request)
+        progress.set()
+        await release.wait()
+        return FakeReply(text="ok")
+
+    async with FakeOpenAI(responder=held_until_released) as server, server.client() as client:
+        concierge = concierge_for(store, model_api("chat", client, stream=False), per_member=100)
+        question = "tell me about " + "this long topic " * 40  # about 170 estimated tokens: more than the quota
+        threads = [Place(channel_id=f"t{n}", guild_id="g1") for n in range(5)]
+        turns = [asyncio.create_task(concierge.chat(thread, ANN, question)) for thread in threads]
+        for turn in turns:
+            turn.add_done_callback(lambda _: progress.set())
+        while len(in_flight) + sum(turn.done() for turn in turns) < len(turns):
+            await progress.wait()
+            progress.clear()
+        assert len(in_flight) == 1  # the first request holds its estimate: nothing is left for the other four
+        release.set()
+        outcomes = await asyncio.gather(*turns, return_exceptions=True)
+    refused = [
+        outcome
+        for outcome in outcomes
+        if isinstance(outcome, QuotaReached) or (isinstance(outcome, Reply) and isinstance(outcome.error, QuotaReached))
+    ]
+    assert len(refused) == 4
+    assert [outcome.text for outcome in outcomes if isinstance(outcome, Reply) and not outcome.failed] == ["ok"]
+    assert await store.db.fetch("SELECT id FROM usage_holds") == []
 
 
 @pytest.mark.asyncio
@@ -121,7 +171,7 @@ async def test_the_server_quota_stops_everyone_once_the_server_used_it(store: St
         await concierge.chat(THREAD, BOB, "two")
         with pytest.raises(QuotaReached) as reached:
             await concierge.chat(THREAD, VIP, "three")
-    assert "this server's daily limit of 30 tokens" in reached.value.user_message
+    assert reached.value.key == "error.quota_reached.server" and reached.value.params["limit"] == "30"
 
 
 @pytest.mark.asyncio

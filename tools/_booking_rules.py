@@ -4,7 +4,8 @@ Bookings are limited (BookingLimits): dates from the restaurant's today up to `h
 `max_active_per_member` upcoming active bookings per member, counted over every server and direct message together
 (a per-server count would let one member multiply the limit by joining servers). describe_booking and
 describe_cancellation run every check of the tool they preview, read-only, and say in one sentence what it would do.
-A booking belongs to its server: acting on it from elsewhere (a DM) follows that server's policies.
+A booking belongs to its server: acting on it from elsewhere (a DM) follows that server's policies, and is audited
+there (so that server's admins see it, and the admins of the server where the member typed never see its details).
 """
 
 from __future__ import annotations
@@ -318,6 +319,7 @@ async def cancellable(context: BookingContext, booking_id: int) -> Booking:
     admin_here = caller.is_admin and place.guild_id is not None and booking.guild_id == place.guild_id
     if not (own or admin_here):
         raise no_such_booking(booking_id)
+    context.audit_under(booking.guild_id)  # acting on it is audited where it belongs, wherever the member typed
     await require_permission_in(context, booking.guild_id, booking_id=booking_id)
     if booking.status == "active" and booking.starts_at <= context.now():
         raise ToolError("that booking's time has passed; it can no longer be cancelled", booking_id=booking_id)

@@ -2,7 +2,9 @@
 
 Upstream answers are not trusted: a regular expression over them can backtrack quadratically, and html.parser
 re-scans an unclosed tag on Python 3.11 (a few thousand `<a ` take seconds). Each fragment is cut to
-MAX_FRAGMENT_CHARS and read once, left to right, so its cost is bounded whatever it holds.
+MAX_FRAGMENT_CHARS and read once, left to right, so its cost is bounded whatever it holds. One answer may hold
+thousands of fragments, so an AnswerReader reads an answer's fragments within a total budget too (MAX_ANSWER_CHARS
+characters, MAX_ANSWER_FRAGMENTS fragments): past it, the rest of the answer is left unread.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import html
 from dataclasses import dataclass
 
 MAX_FRAGMENT_CHARS = 4_000
+MAX_ANSWER_CHARS = 20_000
+MAX_ANSWER_FRAGMENTS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +23,33 @@ class Fragment:
 
     text: str
     first_link: str
+
+
+class AnswerReader:
+    """Reads one upstream answer's fragments within a budget of characters and fragments, then reads no more."""
+
+    def __init__(self, *, chars: int = MAX_ANSWER_CHARS, fragments: int = MAX_ANSWER_FRAGMENTS) -> None:
+        self._chars_left = chars
+        self._fragments_left = fragments
+        self.chars_read = 0
+        self.fragments_read = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the budget is spent: callers stop looking at the answer's remaining items."""
+        return self._chars_left <= 0 or self._fragments_left <= 0
+
+    def read(self, markup: str) -> Fragment:
+        """The fragment, read from at most what is left of the budget (nothing once it is spent)."""
+        if self.exhausted:
+            return _EMPTY
+        limit = min(MAX_FRAGMENT_CHARS, self._chars_left)
+        spent = min(len(markup), limit)
+        self._chars_left -= max(spent, 1)  # an empty fragment still costs a step
+        self._fragments_left -= 1
+        self.chars_read += spent
+        self.fragments_read += 1
+        return read_fragment(markup, limit=limit)
 
 
 def read_fragment(markup: str, *, limit: int = MAX_FRAGMENT_CHARS) -> Fragment:
@@ -48,6 +79,9 @@ def read_fragment(markup: str, *, limit: int = MAX_FRAGMENT_CHARS) -> Fragment:
             link_state = "after"
         position = end + 1
     return Fragment(text=_clean("".join(text)), first_link=_clean("".join(link)))
+
+
+_EMPTY = Fragment(text="", first_link="")
 
 
 def _next_tag(source: str, position: int) -> int:

@@ -105,7 +105,7 @@ def _view(booking: Booking, restaurant: Restaurant | None) -> BookingView:
     )
 
 
-@tool(side_effects=True, restricted=True, timeout=10, preview=describe_booking)
+@tool(side_effects=True, restricted=True, timeout=10, preview=describe_booking, personal=True)
 async def book_restaurant(
     context: BookingContext,
     restaurant_id: Annotated[
@@ -148,7 +148,7 @@ async def book_restaurant(
     return BookResult(**_view(outcome.booking, plan.restaurant).model_dump(), existing=outcome.existing, note=note)
 
 
-@tool(timeout=10)
+@tool(timeout=10, personal=True)
 async def list_my_bookings(context: BookingContext) -> MyBookings:
     """List the calling member's active upcoming table bookings, soonest first: those made in this server, or, in a
     direct message, those made anywhere. Each has its booking_id (for cancel_booking), restaurant, address, local
@@ -172,7 +172,7 @@ async def list_my_bookings(context: BookingContext) -> MyBookings:
     return MyBookings(scope="all servers" if context.place.is_dm else "this server", bookings=views, note=note)
 
 
-@tool(side_effects=True, timeout=10, preview=describe_cancellation)
+@tool(side_effects=True, timeout=10, preview=describe_cancellation, personal=True)
 async def cancel_booking(
     context: BookingContext,
     booking_id: Annotated[int, Field(description="The booking_id from book_restaurant or list_my_bookings", ge=1)],

@@ -1,9 +1,14 @@
-"""The search_web tool: Wikipedia search plus DuckDuckGo instant answers (or a SearXNG instance), merged and short."""
+"""The search_web tool: Wikipedia search plus DuckDuckGo instant answers (or a SearXNG instance), merged and short.
+
+Each service's answer is read lazily and within a budget (tools/_html.py AnswerReader): its hits are turned into
+results only as the merge asks for them, so reading stops once enough results are found, and a hostile answer of
+thousands of unusable fragments costs at most the budget.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -12,7 +17,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.engine.tools import ToolContext, ToolError, tool
-from tools._html import read_fragment
+from tools._html import AnswerReader, read_fragment
 from tools._http import fetch_json
 
 T = TypeVar("T")
@@ -128,7 +133,7 @@ async def search_web(
         raise ToolError("the search query is empty")
     if config.searxng_url:
         searx = await _attempt(_searxng(session, config, text))
-        outcomes: list[list[SearchResult] | ToolError] = [searx]
+        outcomes: list[Iterable[SearchResult] | ToolError] = [searx]
     else:
         duck, wiki = await asyncio.gather(
             _attempt(_duckduckgo(session, config, text)), _attempt(_wikipedia(session, config, text))
@@ -160,10 +165,12 @@ async def _attempt(search: Awaitable[T]) -> T | ToolError:
         return error
 
 
-def _merge(groups: list[list[SearchResult]], *, limit: int) -> list[SearchResult]:
-    """Results in provider order without repeated URLs, at most `limit`."""
+def _merge(groups: list[Iterable[SearchResult]], *, limit: int) -> list[SearchResult]:
+    """Results in provider order without repeated URLs, at most `limit` (no group is read further than needed)."""
     seen: set[str] = set()
     merged: list[SearchResult] = []
+    if limit <= 0:
+        return merged
     for group in groups:
         for result in group:
             key = _url_key(result.url)
@@ -184,8 +191,8 @@ def _url_key(url: str) -> str:
     return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
 
 
-async def _wikipedia(session: aiohttp.ClientSession, config: WebSearchConfig, query: str) -> list[SearchResult]:
-    """Wikipedia full-text search: titles and match snippets (HTML stripped)."""
+async def _wikipedia(session: aiohttp.ClientSession, config: WebSearchConfig, query: str) -> Iterator[SearchResult]:
+    """Wikipedia full-text search: titles and match snippets (HTML stripped), read as they are asked for."""
     base = config.wikipedia_url.rstrip("/")
     answer = await fetch_json(
         session,
@@ -204,20 +211,26 @@ async def _wikipedia(session: aiohttp.ClientSession, config: WebSearchConfig, qu
     )
     if answer.error is not None:
         raise ToolError(f"Wikipedia refused the search: {answer.error.info or answer.error.code}", service="Wikipedia")
-    return [
-        SearchResult(
+    return _wikipedia_results(answer.query.search[: config.max_results], base, config)
+
+
+def _wikipedia_results(hits: list[_WikipediaHit], base: str, config: WebSearchConfig) -> Iterator[SearchResult]:
+    """Wikipedia's hits as results, read until the merge has enough or the answer's budget is spent."""
+    reader = AnswerReader()
+    for hit in hits:
+        if reader.exhausted:
+            return
+        yield SearchResult(
             title=_shorten(hit.title, TITLE_CHARS),
-            snippet=_shorten(plain_text(hit.snippet), config.snippet_chars),
+            snippet=_shorten(reader.read(hit.snippet).text, config.snippet_chars),
             url=wikipedia_page_url(base, hit.title),
         )
-        for hit in answer.query.search
-    ]
 
 
 async def _duckduckgo(
     session: aiohttp.ClientSession, config: WebSearchConfig, query: str
-) -> tuple[list[SearchResult], list[SearchResult]]:
-    """DuckDuckGo instant answer: the abstract (if any), and the related topics."""
+) -> tuple[list[SearchResult], Iterator[SearchResult]]:
+    """DuckDuckGo instant answer: the abstract (if any), and the related topics (read as they are asked for)."""
     answer = await fetch_json(
         session,
         f"{config.duckduckgo_url.rstrip('/')}/",
@@ -226,36 +239,40 @@ async def _duckduckgo(
         service="DuckDuckGo",
         timeout_seconds=config.timeout_seconds,
     )
+    reader = AnswerReader()
     instant: list[SearchResult] = []
     if answer.abstract_url and answer.abstract_text:
         instant.append(
             SearchResult(
-                title=_shorten(plain_text(answer.heading) or query, TITLE_CHARS),
-                snippet=_shorten(plain_text(answer.abstract_text), config.snippet_chars),
+                title=_shorten(reader.read(answer.heading).text or query, TITLE_CHARS),
+                snippet=_shorten(reader.read(answer.abstract_text).text, config.snippet_chars),
                 url=answer.abstract_url,
             )
         )
-    related: list[SearchResult] = []
-    for topic in _flatten(answer.related_topics):
+    return instant, _related_results(answer.related_topics, reader, config)
+
+
+def _related_results(topics: list[_DuckTopic], reader: AnswerReader, config: WebSearchConfig) -> Iterator[SearchResult]:
+    """DuckDuckGo's related topics with something to say, read until the merge has enough or the budget is spent."""
+    for topic in _flatten(topics):
+        if reader.exhausted:
+            return
         if not topic.first_url or not topic.text:
             continue
-        title = _topic_title(topic)
-        text = plain_text(topic.text)
+        title = _topic_title(topic, reader)
+        text = reader.read(topic.text).text
         snippet = text[len(title) :].strip(" -–—:") if text.startswith(title) else text
         if not snippet:  # a bare category link: nothing to tell the model
             continue
-        related.append(
-            SearchResult(
-                title=_shorten(title, TITLE_CHARS),
-                snippet=_shorten(snippet, config.snippet_chars),
-                url=topic.first_url,
-            )
+        yield SearchResult(
+            title=_shorten(title, TITLE_CHARS),
+            snippet=_shorten(snippet, config.snippet_chars),
+            url=topic.first_url,
         )
-    return instant, related
 
 
-async def _searxng(session: aiohttp.ClientSession, config: WebSearchConfig, query: str) -> list[SearchResult]:
-    """A SearXNG instance's JSON results."""
+async def _searxng(session: aiohttp.ClientSession, config: WebSearchConfig, query: str) -> Iterator[SearchResult]:
+    """A SearXNG instance's JSON results, read as they are asked for."""
     answer = await fetch_json(
         session,
         f"{(config.searxng_url or '').rstrip('/')}/search",
@@ -264,27 +281,31 @@ async def _searxng(session: aiohttp.ClientSession, config: WebSearchConfig, quer
         service="SearXNG",
         timeout_seconds=config.timeout_seconds,
     )
-    return [
-        SearchResult(
-            title=_shorten(plain_text(hit.title) or hit.url, TITLE_CHARS),
-            snippet=_shorten(plain_text(hit.content or ""), config.snippet_chars),
+    return _searxng_results(answer.results, config)
+
+
+def _searxng_results(hits: list[_SearxHit], config: WebSearchConfig) -> Iterator[SearchResult]:
+    """SearXNG's hits as results, read until the merge has enough or the answer's budget is spent."""
+    reader = AnswerReader()
+    for hit in hits:
+        if reader.exhausted:
+            return
+        yield SearchResult(
+            title=_shorten(reader.read(hit.title).text or hit.url, TITLE_CHARS),
+            snippet=_shorten(reader.read(hit.content or "").text, config.snippet_chars),
             url=hit.url,
         )
-        for hit in answer.results
-    ]
 
 
-def _flatten(topics: list[_DuckTopic]) -> list[_DuckTopic]:
+def _flatten(topics: list[_DuckTopic]) -> Iterator[_DuckTopic]:
     """Related topics with their named groups opened up, in order."""
-    flat: list[_DuckTopic] = []
     for topic in topics:
-        flat.extend(topic.topics if topic.topics else [topic])
-    return flat
+        yield from topic.topics if topic.topics else [topic]
 
 
-def _topic_title(topic: _DuckTopic) -> str:
+def _topic_title(topic: _DuckTopic, reader: AnswerReader) -> str:
     """A related topic's title: its link text, or the last part of its URL."""
-    if title := read_fragment(topic.result).first_link:
+    if title := reader.read(topic.result).first_link:
         return title
     slug = unquote(urlsplit(topic.first_url).path.rstrip("/").rsplit("/", 1)[-1])
     return slug.replace("_", " ") or topic.text

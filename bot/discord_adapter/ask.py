@@ -11,7 +11,14 @@ from discord import app_commands
 
 from bot.discord_adapter.interactions import Origin, choices, concierge_of, origin_of
 from bot.discord_adapter.messages import say
-from bot.discord_adapter.render import allowed_mentions, place_of, split_message, thread_name
+from bot.discord_adapter.render import (
+    allowed_mentions,
+    file_label,
+    place_of,
+    shared_files,
+    split_message,
+    thread_name,
+)
 from bot.discord_adapter.translator import described
 from bot.discord_adapter.turns import (
     TEXT_CHANNEL_TYPES,
@@ -21,14 +28,13 @@ from bot.discord_adapter.turns import (
     answer_live,
     thread_failure_note,
 )
+from bot.engine.api import TOOL_CHOICE_MODES
 
 if TYPE_CHECKING:
     from bot.concierge import Concierge
     from bot.discord_adapter.confirm import Confirmations
 
 log = logging.getLogger(__name__)
-
-ASK_MODES: tuple[str, ...] = ("auto", "required", "none")
 
 
 class ToolChoice(app_commands.Transformer):
@@ -48,7 +54,7 @@ class ToolChoice(app_commands.Transformer):
         except Exception:
             log.exception("listing usable tools for autocomplete failed")
             names = []
-        return choices([*ASK_MODES, *names], value)
+        return choices([*TOOL_CHOICE_MODES, *names], value)
 
 
 ToolChoiceOption = app_commands.Transform[str, ToolChoice]
@@ -61,8 +67,15 @@ def ask_command(
     acknowledged publicly and answered in a new thread from a text channel, in place elsewhere."""
 
     @app_commands.command(name="ask", description=described("cmd.ask"))
-    @app_commands.describe(prompt=described("cmd.ask.prompt"), tool=described("cmd.ask.tool"))
-    async def ask(interaction: discord.Interaction[Any], prompt: str, tool: ToolChoiceOption = "auto") -> None:
+    @app_commands.describe(
+        prompt=described("cmd.ask.prompt"), tool=described("cmd.ask.tool"), file=described("cmd.ask.file")
+    )
+    async def ask(
+        interaction: discord.Interaction[Any],
+        prompt: str,
+        tool: ToolChoiceOption = "auto",
+        file: discord.Attachment | None = None,
+    ) -> None:
         origin = origin_of(interaction)
         await concierge.check_tool_choice(origin.place, origin.caller, tool)
         await interaction.response.defer(thinking=True)
@@ -73,6 +86,7 @@ def ask_command(
             language=origin.language,
             tool_choice=tool,
             quiet_repeats=False,
+            files=shared_files([file] if file is not None else []),
         )
         thread, notes = await _open_thread(interaction, origin, prompt)
         if thread is not None:
@@ -117,7 +131,10 @@ async def _answer_in_thread(
     await interaction.followup.send(
         say(language, "ask.thread_opened", thread=thread.mention), allowed_mentions=mentions
     )
-    for chunk in split_message(say(language, "ask.asked", name=question.caller.name, prompt=question.text)):
+    asked = say(language, "ask.asked", name=question.caller.name, prompt=question.text)
+    if question.files:
+        asked += "\n" + say(language, "ask.attached", files=[file_label(file.filename) for file in question.files])
+    for chunk in split_message(asked):
         await thread.send(chunk, allowed_mentions=mentions)
     in_thread = replace(question, place=place_of(thread, interaction.guild))
     await concierge.start_conversation(thread=in_thread.place, starter=question.caller)

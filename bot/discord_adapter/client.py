@@ -20,7 +20,14 @@ from discord import app_commands
 from bot.discord_adapter.commands import install_commands
 from bot.discord_adapter.confirm import Confirmations
 from bot.discord_adapter.messages import ENGLISH, Language, language_of, say
-from bot.discord_adapter.render import allowed_mentions, caller_of, place_of, strip_bot_mention, thread_name
+from bot.discord_adapter.render import (
+    allowed_mentions,
+    caller_of,
+    place_of,
+    shared_files,
+    strip_bot_mention,
+    thread_name,
+)
 from bot.discord_adapter.translator import CatalogTranslator
 from bot.discord_adapter.turns import (
     CODE_THREAD_EXISTS,
@@ -145,9 +152,9 @@ class MessageRouter:
             role_id=None if own_role is None else own_role.id,
         )
         reply_to_message = partial(message.channel.send, reference=message.to_reference(fail_if_not_exists=False))
-        if not text:
-            attached = getattr(message, "attachments", None) or getattr(message, "stickers", None)
-            hint = say(language, "hint.no_text" if attached else "hint.empty_mention")
+        files = shared_files(getattr(message, "attachments", None) or ())
+        if not text and not files:
+            hint = say(language, "hint.no_text" if getattr(message, "stickers", None) else "hint.empty_mention")
             await reply_to_message(hint, allowed_mentions=allowed_mentions(message.author.id))
             return
         caller = caller_of(message.author)
@@ -159,7 +166,9 @@ class MessageRouter:
         place = place_of(destination.channel, message.guild)  # type: ignore[arg-type]
         if destination.register:
             await self.concierge.start_conversation(thread=place, starter=caller)
-        question = Question(place=place, caller=caller, text=text, language=language, notes=destination.notes)
+        question = Question(
+            place=place, caller=caller, text=text, language=language, notes=destination.notes, files=files
+        )
         outlet = Outlet(
             first=reply_to_message if destination.channel is message.channel else destination.channel.send,
             rest=destination.channel.send,

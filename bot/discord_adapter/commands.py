@@ -19,7 +19,7 @@ from bot.discord_adapter.usage_commands import Quota, usage_command
 from bot.engine.permissions import ConfirmMode
 
 if TYPE_CHECKING:
-    from bot.concierge import AuditEntry, Concierge, PolicyChange, ToolStatus
+    from bot.concierge import AuditEntry, Concierge, PolicyChange, SourceStatus, ToolStatus
     from bot.discord_adapter.confirm import Confirmations
     from bot.engine.permissions import Place
 
@@ -49,7 +49,7 @@ def format_tool_status(status: ToolStatus, language: Language = ENGLISH) -> str:
         details.append(say(language, "tools.roles", roles=roles))
     elif status.restricted:
         details.append(say(language, "tools.admins_only"))
-    line = f"{mark} `{status.name}` — {description}"
+    line = f"{mark} `{status.name}`" + (f" — {description}" if description else "")
     return line + ("\n    " + " · ".join(details) if details else "")
 
 
@@ -77,15 +77,40 @@ def format_policy_change(change: PolicyChange, language: Language) -> str:
     return say(language, f"policy.{change.kind}", tool=change.tool, role=change.role_name or "")
 
 
-def tools_text(statuses: Sequence[ToolStatus], place: Place, language: Language = ENGLISH) -> str:
-    """The /tools list answer: a header naming the server, then one entry per tool."""
-    if not statuses:
+def tools_text(
+    statuses: Sequence[ToolStatus],
+    place: Place,
+    language: Language = ENGLISH,
+    sources: Sequence[SourceStatus] = (),
+) -> str:
+    """The /tools list answer: a header naming the server, one entry per built-in tool, then each MCP server with its
+    status and its tools."""
+    if not statuses and not sources:
         return say(language, "tools.none")
     if place.guild_name:
         header = say(language, "tools.header_in", guild=place.guild_name)
     else:
         header = say(language, "tools.header_here")
-    return header + "\n" + "\n".join(format_tool_status(status, language) for status in statuses)
+    lines = [header, *(format_tool_status(status, language) for status in statuses if status.source is None)]
+    listed = {source.source for source in sources}
+    for source in sources:
+        lines.append(format_source_status(source, language))
+        lines += [format_tool_status(status, language) for status in statuses if status.source == source.source]
+    lines += [format_tool_status(status, language) for status in statuses if status.source not in (None, *listed)]
+    return "\n".join(lines)
+
+
+def format_source_status(source: SourceStatus, language: Language = ENGLISH) -> str:
+    """The heading of one MCP server's tools in /tools list: its name and whether it is connected, with how many
+    tools, or why not (the error only when the facade passed it on, to admins)."""
+    if source.state == "connected":
+        state = say(language, "mcp.connected.one" if source.tools == 1 else "mcp.connected", count=source.tools)
+    elif source.state == "failed" and source.error:
+        error = " ".join(source.error.split())
+        state = say(language, "mcp.failed_because", error=error if len(error) <= 200 else error[:199] + "…")
+    else:
+        state = say(language, f"mcp.{source.state}")
+    return f"{say(language, 'mcp.server', server=source.name)} — {state}"
 
 
 class Tools(app_commands.Group, name="tools", description=described("cmd.tools")):
@@ -100,7 +125,8 @@ class Tools(app_commands.Group, name="tools", description=described("cmd.tools")
         """Each tool, whether it is on, whether the member may use it here, and the allowed roles."""
         origin = await defer_privately(interaction)
         statuses = await self.concierge.tools_for(origin.place, origin.caller)
-        await reply_privately(interaction, tools_text(statuses, origin.place, origin.language))
+        sources = self.concierge.tool_sources(origin.caller)
+        await reply_privately(interaction, tools_text(statuses, origin.place, origin.language, sources))
 
 
 class ToolAdmin(
@@ -117,6 +143,7 @@ class ToolAdmin(
         self.concierge = concierge
 
     @app_commands.command(name="enable", description=described("cmd.tooladmin.enable"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"))
     async def enable(self, interaction: discord.Interaction[Any], tool: ToolOption) -> None:
         """Turn a tool on in this server."""
         origin = await defer_privately(interaction)
@@ -124,6 +151,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="disable", description=described("cmd.tooladmin.disable"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"))
     async def disable(self, interaction: discord.Interaction[Any], tool: ToolOption) -> None:
         """Turn a tool off in this server."""
         origin = await defer_privately(interaction)
@@ -131,6 +159,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="allow", description=described("cmd.tooladmin.allow"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"), role=described("cmd.tooladmin.allow.role"))
     async def allow(self, interaction: discord.Interaction[Any], tool: ToolOption, role: discord.Role) -> None:
         """Let members with a role use a tool."""
         origin = await defer_privately(interaction)
@@ -138,6 +167,7 @@ class ToolAdmin(
         await reply_privately(interaction, format_policy_change(change, origin.language))
 
     @app_commands.command(name="revoke", description=described("cmd.tooladmin.revoke"))
+    @app_commands.describe(tool=described("cmd.tooladmin.tool"), role=described("cmd.tooladmin.revoke.role"))
     async def revoke(self, interaction: discord.Interaction[Any], tool: ToolOption, role: discord.Role) -> None:
         """Take a role's permission to use a tool back."""
         origin = await defer_privately(interaction)

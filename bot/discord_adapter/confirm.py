@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.concierge import ChatHooks
-from bot.discord_adapter.interactions import origin_of
-from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, language_of, say
+from bot.discord_adapter.interactions import language_of_member, origin_of
+from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
 from bot.discord_adapter.render import allowed_mentions, caller_of
 from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.permissions import Caller
@@ -115,9 +115,7 @@ class ConfirmationView(discord.ui.View):
         """Only the member whose turn it is may answer; anyone else is told so, privately."""
         if interaction.user.id == self.asker_id:
             return True
-        only = say(
-            language_of(getattr(interaction, "locale", None)), "confirm.only_asker", name=self.request.asker.name
-        )
+        only = say(language_of_member(interaction), "confirm.only_asker", name=self.request.asker.name)
         await interaction.response.send_message(only, ephemeral=True)
         return False
 

@@ -35,11 +35,16 @@ class Origin:
 def origin_of(interaction: discord.Interaction[Any]) -> Origin:
     """The place, caller and language of a slash command or button press (the language of the member's client)."""
     channel = interaction.channel or discord.Object(id=interaction.channel_id or 0)
-    language = language_of(getattr(interaction, "locale", None))
+    language = language_of_member(interaction)
     if interaction.guild is None:
         return Origin(place=place_of(channel, None), caller=caller_of(interaction.user), language=language)
     caller = caller_of(interaction.user, permissions=interaction.permissions)
     return Origin(place=place_of(channel, interaction.guild), caller=caller, language=language)
+
+
+def language_of_member(interaction: discord.Interaction[Any]) -> Language:
+    """The language of the member's Discord client, for anything said to them alone."""
+    return language_of(getattr(interaction, "locale", None))
 
 
 def concierge_of(interaction: discord.Interaction[Any]) -> Concierge:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.discord_adapter.messages_files import FILES_CATALOG
+from bot.discord_adapter.messages_mcp import MCP_CATALOG
+from bot.discord_adapter.messages_usage import USAGE_CATALOG
+
 Language = Literal["en", "zh-CN"]
 ENGLISH: Language = "en"
 CHINESE: Language = "zh-CN"
@@ -14,6 +18,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "answer.empty": {
         "en": "(The assistant finished without writing an answer. Please try asking again.)",
         "zh-CN": "（助手没有写出回答。请再问一次。）",
+    },
+    "answer.cut_short": {
+        "en": "I ran out of tool-call rounds before I could finish; here is as far as I got.",
+        "zh-CN": "在完成之前我已用完工具调用轮数；以上是我目前的进展。",
     },
     "failure.generic": {
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
@@ -68,13 +76,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "你好！提及我并附上问题，或使用 `/ask`。",
     },
     "hint.no_text": {
-        "en": "I can only read text for now: please say in words what you'd like.",
-        "zh-CN": "我目前只能读文字：请用文字说明你的需求。",
+        "en": "I read text and files, not stickers: please say in words what you'd like.",
+        "zh-CN": "我能读文字和文件，但读不了贴纸：请用文字说明你的需求。",
     },
     "thread.chat_with": {"en": "Chat with {name}", "zh-CN": "与 {name} 的对话"},
     "thread.question_from": {"en": "Question from {name}", "zh-CN": "{name} 的问题"},
     "ask.thread_opened": {"en": "I opened {thread} for your question.", "zh-CN": "我为你的问题开了 {thread}。"},
     "ask.asked": {"en": "**{name}** asked:\n{prompt}", "zh-CN": "**{name}** 问：\n{prompt}"},
+    "ask.attached": {"en": "📎 {files}", "zh-CN": "📎 {files}"},
     # -- trace and progress ---------------------------------------------------------------------------------
     "trace.title": {"en": "Tools used", "zh-CN": "使用的工具"},
     "trace.more": {"en": "… and {count} more", "zh-CN": "……还有 {count} 项"},
@@ -144,6 +153,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "You've reached this server's daily limit of {limit} tokens. It resets at midnight UTC (in {resets_in}).",
         "zh-CN": "已达到本服务器每日 {limit} 个 token 的上限。上限将在 UTC 午夜重置（还有 {resets_in}）。",
     },
+    "duration.hours_minutes": {"en": "{hours} h {minutes} min", "zh-CN": "{hours} 小时 {minutes} 分钟"},
+    "duration.minutes": {"en": "{minutes} min", "zh-CN": "{minutes} 分钟"},
     "error.unknown_tool": {
         "en": "There is no tool `{tool}`. Tools: {tools}.",
         "zh-CN": "没有名为 `{tool}` 的工具。可用工具：{tools}。",
@@ -233,6 +244,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     # -- slash command and option descriptions (names stay as they are) ------------------------------------
     # -- what a confirmation asks (the tools' previews; English comes from the tool itself) ---------------------
+    "preview.run": {"en": "Run {tool}.", "zh-CN": "运行 {tool}。"},
+    "preview.run_with": {"en": "Run {tool} with {arguments}.", "zh-CN": "运行 {tool}，参数：{arguments}。"},
     "preview.book": {
         "en": "Book a table for {party} at {restaurant} ({address}) on {weekday} {date} at {time} ({timezone} time).",
         "zh-CN": "预订 {restaurant}（{address}）{date}（{weekday}）{time}（{timezone} 时间）的 {party} 人餐桌。",
@@ -256,47 +269,6 @@ CATALOG: dict[str, dict[Language, str]] = {
     "weekday.4": {"en": "Friday", "zh-CN": "星期五"},
     "weekday.5": {"en": "Saturday", "zh-CN": "星期六"},
     "weekday.6": {"en": "Sunday", "zh-CN": "星期日"},
-    # -- /usage and /quota -----------------------------------------------------------------------------------
-    "usage.title.member": {
-        "en": "**{whose} usage {where}** (days in UTC)",
-        "zh-CN": "**{whose}{where}的用量**（按 UTC 日期）",
-    },
-    "usage.whose.self": {"en": "Your", "zh-CN": "你"},
-    "usage.whose.other": {"en": "<@{user}>'s", "zh-CN": "<@{user}> "},
-    "usage.where.server": {"en": "in **{server}**", "zh-CN": "在 **{server}** "},
-    "usage.where.dm": {"en": "in your DMs", "zh-CN": "在私信中"},
-    "usage.title.server": {"en": "**Usage {where}** (days in UTC)", "zh-CN": "**{where}的用量**（按 UTC 日期）"},
-    "usage.today": {"en": "Today", "zh-CN": "今天"},
-    "usage.month": {"en": "This month", "zh-CN": "本月"},
-    "usage.totals": {
-        "en": "{label}: {total} tokens (input {input} · output {output})",
-        "zh-CN": "{label}：{total} 个 token（输入 {input} · 输出 {output}）",
-    },
-    "usage.estimated": {
-        "en": " · {estimated} of {requests} requests estimated",
-        "zh-CN": " · {requests} 次请求中有 {estimated} 次为估算",
-    },
-    "usage.cache": {
-        "en": "Prompt cache: {share:.0f}% of input tokens this month ({cached} cached)",
-        "zh-CN": "提示缓存：本月 {share:.0f}% 的输入 token 来自缓存（{cached} 个）",
-    },
-    "usage.top": {"en": "Top members this month: {ranked}", "zh-CN": "本月用量最多的成员：{ranked}"},
-    "usage.quotas": {"en": "Quotas: {quotas}", "zh-CN": "配额：{quotas}"},
-    "quota.each_member": {"en": "each member {quota}", "zh-CN": "每位成员 {quota}"},
-    "quota.server": {"en": "the server {quota}", "zh-CN": "整个服务器 {quota}"},
-    "quota.set_here": {"en": " (set here)", "zh-CN": "（本服务器设置）"},
-    "quota.default": {"en": " (default)", "zh-CN": "（默认）"},
-    "quota.unlimited": {"en": "unlimited", "zh-CN": "不限"},
-    "quota.per_day": {"en": "{tokens} tokens a day", "zh-CN": "每天 {tokens} 个 token"},
-    "quota.target.member": {"en": "each member", "zh-CN": "每位成员"},
-    "quota.target.server": {"en": "the whole server", "zh-CN": "整个服务器"},
-    "quota.target.role": {"en": "members with <@&{role}>", "zh-CN": "拥有 <@&{role}> 的成员"},
-    "quota.now": {"en": "The daily quota for {target} is now {quota}.", "zh-CN": "{target}的每日配额现在是{quota}。"},
-    "quota.back_to_default": {
-        "en": "The daily quota for {target} is back to the default.",
-        "zh-CN": "{target}的每日配额已恢复为默认值。",
-    },
-    "quota.name_the_role": {"en": "Name the role whose quota to reset.", "zh-CN": "请指定要重置配额的身份组。"},
     "cmd.usage": {
         "en": "Tokens used today and this month (admins: any member's or the server's)",
         "zh-CN": "今天和本月使用的 token（管理员可查看任一成员或整个服务器）",
@@ -332,6 +304,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "auto (default), required, none, or one tool to use",
         "zh-CN": "auto（默认）、required、none，或指定一个工具",
     },
+    "cmd.ask.file": {
+        "en": "A file for the assistant to read: an image, a text file or a PDF",
+        "zh-CN": "让助手读取的文件：图片、文本文件或 PDF",
+    },
     "cmd.tools": {"en": "The assistant's tools", "zh-CN": "助手的工具"},
     "cmd.tools.list": {
         "en": "Which tools are on here, and which you may use",
@@ -353,6 +329,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "zh-CN": "成员是否必须在工具每次运行前确认",
     },
     "cmd.tooladmin.confirm.tool": {"en": "The tool", "zh-CN": "工具"},
+    "cmd.tooladmin.tool": {"en": "The tool to change", "zh-CN": "要更改的工具"},
+    "cmd.tooladmin.allow.role": {"en": "The role that may use the tool", "zh-CN": "可以使用该工具的身份组"},
+    "cmd.tooladmin.revoke.role": {"en": "The role to take off the allow-list", "zh-CN": "要从允许列表中移除的身份组"},
     "cmd.tooladmin.confirm.mode": {
         "en": "always: ask with buttons first (default for tools with side effects); never: just run",
         "zh-CN": "always：先用按钮询问（有副作用的工具默认如此）；never：直接运行",
@@ -365,6 +344,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Forget this channel's conversation (thread starter or admin)",
         "zh-CN": "清除此频道的对话（子区发起人或管理员）",
     },
+    **FILES_CATALOG,
+    **MCP_CATALOG,
+    **USAGE_CATALOG,
 }
 
 
@@ -376,6 +358,12 @@ def language_of(locale: object) -> Language:
 
 
 def say(language: Language, key: str, **params: object) -> str:
-    """The text for `key` in `language` (English when that language lacks it), with `params` filled in."""
+    """The text for `key` in `language` (English when that language lacks it), with `params` filled in (a list or
+    tuple of names as `a`, `b`)."""
     texts = CATALOG[key]
-    return texts.get(language, texts[ENGLISH]).format(**params)
+    shown = {name: _names(value) if isinstance(value, list | tuple) else value for name, value in params.items()}
+    return texts.get(language, texts[ENGLISH]).format(**shown)
+
+
+def _names(values: list[object] | tuple[object, ...]) -> str:
+    return ", ".join(f"`{value}`" for value in values)

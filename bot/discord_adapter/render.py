@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import discord
 
+from bot.attachments import SharedFile, SkippedFile
 from bot.discord_adapter.messages import CATALOG, ENGLISH, Language, say
 from bot.engine.errors import ConciergeError
+from bot.engine.json_text import read_json
 from bot.engine.permissions import Caller, Place
 
 if TYPE_CHECKING:
@@ -43,6 +45,13 @@ _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
 
 class _Role(Protocol):
     id: int
+
+
+class _Attachment(Protocol):
+    filename: str
+    size: int
+    content_type: str | None
+    url: str
 
 
 class _Permissions(Protocol):
@@ -85,6 +94,14 @@ def caller_of(user: discord.abc.Snowflake, *, permissions: _Permissions | None =
         name=str(getattr(user, "display_name", None) or getattr(user, "name", "someone")),
         role_ids=frozenset(str(role.id) for role in roles),
         is_admin=is_admin,
+    )
+
+
+def shared_files(attachments: Iterable[_Attachment]) -> tuple[SharedFile, ...]:
+    """A message's attachments as the files the bot may read: name, the size Discord reports, type, own URL."""
+    return tuple(
+        SharedFile(filename=item.filename, size=item.size, content_type=item.content_type, url=item.url)
+        for item in attachments
     )
 
 
@@ -231,7 +248,7 @@ def status_line(
 def key_arguments(arguments: str, *, max_pairs: int = 3, max_value: int = 24) -> str:
     """The first few arguments as short `key=value` pairs, from the JSON text the model sent (never raises)."""
     try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
+        parsed = read_json(arguments) if arguments.strip() else {}
     except (ValueError, RecursionError):  # not JSON, a number of over 4,300 digits, or nesting too deep for Python
         return _shorten(" ".join(arguments.split()), max_value)
     if not isinstance(parsed, dict):
@@ -275,16 +292,18 @@ def render_reply(
     reply: Reply, *, extra_notes: Sequence[str] = (), limit: int = MESSAGE_LIMIT, language: Language = ENGLISH
 ) -> list[Outgoing]:
     """The messages for a finished turn: the split answer, with the trace and notes embedded under the last one."""
-    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes)]
+    files = [skipped_file_text(skipped, language) for skipped in reply.skipped_files]
+    notes = [*extra_notes, *(note_text(note, language) for note in reply.notes), *files]
     if reply.cut_short:
         notes.append(say(language, "note.cut_short"))
     if reply.failed:  # one sentence, with the trace of any tools that ran before the failure
         sentence = error_sentence(reply.error, language) if reply.error is not None else reply.text.strip()
         sentence = sentence or say(language, "failure.generic")
         content = _shorten(" ".join([sentence, *extra_notes]), limit)
-        turn_notes = [note_text(note, language) for note in reply.notes]
+        turn_notes = [*(note_text(note, language) for note in reply.notes), *files]
         return [Outgoing(content=content, embed=trace_embed(reply.trace, turn_notes, language))]
-    chunks = split_message(reply.text, limit=limit, empty=say(language, "answer.empty"))
+    empty = say(language, "answer.cut_short" if reply.cut_short else "answer.empty")
+    chunks = split_message(reply.text, limit=limit, empty=empty)
     embed = trace_embed(reply.trace, notes, language)
     return [Outgoing(content=chunk) for chunk in chunks[:-1]] + [Outgoing(content=chunks[-1], embed=embed)]
 
@@ -297,8 +316,18 @@ def error_sentence(error: BaseException, language: Language = ENGLISH) -> str:
         params = dict(error.params)
         if "reason_kind" in params:
             params["reason"] = reason_text(str(params["reason_kind"]), str(params.get("reason", "")), language)
+        if "resets_in_minutes" in params:
+            params["resets_in"] = duration_text(int(str(params["resets_in_minutes"])), language)
         return say(language, error.key, **params)
-    return error.user_message
+    return say(language, "failure.generic")
+
+
+def duration_text(minutes: int, language: Language = ENGLISH) -> str:
+    """A wait in whole minutes as hours and minutes in the member's language ("3 h 5 min", "12 min")."""
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return say(language, "duration.hours_minutes", hours=hours, minutes=minutes)
+    return say(language, "duration.minutes", minutes=minutes)
 
 
 def reason_text(kind: str | None, english: str, language: Language = ENGLISH) -> str:
@@ -309,8 +338,21 @@ def reason_text(kind: str | None, english: str, language: Language = ENGLISH) ->
 
 def note_text(note: Note, language: Language = ENGLISH) -> str:
     """A turn's note in the member's language."""
-    key = f"note.{note.kind}"
-    return say(language, key, tool=note.tool) if key in CATALOG else note.text
+    return say(language, f"note.{note.kind}", tool=note.tool)
+
+
+def skipped_file_text(skipped: SkippedFile, language: Language = ENGLISH) -> str:
+    """Which file the model did not get, and why, in the member's language."""
+    key, name = f"note.file_{skipped.reason}", file_label(skipped.filename)
+    if skipped.limit is None or f"{key}.limit" not in CATALOG:
+        return say(language, key, file=name)
+    shown = f"{skipped.limit / 1_000_000:g} MB" if skipped.reason == "too_large" else str(skipped.limit)
+    return say(language, f"{key}.limit", file=name, limit=shown)
+
+
+def file_label(filename: str) -> str:
+    """A file's name as shown in code spans: one line, no backticks, at most 100 characters."""
+    return " ".join(filename.replace("`", "'").split())[:100] or "?"
 
 
 def allowed_mentions(asker_id: int) -> discord.AllowedMentions:

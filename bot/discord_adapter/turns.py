@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 
+from bot.attachments import SharedFile
 from bot.concierge import ChatHooks
 from bot.discord_adapter.live import LiveReply
 from bot.discord_adapter.messages import ENGLISH, Language, say
@@ -54,6 +55,7 @@ class Question:
 
     With `quiet_repeats`, a repeated refusal of a member over their turn rate is answered by silence, so a flood of
     messages is not answered by a flood of refusals; a slash command passes False: it must always be answered.
+    `files` are the message's attachments, read by the facade in the message's turn.
     """
 
     place: Place
@@ -63,6 +65,7 @@ class Question:
     tool_choice: str = "auto"
     notes: tuple[str, ...] = ()
     quiet_repeats: bool = True
+    files: tuple[SharedFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,9 @@ async def converse(concierge: Concierge, question: Question, hooks: ChatHooks | 
     repeated slow-down nothing at all (an empty list) when the question allows quiet repeats."""
     place, caller, language, notes = question.place, question.caller, question.language, question.notes
     try:
-        reply = await concierge.chat(place, caller, question.text, tool_choice=question.tool_choice, hooks=hooks)
+        reply = await concierge.chat(
+            place, caller, question.text, files=question.files, tool_choice=question.tool_choice, hooks=hooks
+        )
     except SlowDown as error:
         log.info("turn refused for user %s: %s", caller.user_id, error)
         if error.first or not question.quiet_repeats:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bot.engine.permissions import Caller
+from bot.engine.permissions import Caller, Place
 
 Verdict = Literal["confirmed", "declined", "timed_out", "unavailable"]
 """confirmed: the member pressed yes; declined: they pressed no; timed_out: no answer in time;
@@ -24,6 +24,7 @@ class ConfirmationRequest:
     asker: Caller
     summary_kind: str = ""  # with summary_params, lets a chat platform word the summary in the member's language
     summary_params: Mapping[str, str] = field(default_factory=dict)
+    audit_place: Place | None = None  # where the call is audited, when not where it was asked (a booking's server)
 
 
 @dataclass(frozen=True, slots=True)

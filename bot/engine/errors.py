@@ -1,7 +1,8 @@
-"""The errors a turn can end with, each carrying a sentence fit for the member.
+"""The errors a turn can end with, each naming (by `key`) what to tell the member.
 
 ConciergeError
 ├── ToolChoiceRefused        a forced tool the caller may not use (no model call was made)
+├── OverBudget               a token budget (a daily quota) is used up: the turn makes no more model requests
 └── ModelError               the model server did not answer usefully
     ├── ModelUnavailable     timeout, connection failure, 5xx after the SDK's retries
     │   └── RateLimited      429 after the SDK's retries: busy, try again shortly
@@ -16,88 +17,78 @@ from collections.abc import Mapping
 
 
 class ConciergeError(Exception):
-    """Base of every error a turn reports; `user_message` is safe to show in Discord.
+    """Base of every error a turn reports.
 
-    `key` and `params` name the sentence for the chat platform to word in the member's language; `user_message` is
-    its English rendering (for logs, and for a sentence given without a key, whose key is then "").
+    `key` and `params` name what to tell the member, for the chat platform to word in the member's language (the
+    Discord adapter's message catalog); the exception's own text (`detail`) is for logs and admins, never shown.
     """
 
-    user_message: str = "Something went wrong."
     key: str = "error.generic"
 
-    def __init__(
-        self,
-        detail: str = "",
-        *,
-        user_message: str | None = None,
-        key: str | None = None,
-        params: Mapping[str, object] | None = None,
-    ) -> None:
-        super().__init__(detail or self.user_message)
+    def __init__(self, detail: str = "", *, key: str | None = None, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(detail or self.key)
         self.detail = detail
-        if user_message is not None:
-            self.user_message = user_message
-            self.key = ""
         if key is not None:
             self.key = key
         self.params: dict[str, object] = dict(params or {})
 
 
 class ToolChoiceRefused(ConciergeError):
-    """The member forced a tool they may not use here."""
+    """The member forced a tool they may not use here; `reason` is in English for logs, `reason_kind` says why."""
+
+    key = "error.tool_choice_refused"
 
     def __init__(self, tool: str, reason: str, *, reason_kind: str) -> None:
         super().__init__(
             f"forced tool {tool!r} refused: {reason}",
-            user_message=f"You can't use `{tool}` here: {reason}.",
-            key="error.tool_choice_refused",
             params={"tool": tool, "reason": reason, "reason_kind": reason_kind},
         )
         self.tool = tool
         self.reason = reason
 
 
+class OverBudget(ConciergeError):
+    """The turn's token budget refused its next model request; whoever keeps the budget names the key (e.g. which
+    daily quota was reached)."""
+
+    key = "error.over_budget"
+
+
 class ModelError(ConciergeError):
     """The model server failed this turn."""
 
-    user_message = "The model server failed to answer. Please try again."
     key = "error.model"
 
-    def __init__(self, detail: str = "", *, status: int | None = None, user_message: str | None = None) -> None:
-        super().__init__(detail, user_message=user_message)
+    def __init__(self, detail: str = "", *, status: int | None = None) -> None:
+        super().__init__(detail)
         self.status = status
 
 
 class ModelUnavailable(ModelError):
     """A passing outage: timeout, connection failure, server error."""
 
-    user_message = "The model server is not responding right now. Please try again in a minute."
     key = "error.model_unavailable"
 
 
 class RateLimited(ModelUnavailable):
     """Too many requests, even after the SDK's retries."""
 
-    user_message = "The model server is busy (rate limited). Please try again in a minute."
     key = "error.rate_limited"
 
 
 class QuotaExhausted(ModelError):
-    """The API account has no credit left; retrying will not help."""
+    """The API account has no credit left; retrying will not help (an admin must check the billing)."""
 
-    user_message = "The bot's model account has run out of quota. A server admin needs to check the API billing."
     key = "error.quota_exhausted"
 
 
 class ModelMisconfigured(ModelError):
     """The endpoint, API kind, model or key is wrong; only an admin can fix it."""
 
-    user_message = "The bot is misconfigured and cannot reach its model. A server admin needs to check its settings."
     key = "error.model_misconfigured"
 
 
 class ModelRejectedRequest(ModelError):
     """The server refused the request itself (400/422)."""
 
-    user_message = "The model server refused this request. Please rephrase or try again."
     key = "error.model_rejected"

@@ -38,7 +38,8 @@ class Place:
 class ToolPolicy:
     """A server's settings for one tool: enabled or not, which roles may use it, and whether calls need a yes.
 
-    `confirm` None means the tool's default: "always" for a tool with side effects, "never" for the others.
+    `confirm` None means the tool's default (`Tool.confirm_by_default`: for built-in tools, exactly those with side
+    effects).
     """
 
     tool: str
@@ -95,8 +96,8 @@ def decide(*, tool: str, restricted: bool, caller: Caller, place: Place, policy:
     return Denied(f"the tool '{tool}' is restricted to server admins until an admin allows a role", "admins")
 
 
-def needs_confirmation(*, side_effects: bool, policy: ToolPolicy | None) -> bool:
-    """Whether a call must wait for the member's yes: the server's choice, else yes exactly for side effects."""
+def needs_confirmation(*, by_default: bool, policy: ToolPolicy | None) -> bool:
+    """Whether a call must wait for the member's yes: the server's choice, else the tool's own default."""
     if policy is not None and policy.confirm is not None:
         return policy.confirm == "always"
-    return side_effects
+    return by_default

@@ -7,6 +7,8 @@ import re
 from bot.engine.items import AssistantMessage, Item, Reasoning, ToolCall, ToolOutput, UserMessage
 
 ITEM_OVERHEAD_TOKENS = 4
+IMAGE_TOKENS = 765
+"""An image's estimated cost: OpenAI's price of a 1024x1024 image at detail "auto" (85 + 4 tiles of 170)."""
 _CJK = re.compile(
     r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]"
 )
@@ -33,6 +35,7 @@ def item_tokens(item: Item) -> int:
     match item:
         case UserMessage():
             text = item.as_prompt()
+            return estimate_tokens(text) + IMAGE_TOKENS * len(item.images()) + ITEM_OVERHEAD_TOKENS
         case AssistantMessage():
             text = item.text
         case ToolCall():

@@ -8,16 +8,17 @@ import inspect
 import json
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Generic, Protocol, TypeVar, get_args, get_origin, get_type_hints
 
 from openai import pydantic_function_tool
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from bot.engine.clock import utc_now as utc_now  # re-exported: the default clock of tools
 from bot.engine.permissions import Allowed, Caller, Decision, Place, ToolPolicy, decide
+from bot.engine.schemas import strict_compatible
 
 ServicesT = TypeVar("ServicesT", covariant=True)
 
@@ -28,6 +29,10 @@ PermissionIn = Callable[[str], Awaitable[Decision]]
 
 async def _allowed_anywhere(guild_id: str) -> Decision:
     return Allowed()
+
+
+def _audited_here(guild_id: str | None) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class ToolContext(Generic[ServicesT]):
 
     `permission_in` lets a tool that acts on another server's data (a booking made there, looked at from a DM)
     follow that server's policies; the executor provides a live decision, the default allows.
+    `audit_under(guild_id)` says the call acts on data of that server (None: of direct messages): the call and its
+    confirmation are then audited there, where that server's admins look, not where the member happened to type.
     """
 
     caller: Caller
@@ -48,6 +55,7 @@ class ToolContext(Generic[ServicesT]):
     services: ServicesT
     now: Callable[[], datetime] = utc_now
     permission_in: PermissionIn = _allowed_anywhere
+    audit_under: Callable[[str | None], None] = _audited_here
 
 
 class ToolError(Exception):
@@ -76,19 +84,79 @@ class Preview:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class InvalidArguments:
+    """Why a call's arguments were refused, in the shape the model corrects itself from: `problems` names each
+    field (`field_problem`), `detail` says what was wrong with the whole."""
+
+    problems: tuple[dict[str, Any], ...] = ()
+    detail: str = ""
+
+    def as_result(self, tool: str) -> dict[str, Any]:
+        """The JSON object handed to the model."""
+        result: dict[str, Any] = {"error": "invalid arguments", "tool": tool}
+        if self.problems:
+            result["problems"] = list(self.problems)
+        if self.detail:
+            result["detail"] = self.detail
+        return result
+
+
+def field_problem(
+    location: Iterable[object], message: str, *, given: object = None, missing: bool = False
+) -> dict[str, Any]:
+    """One argument problem, named by its field path, without echoing huge inputs."""
+    entry: dict[str, Any] = {"field": ".".join(str(part) for part in location) or "(arguments)", "problem": message}
+    if not missing:
+        text = json.dumps(given, ensure_ascii=False, default=str)
+        entry["given"] = given if len(text) <= 80 else text[:77] + "..."
+    return entry
+
+
+@dataclass(frozen=True, kw_only=True)
 class Tool:
-    """One tool: its function, argument model, strict JSON schema and metadata."""
+    """One tool: its function, argument model, JSON schema and metadata.
+
+    `source` names where the tool came from (None: built in; e.g. an MCP server's name), so tools that arrive and
+    leave at run time are replaced together. `strict` is whether the API adapters send the schema in strict mode.
+    `confirm_by_default` is whether a call waits for the member's yes when the server has not chosen (the
+    @tool decorator makes it `side_effects`). `personal` says a result holds the calling member's own data (their
+    bookings): it is replayed to the model only in that member's turns.
+    """
 
     name: str
     description: str
     function: Callable[..., Awaitable[ToolResult] | ToolResult]
     arguments: type[BaseModel]
     parameters: dict[str, Any]
+    confirm_by_default: bool
     side_effects: bool = False
     restricted: bool = False
     timeout: float | None = None
     preview: Callable[..., Awaitable[str | Preview]] | None = None
+    source: str | None = None
+    strict: bool = True
+    personal: bool = False
+
+    def validate(self, raw: Mapping[str, Any]) -> BaseModel | InvalidArguments:
+        """The arguments as the tool takes them, or what is wrong with them (a tool described only by a JSON schema
+        overrides this and reports its problems with `field_problem`)."""
+        try:
+            return self.arguments.model_validate(raw)
+        except ValidationError as error:
+            return InvalidArguments(
+                tuple(
+                    field_problem(
+                        problem.get("loc", ()),
+                        problem.get("msg", "invalid"),
+                        given=problem.get("input"),
+                        missing=problem.get("type") == "missing",
+                    )
+                    for problem in error.errors(include_url=False)
+                )
+            )
+        except (ValueError, RecursionError):
+            return InvalidArguments(detail="the arguments are too deeply nested")
 
     async def invoke(self, context: ToolContext[Any], arguments: BaseModel) -> dict[str, Any]:
         """Run the function with validated arguments and return its result as a JSON-ready object."""
@@ -101,6 +169,11 @@ class Tool:
             return result.model_dump(mode="json")
         return dict(result)
 
+    def time_limit(self, default: float) -> float:
+        """Seconds a call (and its preview) may take: the tool's own limit when it sets a shorter one than `default`
+        (TOOL_TIMEOUT_SECONDS), else `default` (a tool whose limit is the operator's choice overrides this)."""
+        return min(self.timeout, default) if self.timeout else default
+
     async def describe(self, context: ToolContext[Any], arguments: BaseModel) -> Preview:
         """What a call would do, in plain words, for the member to confirm; raises ToolError if it would fail."""
         if self.preview is not None:
@@ -108,12 +181,18 @@ class Tool:
             return described if isinstance(described, Preview) else Preview(described)
         values = arguments.model_dump(mode="json").items()
         shown = ", ".join(f"{name}: {json.dumps(value, ensure_ascii=False)}" for name, value in values)
-        return Preview(f"Run {self.name}" + (f" with {shown}." if shown else "."))
+        if not shown:
+            return Preview(f"Run {self.name}.", "run", {"tool": self.name})
+        return Preview(f"Run {self.name} with {shown}.", "run_with", {"tool": self.name, "arguments": shown})
 
 
 def _keywords(arguments: BaseModel) -> dict[str, Any]:
-    """A validated argument model as the keyword arguments of the tool's function."""
-    return {name: getattr(arguments, name) for name in type(arguments).model_fields}
+    """A validated argument model as the keyword arguments of the tool's function (extra fields included, for a
+    model that accepts any)."""
+    return {
+        **{name: getattr(arguments, name) for name in type(arguments).model_fields},
+        **(arguments.model_extra or {}),
+    }
 
 
 def tool(
@@ -123,11 +202,15 @@ def tool(
     restricted: bool = False,
     timeout: float | None = None,
     preview: Callable[..., Awaitable[str | Preview]] | None = None,
+    confirm_by_default: bool | None = None,
+    personal: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Declare a tool: `fn(context: ToolContext, **typed_args)`; its docstring is the model's prompt.
 
     `preview(context, **typed_args) -> str | Preview` says in plain words what a call would do, for the member to
     confirm, and raises ToolError when the call would fail anyway (so nobody is asked to confirm the impossible).
+    `confirm_by_default` (default: `side_effects`) is whether calls wait for the member's yes unless a server chose.
+    `personal` marks results that hold the caller's own data: other members' turns see a placeholder instead.
     """
 
     def wrap(function: Callable[..., Any]) -> Tool:
@@ -141,9 +224,11 @@ def tool(
             arguments=(model := _arguments_model(function)),
             parameters=strict_compatible(pydantic_function_tool(model)["function"]["parameters"]),
             side_effects=side_effects,
+            confirm_by_default=side_effects if confirm_by_default is None else confirm_by_default,
             restricted=restricted,
             timeout=timeout,
             preview=preview,
+            personal=personal,
         )
 
     return wrap
@@ -208,57 +293,26 @@ def _protocol_members(protocol: type) -> list[str]:
     return names
 
 
-# Keywords OpenAI's strict mode refuses. `default` is dropped (every property is required anyway); the others are
-# said in the description instead, and the argument model still enforces them when a call is validated.
-STRICT_UNSUPPORTED_KEYWORDS = frozenset(
-    {
-        "default",
-        "minLength",
-        "maxLength",
-        "minProperties",
-        "maxProperties",
-        "uniqueItems",
-        "contains",
-        "minContains",
-        "maxContains",
-        "patternProperties",
-        "propertyNames",
-        "unevaluatedItems",
-        "unevaluatedProperties",
-    }
-)
-_NAME_MAPS = frozenset({"properties", "$defs", "definitions"})  # their keys are names, not keywords
+class ToolNameTaken(ValueError):
+    """A tool would share its name with another: names are how the model, admins and the audit log name tools."""
+
+    def __init__(self, name: str, holder: str | None, newcomer: str | None) -> None:
+        super().__init__(f"two tools are named {name!r} ({_source_label(holder)} and {_source_label(newcomer)})")
+        self.name = name
 
 
-def strict_compatible(schema: Any) -> Any:
-    """The schema without keywords strict mode refuses; their constraints move into the description."""
-    if isinstance(schema, list):
-        return [strict_compatible(value) for value in schema]
-    if not isinstance(schema, dict):
-        return schema
-    result: dict[str, Any] = {}
-    moved: list[str] = []
-    for key, value in schema.items():
-        if key in _NAME_MAPS and isinstance(value, dict):
-            result[key] = {name: strict_compatible(entry) for name, entry in value.items()}
-        elif key in STRICT_UNSUPPORTED_KEYWORDS:
-            if key != "default":
-                moved.append(f"{key} {json.dumps(value)}")
-        else:
-            result[key] = strict_compatible(value)
-    if moved:
-        result["description"] = f"{result.get('description', '')} ({', '.join(moved)})".strip()
-    return result
+def _source_label(source: str | None) -> str:
+    return "built in" if source is None else f"from {source!r}"
 
 
 class Registry:
-    """The tools Concierge knows, by name."""
+    """The tools Concierge knows, by name: the built-in ones, and those of named sources that come and go."""
 
     def __init__(self, tools: Iterable[Tool]) -> None:
         self._tools: dict[str, Tool] = {}
         for item in tools:
             if item.name in self._tools:
-                raise ValueError(f"two tools are named {item.name!r}")
+                raise ToolNameTaken(item.name, self._tools[item.name].source, item.source)
             self._tools[item.name] = item
 
     @classmethod
@@ -271,6 +325,28 @@ class Registry:
             module = importlib.import_module(f"{package.__name__}.{info.name}")
             found.extend(value for value in vars(module).values() if isinstance(value, Tool))
         return cls(found)
+
+    def replace_source(self, source: str, tools: Iterable[Tool]) -> None:
+        """Make `tools` the tools of `source` (each is marked as from it), dropping the ones it had before.
+
+        All or nothing: a name another source (or a built-in tool) already holds refuses the lot with ToolNameTaken.
+        """
+        incoming = [replace(item, source=source) for item in tools]
+        kept = {name: item for name, item in self._tools.items() if item.source != source}
+        for item in incoming:
+            holder = kept.get(item.name)
+            if holder is not None:
+                raise ToolNameTaken(item.name, holder.source, source)
+            kept[item.name] = item
+        self._tools = kept  # a new dict: a caller iterating the old one is not disturbed
+
+    def remove_source(self, source: str) -> None:
+        """Forget every tool of `source` (no error when it has none)."""
+        self._tools = {name: item for name, item in self._tools.items() if item.source != source}
+
+    def sources(self) -> list[str]:
+        """The names of the sources that have tools here now, sorted (built-in tools have none)."""
+        return sorted({item.source for item in self._tools.values() if item.source is not None})
 
     def get(self, name: str) -> Tool | None:
         """The tool with this name, or None."""

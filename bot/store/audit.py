@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from bot.engine.clock import Clock, utc_now
 from bot.store.db import Connection, Database
+from bot.store.timestamps import format_time, parse_time
 
 MAX_TEXT_CHARS = 500
 MAX_QUERY_LIMIT = 1000
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 AuditKind = Literal["tool_call", "policy", "confirmation", "quota"]
-
-
-def format_time(moment: datetime) -> str:
-    """A timezone-aware time as fixed-width ISO-8601 UTC text, which sorts chronologically."""
-    if moment.tzinfo is None:
-        raise ValueError("audit times must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-def parse_time(text: str) -> datetime:
-    """Read a time written by format_time."""
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:

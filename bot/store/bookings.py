@@ -11,12 +11,12 @@ unique index over active rows is the final guard.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.catalog import Booked, Booking, BookingOutcome, BookingRequest, Cancellation, SlotFull, TooManyBookings
 from bot.store.db import Connection, Database, IntegrityError, Reader
+from bot.store.timestamps import format_time, parse_time
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _COLUMNS = (
     "id, restaurant_id, guild_id, channel_id, user_id, user_name, date, time, party_size, starts_at, status, "
     "created_at, cancelled_at, cancelled_by"
@@ -62,7 +62,7 @@ class BookingStore:
     ) -> list[Booking]:
         """A member's active bookings starting after `after`, soonest first; in one server, or everywhere if None."""
         sql = f"SELECT {_COLUMNS} FROM bookings WHERE user_id = ? AND status = 'active' AND starts_at > ?"
-        params: list[str | int] = [user_id, _utc_text(after)]
+        params: list[str | int] = [user_id, format_time(after)]
         if guild_id is not None:
             sql += " AND guild_id = ?"
             params.append(guild_id)
@@ -84,7 +84,7 @@ class BookingStore:
             changed = await conn.execute(
                 "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ? "
                 "WHERE id = ? AND status = 'active'",
-                (_utc_text(at), by_user_id, booking_id),
+                (format_time(at), by_user_id, booking_id),
             )
             row = await conn.fetchone(f"SELECT {_COLUMNS} FROM bookings WHERE id = ?", (booking_id,))
         if row is None:
@@ -128,8 +128,8 @@ async def _insert(conn: Connection, request: BookingRequest) -> Booking:
             request.date,
             request.time,
             request.party_size,
-            _utc_text(request.starts_at),
-            _utc_text(request.created_at),
+            format_time(request.starts_at),
+            format_time(request.created_at),
         ),
     )
     if inserted is None:
@@ -141,7 +141,7 @@ async def _upcoming_count(conn: Reader, user_id: str, *, after: datetime) -> int
     """How many active bookings the member holds that start after `after`, in every server and direct message."""
     row = await conn.fetchone(
         "SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = 'active' AND starts_at > ?",
-        (user_id, _utc_text(after)),
+        (user_id, format_time(after)),
     )
     return int(row[0]) if row else 0
 
@@ -174,18 +174,6 @@ async def _seats_taken(conn: Reader, restaurant_id: str, date: str, time: str) -
     return int(row[0]) if row else 0
 
 
-def _utc_text(moment: datetime) -> str:
-    """A timezone-aware moment as sortable UTC text."""
-    if moment.tzinfo is None:
-        raise ValueError("booking times must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-def _utc(text: object) -> datetime:
-    """A moment stored by _utc_text."""
-    return datetime.strptime(str(text), _TIME_FORMAT).replace(tzinfo=UTC)
-
-
 def _booking(row: Sequence[object]) -> Booking:
     """A Booking from a row selected with _COLUMNS."""
     status = str(row[10])
@@ -201,9 +189,9 @@ def _booking(row: Sequence[object]) -> Booking:
         date=str(row[6]),
         time=str(row[7]),
         party_size=int(str(row[8])),
-        starts_at=_utc(row[9]),
+        starts_at=parse_time(str(row[9])),
         status="active" if status == "active" else "cancelled",
-        created_at=_utc(row[11]),
-        cancelled_at=None if row[12] is None else _utc(row[12]),
+        created_at=parse_time(str(row[11])),
+        cancelled_at=None if row[12] is None else parse_time(str(row[12])),
         cancelled_by=None if row[13] is None else str(row[13]),
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.engine.clock import Clock, utc_now
-from bot.store.audit import format_time
 from bot.store.db import Database
+from bot.store.timestamps import format_time
 
 
 class ConversationStore:

@@ -35,6 +35,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "reasoning_tokens, estimated",
     ),
     "quota_overrides": ("guild_id, scope, role_id", "guild_id, scope, role_id, daily_tokens"),
+    "usage_holds": ("id", "id, at, guild_id, user_id, tokens"),
 }
 IDENTITY_TABLES = ("bookings", "audit_log", "usage_ledger")  # an `id` the database numbers
 

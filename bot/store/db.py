@@ -135,19 +135,35 @@ def dialect_of(url: str) -> Dialect:
 
 
 def redacted_url(url: str) -> str:
-    """A DATABASE_URL fit for messages and logs: no password, whether in the user info or a `?password=` parameter."""
+    """A DATABASE_URL fit for messages and logs: no password, whether in the user info or a `?password=` parameter.
+
+    The URL is split as scheme://netloc/path?query. The user info lives only in the netloc: it ends at the last `@`
+    before the query's first `=` (a password may hold a raw `@`, `/`, `?` or `#`; a query value may hold an `@`),
+    and only its user name is kept. In the query, `password` and `sslpassword` parameters are dropped, each value
+    ending at the next `&` or `#`; a `#fragment` is never shown (a password's tail could sit there). A password
+    holding a raw `?` followed by `=`, in a URL without a database name, reads as a query (as drivers read it too).
+    """
     scheme, sep, rest = url.partition("://")
-    credentials, at, rest = rest.rpartition("@")  # the last @: a password may hold one
-    user = f"{credentials.split(':', 1)[0]}@" if at else ""
+    if not sep:
+        scheme, rest = "", url
+    query_start = rest.find("?")
+    first_value = rest.find("=", query_start) if query_start >= 0 else -1
+    at = rest.rfind("@", 0, first_value if first_value >= 0 else len(rest))
+    user = ""
+    if at >= 0:
+        user, rest = f"{rest[:at].split(':', 1)[0]}@", rest[at + 1 :]
     place, question, query = rest.partition("?")
+    place = place.partition("#")[0]
+    query = query.partition("#")[0]
     if question:
-        kept = [
-            (name, value)
-            for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True)
-            if name.lower() not in _SECRET_PARAMETERS
-        ]
-        query = urllib.parse.urlencode(kept)
+        kept = [part for part in query.split("&") if _parameter_name(part) not in _SECRET_PARAMETERS]
+        query = "&".join(part for part in kept if part)
     return f"{scheme}{sep}{user}{place}" + (f"?{query}" if query else "")
+
+
+def _parameter_name(part: str) -> str:
+    """A query parameter's name as drivers read it: percent-decoded, compared without regard to case."""
+    return urllib.parse.unquote_plus(part.partition("=")[0]).strip().lower()
 
 
 async def schema_version_at(url: str) -> int:

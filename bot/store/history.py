@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, make_valid
+from bot.engine.items import Item, ToolCall, ToolOutput, UserMessage, item_from_json, item_to_json, repair_history
 from bot.engine.tokens import item_tokens
 from bot.store.db import Database
+from bot.store.timestamps import now_text
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class HistoryStore:
         items = [capped(item, self._max_tool_chars) for item in items]
         rows = [(position, item.kind, item_tokens(item), item_to_json(item)) for position, item in enumerate(items)]
         total = sum(tokens for _, _, tokens, _ in rows)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = now_text()
         async with self._db.write(durable=False) as conn:  # a conversation, not a booking: see Database.write
             # One writer per channel at a time, in every process: turn numbers follow the order of the writes.
             await conn.lock("history", channel_id)
@@ -91,7 +91,7 @@ class HistoryStore:
             " ORDER BY turn, position",
             (channel_id, oldest, newest),
         )
-        return make_valid(
+        return repair_history(
             [
                 item
                 for turn, position, body in items
@@ -124,8 +124,9 @@ class HistoryStore:
         return deleted
 
 
-class TurnSaver:
-    """Saves one turn as it grows: the first save appends it to the channel, later saves replace it."""
+class HistoryCheckpoint:
+    """Saves one member message's exchange as it grows (the loop's checkpoint): the first save appends it to the
+    channel, later saves replace it."""
 
     def __init__(self, history: HistoryStore, channel_id: str) -> None:
         self._history = history
@@ -144,6 +145,8 @@ def capped(item: Item, limit: int) -> Item:
         return item.model_copy(update={"arguments": _cut(item.arguments, limit, what="arguments")})
     if isinstance(item, ToolOutput) and len(item.output) > limit:
         return item.model_copy(update={"output": _cut(item.output, limit, what="result")})
+    if isinstance(item, UserMessage):  # images keep their names only; their tokens are counted as stored
+        return item.without_image_data()
     return item
 
 

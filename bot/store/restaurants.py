@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from importlib.resources.abc import Traversable
 
 from bot.catalog import CatalogChange, CatalogFile, PlaceTerm, PriceRange, Restaurant, RestaurantsStillBooked
 from bot.store.db import Connection, Database
+from bot.store.timestamps import now_text
 from bot.text import search_key
 
 _COLUMNS = "id, name, city, district, cuisine, price_range, address, timezone, hours, seats_per_slot"
@@ -122,7 +122,7 @@ class RestaurantStore:
 
 async def _upsert(conn: Connection, restaurants: Sequence[Restaurant]) -> int:
     """Write restaurants by id inside the caller's transaction (existing bookings keep pointing at them)."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = now_text()
     await conn.executemany(
         f"""INSERT INTO restaurants ({_COLUMNS}, name_key, city_key, district_key, cuisine_key, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

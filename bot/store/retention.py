@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.engine.clock import Clock, utc_now
-from bot.store.audit import format_time
 from bot.store.db import Database
+from bot.store.timestamps import format_time
 
 log = logging.getLogger(__name__)
 

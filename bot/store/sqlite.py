@@ -5,16 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pathlib
 import re
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from typing import Literal, Self
 from urllib.parse import unquote, urlsplit
 
 import aiosqlite
 
-from bot.store.db import IntegrityError, Migration, Params, Row, SchemaTooNew, bundled_migrations
+from bot.store.db import (
+    DatabaseUnavailable,
+    IntegrityError,
+    Migration,
+    Params,
+    Row,
+    SchemaTooNew,
+    bundled_migrations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +123,15 @@ class SqliteDatabase:
     async def open(cls, path: pathlib.Path, *, migrations: Sequence[Migration] | None = None) -> Self:
         """Create the folder and file if needed, set the pragmas, apply pending migrations (bundled by default)."""
         path = pathlib.Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         steps = sorted(bundled_migrations("sqlite") if migrations is None else migrations, key=lambda m: m.version)
-        writer = await _connect(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Plain sqlite3 first: aiosqlite does not wait for its worker thread when a connect fails, and the thread
+            # then reports to an event loop that may be closed (a second traceback after the real error).
+            await asyncio.to_thread(_can_open, path)
+            writer = await _connect(path)
+        except (OSError, sqlite3.Error) as error:
+            raise _unavailable(path, error) from None
         try:
             await _migrate(writer, path=path, migrations=steps)
             reader = await _connect(path)
@@ -190,6 +206,43 @@ class SqliteDatabase:
             await self._writer.close()
 
 
+def unusable_reason(path: pathlib.Path) -> str | None:
+    """Why a SQLite database cannot be created or opened at `path`, found without creating anything; None if it can."""
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return f"{path} cannot be read and written by this user"
+    folder = path.parent
+    nearest = folder
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        return f"the folder {folder} cannot be created: {nearest} is a file"
+    try:  # SQLite also writes its -wal and -shm files beside the database, so the folder must take new files
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as error:
+        return f"cannot create files in {nearest} ({error.strerror or error})"
+    return None
+
+
+def _can_open(path: pathlib.Path) -> None:
+    """Open the file (creating it) and read its header; raises what SQLite raises when it cannot."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+    finally:
+        conn.close()
+
+
+def _unavailable(path: pathlib.Path, error: OSError | sqlite3.Error) -> DatabaseUnavailable:
+    """The one-line reason a SQLite file could not be opened, as precise as the file system lets us say."""
+    reason = unusable_reason(path)
+    if reason is None:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return DatabaseUnavailable(f"cannot open the SQLite database {path}: {reason}")
+
+
 FULL = "FULL"
 NORMAL = "NORMAL"
 
@@ -211,15 +264,29 @@ async def _connect(path: pathlib.Path) -> aiosqlite.Connection:
 
 
 async def read_schema_version(path: pathlib.Path) -> int:
-    """PRAGMA user_version of the file at `path`, opened read-only; 0 if there is no file yet."""
-    try:
-        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.OperationalError:  # no such file (yet)
+    """PRAGMA user_version of the file at `path`, opened read-only; 0 if there is no file yet.
+
+    A place where no database can be created or opened is DatabaseUnavailable, so a check never passes what start-up
+    would refuse."""
+    return await asyncio.to_thread(_read_version_now, path)
+
+
+def _read_version_now(path: pathlib.Path) -> int:
+    """PRAGMA user_version through a read-only connection (plain sqlite3: see SqliteDatabase.open)."""
+    reason = unusable_reason(path)
+    if reason is not None:
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: {reason}")
+    if not path.exists():
         return 0
     try:
-        return await _read_version(conn)
-    finally:
-        await conn.close()
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("PRAGMA user_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise DatabaseUnavailable(f"cannot open the SQLite database {path}: {error}") from None
+    return int(row[0]) if row else 0
 
 
 async def _use_wal(conn: aiosqlite.Connection, path: pathlib.Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +11,8 @@ from typing import Any
 
 import discord
 
-from bot.concierge import AuditEntry, ChatHooks, NotAllowed, PolicyChange, Reply, ToolStatus, UnknownTool
+from bot.attachments import SharedFile
+from bot.concierge import AuditEntry, ChatHooks, NotAllowed, PolicyChange, Reply, SourceStatus, ToolStatus, UnknownTool
 from bot.engine.permissions import Caller, Place
 from bot.spending import MemberUsage
 from bot.store.usage import UsageTotals
@@ -27,6 +28,7 @@ class ChatCall:
     tool_choice: str
     typing_active: bool
     hooks: ChatHooks | None = None
+    files: tuple[SharedFile, ...] = ()
 
 
 class FakeConcierge:
@@ -43,12 +45,20 @@ class FakeConcierge:
         self.refuse_tool: Exception | None = None
         self.usable = ["calculate", "get_weather"]
         self.typing_probe: FakeChannel | None = None
+        self.sources: list[SourceStatus] = []
 
     async def chat(
-        self, place: Place, caller: Caller, text: str, *, tool_choice: str = "auto", hooks: ChatHooks | None = None
+        self,
+        place: Place,
+        caller: Caller,
+        text: str,
+        *,
+        files: Sequence[SharedFile] = (),
+        tool_choice: str = "auto",
+        hooks: ChatHooks | None = None,
     ) -> Reply:
         typing = self.typing_probe is not None and self.typing_probe.typing_active
-        self.chats.append(ChatCall(place, caller, text, tool_choice, typing, hooks))
+        self.chats.append(ChatCall(place, caller, text, tool_choice, typing, hooks, tuple(files)))
         outcome = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if isinstance(outcome, Exception):
             raise outcome
@@ -76,6 +86,9 @@ class FakeConcierge:
                 "web_search", "Search the web.", False, False, "disabled", "disabled", False, frozenset(), False
             ),
         ]
+
+    def tool_sources(self, caller: Caller) -> list[SourceStatus]:
+        return list(self.sources)
 
     async def usable_tools(self, place: Place, caller: Caller) -> list[str]:
         return list(self.usable)
@@ -226,6 +239,16 @@ class FakeGuild:
         return self.channels[channel_id]
 
 
+@dataclass(frozen=True)
+class FakeAttachment:
+    """What discord.Attachment carries that the bot reads."""
+
+    filename: str
+    size: int
+    content_type: str | None
+    url: str
+
+
 @dataclass
 class FakeMessage:
     id: int
@@ -239,6 +262,8 @@ class FakeMessage:
     thread: FakeChannel | None = None
     thread_error: Exception | None = None
     threads_created: list[tuple[str, int]] = field(default_factory=list)
+    attachments: list[FakeAttachment] = field(default_factory=list)
+    stickers: list[object] = field(default_factory=list)
 
     async def create_thread(self, *, name: str, auto_archive_duration: int) -> FakeChannel:
         if self.thread_error is not None:

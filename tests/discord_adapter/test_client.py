@@ -11,13 +11,15 @@ from typing import Any
 import discord
 import pytest
 
+from bot.attachments import SharedFile, SkippedFile
 from bot.concierge import ChannelBusy, Reply, SlowDown, TraceEntry
 from bot.discord_adapter.client import MessageFacts, MessageRouter, Route, route
-from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
+from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence, shared_files
 from bot.discord_adapter.turns import NOTE_THREAD_FORBIDDEN, NOTE_THREAD_LIMIT
 from bot.engine.items import ToolCall
 from bot.engine.permissions import Caller, Place
 from tests.discord_adapter.fakes import (
+    FakeAttachment,
     FakeChannel,
     FakeConcierge,
     FakeGuild,
@@ -437,16 +439,99 @@ async def test_a_slow_typing_indicator_never_lets_a_later_message_overtake() -> 
     assert [chat.text for chat in concierge.chats] == ["the question", "a follow-up"]
 
 
+MENU = FakeAttachment("menu.pdf", 48_213, "application/pdf", "https://cdn.discordapp.com/attachments/5/6/menu.pdf?ex=1")
+PHOTO = FakeAttachment("photo.png", 1_024, "image/png", "https://cdn.discordapp.com/attachments/5/6/photo.png?ex=2")
+
+
 @pytest.mark.asyncio
-async def test_an_attachment_without_text_in_a_conversation_gets_a_text_only_hint() -> None:
+async def test_files_with_a_mention_in_a_channel_reach_the_facade_as_discord_announced_them() -> None:
+    concierge = FakeConcierge()
+    message = channel_message("<@1> what is on this menu?", attachments=[MENU, PHOTO])
+
+    await _handle_and_find_thread(concierge, message)
+
+    [chat] = concierge.chats
+    assert chat.text == "what is on this menu?"
+    assert chat.files == (
+        SharedFile("menu.pdf", 48_213, "application/pdf", "https://cdn.discordapp.com/attachments/5/6/menu.pdf?ex=1"),
+        SharedFile("photo.png", 1_024, "image/png", "https://cdn.discordapp.com/attachments/5/6/photo.png?ex=2"),
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_message_with_only_a_file_in_a_conversation_is_answered() -> None:
+    concierge = FakeConcierge(conversations={"50"}, replies=[Reply(text="A red square.")])
+    message = thread_message("")
+    message.attachments = [PHOTO]
+
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+
+    [chat] = concierge.chats
+    assert (chat.text, [file.filename for file in chat.files]) == ("", ["photo.png"])
+    assert [sent.content for sent in message.channel.sent] == ["A red square."]
+
+
+@pytest.mark.asyncio
+async def test_a_dm_with_only_a_file_is_answered_with_the_file() -> None:
+    concierge = FakeConcierge()
+    dm = FakeChannel(id=77, name=None, type=discord.ChannelType.private)
+    message = FakeMessage(id=102, content="", author=ANN, channel=dm, guild=None, attachments=[MENU])
+
+    await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+
+    [chat] = concierge.chats
+    assert [file.url for file in chat.files] == [MENU.url]
+    assert [sent.content for sent in dm.sent] == ["Sure thing."]
+
+
+@pytest.mark.asyncio
+async def test_a_mention_with_only_a_file_opens_a_thread_named_for_the_member() -> None:
+    concierge = FakeConcierge()
+    message = channel_message("<@1>", attachments=[PHOTO])
+
+    thread = await _handle_and_find_thread(concierge, message)
+
+    assert message.threads_created == [("Chat with Ann", 1440)]
+    assert [chat.files for chat in concierge.chats] == [shared_files([PHOTO])]
+    assert [sent.content for sent in thread.sent] == ["Sure thing."]
+
+
+@pytest.mark.asyncio
+async def test_a_sticker_without_text_gets_a_hint_and_no_model_call() -> None:
     concierge = FakeConcierge(conversations={"50"})
     message = thread_message("")
-    message.attachments = ["photo.png"]  # type: ignore[attr-defined]
+    message.stickers = ["wave"]
     await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
     assert concierge.chats == []
     assert [sent.content for sent in message.channel.sent] == [
-        "I can only read text for now: please say in words what you'd like."
+        "I read text and files, not stickers: please say in words what you'd like."
     ]
+
+
+@pytest.mark.asyncio
+async def test_each_file_left_out_is_named_with_why_under_the_answer_in_the_servers_language() -> None:
+    skipped = (
+        SkippedFile("backup.zip", "unsupported"),
+        SkippedFile("photo.png", "no_vision"),
+        SkippedFile("film.mov", "too_large"),
+    )
+    concierge = FakeConcierge(conversations={"50"}, replies=[Reply(text="Here is the menu.", skipped_files=skipped)])
+    english, chinese = thread_message("read these"), thread_message("读一下")
+    assert chinese.guild is not None
+    chinese.guild.preferred_locale = discord.Locale.chinese
+
+    for message in (english, chinese):
+        await MessageRouter(concierge).handle(message, me=ME)  # type: ignore[arg-type]
+
+    [answer] = english.channel.sent
+    assert answer.content == "Here is the menu."
+    assert answer.options["embed"].description.splitlines() == [
+        "ℹ `backup.zip` was not read: I read images, text files and PDFs, not this type.",
+        "ℹ `photo.png` was not sent: this model cannot see images.",
+        "ℹ `film.mov` was not read: it is larger than files I read.",
+    ]
+    [answer] = chinese.channel.sent
+    assert "ℹ 未发送 `photo.png`：这个模型无法查看图片。" in answer.options["embed"].description
 
 
 @pytest.mark.asyncio

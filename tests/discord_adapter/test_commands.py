@@ -14,7 +14,8 @@ import pytest
 from discord import app_commands
 from discord.webhook.async_ import async_context
 
-from bot.concierge import AuditEntry, Reply, SlowDown, UnknownTool
+from bot.attachments import SharedFile
+from bot.concierge import AuditEntry, Reply, SlowDown, SourceStatus, UnknownTool
 from bot.discord_adapter.ask import ToolChoice
 from bot.discord_adapter.client import ConciergeBot
 from bot.discord_adapter.commands import ToolAdmin, format_audit_entry, install_commands
@@ -23,7 +24,16 @@ from bot.discord_adapter.render import GENERIC_FAILURE, error_sentence
 from bot.discord_adapter.turns import NOTE_THREAD_LIMIT
 from bot.engine.errors import ToolChoiceRefused
 from bot.engine.permissions import Caller, Place
-from tests.discord_adapter.fakes import TOOLS, FakeChannel, FakeConcierge, FakeGuild, FakeRole, FakeUser, http_error
+from tests.discord_adapter.fakes import (
+    TOOLS,
+    FakeAttachment,
+    FakeChannel,
+    FakeConcierge,
+    FakeGuild,
+    FakeRole,
+    FakeUser,
+    http_error,
+)
 
 ADMIN = discord.Permissions(manage_guild=True)
 MEMBER = discord.Permissions(send_messages=True)
@@ -176,6 +186,30 @@ async def test_ask_in_a_text_channel_opens_a_thread_links_to_it_and_answers_insi
 
 
 @pytest.mark.asyncio
+async def test_ask_with_a_file_passes_it_on_and_names_it_under_the_question_in_the_thread() -> None:
+    concierge = FakeConcierge(replies=[Reply(text="Soup of the day: tomato.")])
+    interaction = in_text_channel()
+    menu = FakeAttachment("lunch-menu.pdf", 667, "application/pdf", "https://cdn.discordapp.com/a/1/lunch-menu.pdf")
+
+    await run(concierge, interaction, "ask", prompt="what soup?", tool="auto", file=menu)
+
+    [chat] = concierge.chats
+    assert chat.files == (SharedFile("lunch-menu.pdf", 667, "application/pdf", menu.url),)
+    [thread] = interaction.channel.created_threads  # type: ignore[union-attr]
+    assert [sent.content for sent in thread.sent] == [
+        "**Ann** asked:\nwhat soup?\n📎 `lunch-menu.pdf`",
+        "Soup of the day: tomato.",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_ask_without_a_file_passes_no_files() -> None:
+    concierge = FakeConcierge()
+    await run(concierge, in_thread(), "ask", prompt="hello", tool="auto")
+    assert [chat.files for chat in concierge.chats] == [()]
+
+
+@pytest.mark.asyncio
 async def test_ask_in_a_text_channel_at_the_thread_limit_answers_in_place_with_a_note() -> None:
     concierge = FakeConcierge()
     interaction = in_text_channel(thread_error=http_error(160006))
@@ -265,6 +299,25 @@ async def test_tools_list_shows_state_usability_and_roles_ephemerally() -> None:
 
 
 @pytest.mark.asyncio
+async def test_tools_list_shows_each_mcp_server_with_its_status_after_the_built_in_tools() -> None:
+    concierge = FakeConcierge()
+    concierge.sources = [
+        SourceStatus("mcp:wiki", "wiki", "connected", tools=0),
+        SourceStatus("mcp:tickets", "tickets", "failed", error="cannot reach the server (ConnectError)"),
+        SourceStatus("mcp:clock", "clock", "connecting"),
+    ]
+    interaction = in_thread()
+    await run(concierge, interaction, "tools list")
+    [text] = followup_texts(interaction)
+    assert text.endswith(
+        "    disabled in this server\n"
+        "**MCP server `wiki`** — connected, 0 tools\n"
+        "**MCP server `tickets`** — unavailable, retrying: cannot reach the server (ConnectError)\n"
+        "**MCP server `clock`** — connecting…"
+    )
+
+
+@pytest.mark.asyncio
 async def test_audit_lists_recent_calls_and_policy_changes_for_admins_only() -> None:
     concierge = FakeConcierge()
     admin, member = in_thread(permissions=ADMIN), in_thread(permissions=MEMBER)
@@ -330,7 +383,9 @@ def test_admin_commands_are_hidden_by_default_permissions_and_server_only() -> N
     assert [(o["name"], o["required"], o.get("autocomplete", False)) for o in payload["ask"]["options"]] == [
         ("prompt", True, False),
         ("tool", False, True),
+        ("file", False, False),
     ]
+    assert payload["ask"]["options"][2]["type"] == discord.AppCommandOptionType.attachment.value
 
 
 class RecordingAdapter:
@@ -448,6 +503,57 @@ async def test_the_tool_option_autocompletes_from_the_bots_facade_in_a_real_inte
     finally:
         async_context.reset(token)
     assert adapter.callbacks == [{"type": 8, "data": {"choices": [{"name": "book_table", "value": "book_table"}]}}]
+
+
+@pytest.mark.asyncio
+async def test_a_real_ask_payload_with_a_file_hands_the_facade_the_attachment_discord_resolved() -> None:
+    client = discord.Client(intents=discord.Intents.default())
+    client._connection.user = discord.ClientUser(state=client._connection, data=BOT_USER)  # as after login
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    concierge = FakeConcierge(replies=[Reply(text="Tomato soup.")])
+    install_commands(tree, concierge)  # type: ignore[arg-type]
+    ask = tree.get_command("ask")
+    assert isinstance(ask, app_commands.Command)
+    url = "https://cdn.discordapp.com/attachments/50/555/lunch-menu.pdf?ex=68&is=67&hm=ab"
+    options = [{"type": 3, "name": "prompt", "value": "what soup?"}, {"type": 11, "name": "file", "value": "555"}]
+    payload = interaction_payload(ask, options, permissions=MEMBER)
+    payload["channel"] = {  # a thread: /ask answers in place there
+        "id": "50",
+        "type": 11,
+        "name": "lunch",
+        "guild_id": "5",
+        "parent_id": "6",
+        "owner_id": "1",
+        "message_count": 1,
+        "member_count": 1,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2025-01-02T03:04:05+00:00",
+        },
+    }
+    payload["data"]["resolved"] = {
+        "attachments": {
+            "555": {
+                "id": "555",
+                "filename": "lunch-menu.pdf",
+                "size": 667,
+                "url": url,
+                "proxy_url": "https://media.discordapp.net/attachments/50/555/lunch-menu.pdf",
+                "content_type": "application/pdf",
+            }
+        }
+    }
+    adapter = RecordingAdapter()
+    token = async_context.set(adapter)  # type: ignore[arg-type]
+    try:
+        await tree._call(discord.Interaction(data=payload, state=client._connection))
+    finally:
+        async_context.reset(token)
+
+    [chat] = concierge.chats
+    assert chat.files == (SharedFile("lunch-menu.pdf", 667, "application/pdf", url),)
+    assert [followup["content"] for followup in adapter.followups] == ["Tomato soup."]
 
 
 def test_each_tree_gets_its_own_commands_bound_to_its_own_concierge() -> None:

@@ -198,9 +198,9 @@ async def test_a_role_revoked_while_the_member_decides_denies_the_call_on_their_
     _, view = await posted_view(channel)
     member.roles = ()  # an admin takes the role away while Ann reads the question
     await press(view, "Confirm", ANN)
-    output, entry = await running
-    assert ran == [] and entry.outcome == "denied"
-    assert json.loads(output.output)["error"] == "permission denied"
+    done = await running
+    assert ran == [] and done.entry.outcome == "denied"
+    assert json.loads(done.output.output)["error"] == "permission denied"
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 import discord
 import pytest
 
+from bot.attachments import SkippedFile
 from bot.concierge import ChannelBusy, Reply, TraceEntry
+from bot.discord_adapter.messages import CHINESE
 from bot.discord_adapter.render import (
     CUT_SHORT_NOTE,
     EMPTY_ANSWER,
@@ -18,6 +20,7 @@ from bot.discord_adapter.render import (
     place_of,
     reason_text,
     render_reply,
+    skipped_file_text,
     split_message,
     strip_bot_mention,
     thread_name,
@@ -134,7 +137,7 @@ def test_reply_renders_answer_with_trace_notes_and_cut_short_under_the_last_mess
     reply = Reply(
         text="It is sunny.",
         trace=(entry("get_weather", '{"city": "Oslo"}'),),
-        notes=(Note("forced_fallback", "get_weather", "This model server could not force `get_weather`, so ..."),),
+        notes=(Note("forced_fallback", "get_weather"),),
         cut_short=True,
     )
     [message] = render_reply(reply, extra_notes=("Answering here instead.",))
@@ -170,7 +173,9 @@ def test_failed_reply_is_one_short_sentence_that_still_shows_the_tools_that_ran(
 
 
 def test_error_sentences_come_from_the_error_tree_or_are_generic() -> None:
-    assert error_sentence(RateLimited("429")) == RateLimited.user_message
+    assert (
+        error_sentence(RateLimited("429")) == "The model server is busy (rate limited). Please try again in a minute."
+    )
     assert error_sentence(ChannelBusy(10)).startswith("I'm still working through earlier messages")
     assert error_sentence(KeyError("boom")) == GENERIC_FAILURE
 
@@ -229,7 +234,33 @@ def test_channel_becomes_place_and_a_dm_has_no_guild() -> None:
 
 
 def test_engine_notes_and_denial_reasons_read_in_simplified_chinese() -> None:
-    note = Note("forced_ignored", "get_weather", "`get_weather` was requested, but ...")
+    note = Note("forced_ignored", "get_weather")
     assert note_text(note, "zh-CN") == "已要求使用 `get_weather`，但模型服务器没有调用它；这个回答没有用到它。"
     assert reason_text("disabled", "the tool 'x' is disabled in this server", "zh-CN") == "此工具已在本服务器停用"
     assert reason_text(None, "some reason from elsewhere", "zh-CN") == "some reason from elsewhere"
+
+
+def test_a_failed_turn_still_names_the_files_the_model_did_not_get() -> None:
+    reply = Reply(text="", failed=True, error=RateLimited(), skipped_files=(SkippedFile("scan.tiff", "unsupported"),))
+    [message] = render_reply(reply)
+    assert message.embed is not None
+    assert message.embed.description == (
+        "ℹ `scan.tiff` was not read: I read images, text files and PDFs, not this type."
+    )
+
+
+def test_a_file_name_is_shown_on_one_line_that_cannot_break_out_of_its_code_span() -> None:
+    skipped = SkippedFile("evil`name\n@everyone.exe", "unsupported")
+    assert skipped_file_text(skipped).startswith("`evil'name @everyone.exe` was not read")
+    assert skipped_file_text(SkippedFile("photo.png", "too_many_images", 5), CHINESE) == (
+        "未发送 `photo.png`：每条消息最多发送 5 张图片。"
+    )
+
+
+def test_a_file_left_out_for_a_limit_is_told_the_limit() -> None:
+    assert skipped_file_text(SkippedFile("menu.pdf", "too_large", 10_000_000)) == (
+        "`menu.pdf` was not read: it is larger than 10 MB, the most I read."
+    )
+    assert skipped_file_text(SkippedFile("a.png", "too_many_images", 5)) == (
+        "`a.png` was not sent: I take at most 5 images from one message."
+    )

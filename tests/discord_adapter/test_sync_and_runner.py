@@ -92,6 +92,8 @@ async def test_the_synced_payload_carries_chinese_descriptions_and_unchanged_nam
     assert payload["description_localizations"] == {"zh-CN": CATALOG["cmd.ask"]["zh-CN"]}
     assert payload.get("name_localizations", {}) == {}
     assert payload["options"][0]["description_localizations"] == {"zh-CN": "你想问的内容"}
+    assert payload["options"][2]["name"] == "file"
+    assert payload["options"][2]["description_localizations"] == {"zh-CN": CATALOG["cmd.ask.file"]["zh-CN"]}
 
 
 @pytest.mark.asyncio
@@ -232,3 +234,32 @@ async def test_run_bot_returns_when_the_client_closes_by_itself() -> None:
     await bot.close()
     await asyncio.wait_for(running, timeout=5)
     assert bot.exited
+
+
+def _options(payload: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every option of a synced command payload, named by its command path (sub-commands walked through)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for option in payload.get("options", []):
+        if option["type"] in (1, 2):  # a sub-command or a sub-command group
+            found.extend(_options(option, f"{path} {option['name']}"))
+        else:
+            found.append((f"{path} {option['name']}", option))
+    return found
+
+
+@pytest.mark.asyncio
+async def test_every_option_of_every_command_has_a_real_description_in_english_and_chinese() -> None:
+    tree = await translated_tree()
+    options = []
+    for command in tree.get_commands():
+        payload = await command.get_translated_payload(tree, CatalogTranslator())
+        options.extend(_options(payload, f"/{command.name}"))
+    assert options
+    undescribed = [
+        path
+        for path, option in options
+        if option["description"] in ("", "…")
+        or not option.get("description_localizations", {}).get("zh-CN")
+        or option["description_localizations"]["zh-CN"] == option["description"]
+    ]
+    assert undescribed == []

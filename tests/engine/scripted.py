@@ -19,6 +19,7 @@ class SentRequest:
     items: tuple[Item, ...]
     tools: tuple[str, ...]
     tool_choice: ToolChoice
+    specs: tuple[ToolSpec, ...] = ()
 
 
 @dataclass
@@ -58,7 +59,9 @@ class ScriptedAPI:
         tool_choice: ToolChoice,
         **_: object,
     ) -> ModelReply:
-        self.requests.append(SentRequest(instructions, tuple(items), tuple(t.name for t in tools), tool_choice))
+        self.requests.append(
+            SentRequest(instructions, tuple(items), tuple(t.name for t in tools), tool_choice, tuple(tools))
+        )
         if not self.script:
             raise AssertionError("the model was called more often than the test scripted")
         step = self.script.pop(0)

@@ -35,7 +35,10 @@ async def llama_api(llama: FakeOpenAI) -> AsyncIterator[ChatAPI]:
 async def test_text_answer_round_trips_with_system_message_first(server: FakeOpenAI, api: ChatAPI) -> None:
     server.reply_text("Hello, Ada.")
     reply = await api.respond(
-        instructions="Be brief.", items=[UserMessage(text="hi", author_name="Ada")], tools=[ADD], tool_choice="auto"
+        instructions="Be brief.",
+        items=[UserMessage(text="hi", author_id="7", author_name="Ada")],
+        tools=[ADD],
+        tool_choice="auto",
     )
     assert reply.text == "Hello, Ada."
     assert reply.calls == ()
@@ -44,7 +47,7 @@ async def test_text_answer_round_trips_with_system_message_first(server: FakeOpe
     assert request.json["model"] == "test-model"
     assert request.json["messages"] == [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "[Ada] hi"},
+        {"role": "user", "content": '[member 7 "Ada"]\nhi'},
     ]
 
 

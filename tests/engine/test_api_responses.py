@@ -24,7 +24,7 @@ async def test_text_answer_round_trips_with_stateless_request(server: FakeOpenAI
     server.reply_text("Hello, Ada.")
     reply = await api.respond(
         instructions="Be brief.",
-        items=[UserMessage(text="hi", author_name="Ada")],
+        items=[UserMessage(text="hi", author_id="7", author_name="Ada")],
         tools=[ADD],
         tool_choice="auto",
     )
@@ -34,7 +34,7 @@ async def test_text_answer_round_trips_with_stateless_request(server: FakeOpenAI
     assert request.path == "/v1/responses"
     assert request.json["model"] == "test-model"
     assert request.json["instructions"] == "Be brief."
-    assert request.json["input"] == [{"role": "user", "content": "[Ada] hi"}]
+    assert request.json["input"] == [{"role": "user", "content": '[member 7 "Ada"]\nhi'}]
     assert request.json["store"] is False
     assert request.json["parallel_tool_calls"] is True
 

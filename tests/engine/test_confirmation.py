@@ -15,7 +15,7 @@ from bot.engine.confirm import ConfirmationOutcome, ConfirmationRequest, Verdict
 from bot.engine.executor import ToolExecutor
 from bot.engine.gate import Gate
 from bot.engine.items import ToolOutput, UserMessage
-from bot.engine.loop import Turn, run_turn
+from bot.engine.loop import LoopResult, run_loop
 from bot.engine.permissions import Caller, Place, ToolPolicy
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
 from tests.engine.scripted import ScriptedAPI
@@ -77,7 +77,7 @@ def registry_for(world: World) -> Registry:
     return Registry([add, book])
 
 
-async def run(world: World, api: ScriptedAPI, confirmer: FakeConfirmer, **options: int) -> Turn:
+async def run(world: World, api: ScriptedAPI, confirmer: FakeConfirmer, **options: int) -> LoopResult:
     executor = ToolExecutor(
         registry=registry_for(world),
         caller=ANN,
@@ -88,10 +88,10 @@ async def run(world: World, api: ScriptedAPI, confirmer: FakeConfirmer, **option
         confirmer=confirmer,
         **options,
     )
-    return await run_turn(api=api, executor=executor, instructions="test", history=[], user_message=HELLO)
+    return await run_loop(api=api, executor=executor, instructions="test", history=[], user_message=HELLO)
 
 
-def outputs(turn: Turn) -> list[dict[str, object]]:
+def outputs(turn: LoopResult) -> list[dict[str, object]]:
     return [json.loads(item.output) for item in turn.items if isinstance(item, ToolOutput)]
 
 
@@ -252,7 +252,7 @@ async def test_the_turn_is_checkpointed_before_its_calls_run_and_after() -> None
         confirmer=FakeConfirmer(),
     )
     api = ScriptedAPI().calls(("book", {"table": 4})).text("Booked.")
-    await run_turn(api=api, executor=executor, instructions="t", history=[], user_message=HELLO, checkpoint=checkpoint)
+    await run_loop(api=api, executor=executor, instructions="t", history=[], user_message=HELLO, checkpoint=checkpoint)
     assert saved == [["UserMessage", "ToolCall"], ["UserMessage", "ToolCall", "ToolOutput"]]
 
 
@@ -274,7 +274,7 @@ async def test_a_round_of_read_only_calls_is_not_checkpointed() -> None:
         confirmer=FakeConfirmer(),
     )
     api = ScriptedAPI().calls(("add", {"a": 1, "b": 2})).text("3.")
-    turn = await run_turn(
+    turn = await run_loop(
         api=api, executor=executor, instructions="t", history=[], user_message=HELLO, checkpoint=checkpoint
     )
     assert turn.answer == "3." and [entry.outcome for entry in turn.trace] == ["ok"]

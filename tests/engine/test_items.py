@@ -10,7 +10,7 @@ from bot.engine.items import (
     UserMessage,
     item_from_json,
     item_to_json,
-    make_valid,
+    repair_history,
 )
 
 
@@ -24,8 +24,8 @@ def test_items_survive_a_storage_round_trip_exactly() -> None:
     assert [item_from_json(item_to_json(item)) for item in items] == items
 
 
-def test_user_text_carries_the_speaker_name() -> None:
-    assert UserMessage(text="hi", author_name="Ann").as_prompt() == "[Ann] hi"
+def test_user_text_carries_the_speakers_label() -> None:
+    assert UserMessage(text="hi", author_id="5", author_name="Ann").as_prompt() == '[member 5 "Ann"]\nhi'
     assert UserMessage(text="hi").as_prompt() == "hi"
 
 
@@ -40,12 +40,12 @@ def test_valid_history_is_left_untouched() -> None:
         ToolOutput(call_id="3", output="{}"),
         AssistantMessage(text="b"),
     ]
-    assert make_valid(items) == items
+    assert repair_history(items) == items
 
 
 def test_a_call_without_output_gets_an_interrupted_output_in_place() -> None:
     items = [UserMessage(text="a"), ToolCall(call_id="1", name="t", arguments="{}"), UserMessage(text="again")]
-    assert make_valid(items) == [
+    assert repair_history(items) == [
         UserMessage(text="a"),
         ToolCall(call_id="1", name="t", arguments="{}"),
         ToolOutput(call_id="1", output=INTERRUPTED_OUTPUT),
@@ -61,7 +61,7 @@ def test_orphan_and_duplicate_outputs_are_dropped() -> None:
         ToolOutput(call_id="1", output="first"),
         ToolOutput(call_id="1", output="second"),
     ]
-    assert make_valid(items) == [
+    assert repair_history(items) == [
         UserMessage(text="a"),
         ToolCall(call_id="1", name="t", arguments="{}"),
         ToolOutput(call_id="1", output="first"),
@@ -77,7 +77,7 @@ def test_a_late_output_after_a_new_round_started_is_not_reordered_into_validity(
         ToolOutput(call_id="2", output="late"),
         ToolOutput(call_id="3", output="y"),
     ]
-    repaired = make_valid(items)
+    repaired = repair_history(items)
     assert repaired == [
         ToolCall(call_id="1", name="t", arguments="{}"),
         ToolCall(call_id="2", name="t", arguments="{}"),

@@ -10,11 +10,17 @@ from typing import Annotated
 import pytest
 from pydantic import Field
 
-from bot.engine.api import ModelReply
-from bot.engine.errors import ModelRejectedRequest, ModelUnavailable, QuotaExhausted, ToolChoiceRefused
+from bot.engine.api import ModelReply, Usage
+from bot.engine.errors import (
+    ModelRejectedRequest,
+    ModelUnavailable,
+    OverBudget,
+    QuotaExhausted,
+    ToolChoiceRefused,
+)
 from bot.engine.executor import ToolExecutor, TraceEntry
-from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, make_valid
-from bot.engine.loop import run_turn
+from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage, repair_history
+from bot.engine.loop import Note, run_loop
 from bot.engine.permissions import Caller, Place, ToolPolicy
 from bot.engine.tools import Registry, ToolContext, ToolError, tool
 from tests.engine.scripted import ScriptedAPI
@@ -94,7 +100,7 @@ def executor_for(
 
 
 async def turn(api: ScriptedAPI, executor: ToolExecutor, *, choice: str = "auto", max_rounds: int = 8):
-    return await run_turn(
+    return await run_loop(
         api=api,
         executor=executor,
         instructions="You are a test.",
@@ -245,7 +251,7 @@ async def test_forcing_a_tool_the_caller_may_not_use_is_refused_before_any_model
 async def test_a_forced_tool_the_server_ignored_is_said_plainly() -> None:
     api = ScriptedAPI().text("It is sunny, I think.")
     result = await turn(api, executor_for(Spy()), choice="add")
-    assert result.notes and "did not call it" in result.notes[0].text
+    assert result.notes == (Note("forced_ignored", "add"),)
 
 
 @pytest.mark.asyncio
@@ -254,7 +260,7 @@ async def test_a_server_rejecting_a_forced_choice_gets_the_request_again_with_au
     result = await turn(api, executor_for(Spy()), choice="required")
     assert [request.tool_choice for request in api.requests] == ["required", "auto"]
     assert result.answer == "answered freely" and result.error is None
-    assert "could not force" in result.notes[0].text
+    assert result.notes[0].kind == "forced_fallback"
 
 
 @pytest.mark.asyncio
@@ -265,7 +271,7 @@ async def test_a_real_outage_on_a_forced_turn_still_reads_as_an_outage() -> None
     assert len(api.requests) == 1
     rejected = ScriptedAPI().error(ModelRejectedRequest("bad", status=400)).error(ModelUnavailable("down", status=503))
     result = await turn(rejected, executor_for(Spy()), choice="add")
-    assert isinstance(result.error, ModelUnavailable) and result.answer == result.error.user_message
+    assert isinstance(result.error, ModelUnavailable) and result.answer == ""
 
 
 @pytest.mark.asyncio
@@ -307,7 +313,7 @@ async def test_broken_history_is_repaired_before_the_request() -> None:
         AssistantMessage(text="before"),
     ]
     api = ScriptedAPI().text("fine")
-    await run_turn(api=api, executor=executor_for(Spy()), instructions="x", history=history, user_message=HELLO)
+    await run_loop(api=api, executor=executor_for(Spy()), instructions="x", history=history, user_message=HELLO)
     sent = api.requests[0].items
     assert ToolOutput(call_id="zombie", output="{}") not in sent
     repaired = [item for item in sent if isinstance(item, ToolOutput)]
@@ -342,9 +348,9 @@ async def test_the_tool_timeout_setting_caps_a_tools_own_timeout() -> None:
         return {}
 
     executor = ToolExecutor(registry=Registry([dawdle]), caller=MEMBER, place=GUILD, policies={}, default_timeout=0.05)
-    output, entry = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
-    assert entry.outcome == "timeout"
-    assert json.loads(output.output)["timeout_seconds"] == 0.05
+    done = await executor.execute(ToolCall(call_id="c", name="dawdle", arguments="{}"))
+    assert done.entry.outcome == "timeout"
+    assert json.loads(done.output.output)["timeout_seconds"] == 0.05
 
 
 @pytest.mark.asyncio
@@ -365,7 +371,7 @@ async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_the
         )
     )
     api.text("done")
-    result = await run_turn(
+    result = await run_loop(
         api=api, executor=executor_for(Spy()), instructions="x", history=earlier, user_message=HELLO
     )
     ids = [item.call_id for item in result.items if isinstance(item, ToolCall)]
@@ -373,4 +379,49 @@ async def test_call_ids_a_server_reuses_are_made_unique_so_outputs_pair_with_the
     outputs_by_id = {item.call_id: json.loads(item.output) for item in result.items if isinstance(item, ToolOutput)}
     assert [outputs_by_id[call_id] for call_id in ids] == [{"sum": 2}, {"sum": 4}]
     replay = api.requests[1].items
-    assert list(replay) == make_valid(replay)  # nothing had to be repaired or dropped
+    assert list(replay) == repair_history(replay)  # nothing had to be repaired or dropped
+
+
+class CountedBudget:
+    """Lets `requests` model requests through, then refuses; records how each reservation was settled."""
+
+    def __init__(self, requests: int) -> None:
+        self.left = requests
+        self.reserved: list[int] = []
+        self.settled: list[Usage | None] = []
+
+    async def reserve(self, tokens: int) -> CountedBudget:
+        if self.left == 0:
+            raise OverBudget("used up", key="error.quota_reached.member")
+        self.left -= 1
+        self.reserved.append(tokens)
+        return self
+
+    async def settle(self, usage: Usage | None) -> None:
+        self.settled.append(usage)
+
+
+@pytest.mark.asyncio
+async def test_the_budget_is_asked_before_every_request_and_a_refusal_ends_the_turn_keeping_its_calls() -> None:
+    spy = Spy()
+    api = ScriptedAPI().calls(("add", {"a": 1, "b": 2})).text("never asked")
+    budget = CountedBudget(requests=1)
+    result = await run_loop(
+        api=api, executor=executor_for(spy), instructions="", history=[], user_message=HELLO, budget=budget
+    )
+    assert len(api.requests) == 1 and spy.runs == ["add"]
+    assert isinstance(result.error, OverBudget) and result.answer == ""
+    assert [type(item) for item in result.items] == [UserMessage, ToolCall, ToolOutput]
+    assert len(budget.reserved) == 1 and budget.reserved[0] > 0
+    assert len(budget.settled) == 1 and budget.settled[0] is not None and budget.settled[0].estimated
+
+
+@pytest.mark.asyncio
+async def test_a_failed_request_releases_its_reservation() -> None:
+    budget = CountedBudget(requests=5)
+    api = ScriptedAPI().error(ModelUnavailable("down"))
+    result = await run_loop(
+        api=api, executor=executor_for(Spy()), instructions="", history=[], user_message=HELLO, budget=budget
+    )
+    assert isinstance(result.error, ModelUnavailable)
+    assert budget.settled == [None]

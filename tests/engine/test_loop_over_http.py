@@ -12,7 +12,7 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.executor import ToolExecutor
 from bot.engine.items import ToolOutput, UserMessage
-from bot.engine.loop import run_turn
+from bot.engine.loop import run_loop
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, ToolContext, tool
 from tests.fake_openai import FakeOpenAI
@@ -42,7 +42,7 @@ async def test_two_slow_parallel_calls_take_as_long_as_the_slowest(api_kind: str
             default_timeout=5,
         )
         started = time.perf_counter()
-        turn = await run_turn(
+        turn = await run_loop(
             api=api, executor=executor, instructions="test", history=[], user_message=UserMessage(text="find a and b")
         )
         elapsed = time.perf_counter() - started

@@ -50,7 +50,7 @@ async def ask(kind: str, base_url: str, *, client_timeout: float = 5.0, max_retr
 
 
 def assert_no_secret(error: ModelError) -> None:
-    for text in (str(error), error.detail, error.user_message):
+    for text in (str(error), error.detail, *map(str, error.params.values())):
         assert KEY not in text
 
 
@@ -95,7 +95,7 @@ async def test_insufficient_quota_raises_quota_exhausted(server: FakeOpenAI, kin
     server.fail(429, body=quota, times=3)
     with pytest.raises(QuotaExhausted) as caught:
         await ask(kind, server.base_url)
-    assert "billing" in caught.value.user_message
+    assert caught.value.key == "error.quota_exhausted" and "out of credit" in caught.value.detail
 
 
 @pytest.mark.asyncio

@@ -15,7 +15,7 @@ from bot.engine.api.chat import ChatAPI
 from bot.engine.api.responses import ResponsesAPI
 from bot.engine.executor import ToolExecutor, TraceEntry
 from bot.engine.items import Item, Reasoning, ToolCall, ToolOutput, UserMessage
-from bot.engine.loop import Turn, run_turn
+from bot.engine.loop import LoopResult, run_loop
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import Registry, ToolContext, tool
 from tests.engine.sample_specs import ADD, WEATHER
@@ -73,7 +73,9 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-async def turn(api: ModelAPI, listener: Listener, *, history: list[Item] | None = None, **options: object) -> Turn:
+async def turn(
+    api: ModelAPI, listener: Listener, *, history: list[Item] | None = None, **options: object
+) -> LoopResult:
     executor = ToolExecutor(
         registry=Registry([add, echo]),
         caller=Caller(user_id="1", name="Ann"),
@@ -82,7 +84,7 @@ async def turn(api: ModelAPI, listener: Listener, *, history: list[Item] | None 
         default_timeout=5,
         progress=listener,
     )
-    return await run_turn(
+    return await run_loop(
         api=api,
         executor=executor,
         instructions="test",
@@ -270,7 +272,7 @@ async def test_streamed_a_forced_choice_the_server_rejects_falls_back_to_auto_an
         with caplog.at_level(logging.WARNING):
             result = await turn(api, Listener(), tool_choice="required")
     assert result.answer == "2" and result.error is None
-    assert "could not force" in result.notes[0].text
+    assert result.notes[0].kind == "forced_fallback"
     assert [request.json.get("tool_choice") for request in server.model_requests()] == [
         "required",
         "required",

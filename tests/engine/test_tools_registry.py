@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from dataclasses import dataclass
 from typing import Annotated, Literal, Protocol
@@ -10,7 +11,7 @@ import pytest
 from pydantic import Field
 
 from bot.engine.permissions import Caller, Place, ToolPolicy
-from bot.engine.tools import Registry, Tool, ToolContext, missing_services, tool
+from bot.engine.tools import InvalidArguments, Registry, Tool, ToolContext, ToolNameTaken, missing_services, tool
 
 
 @tool(restricted=True, side_effects=True, timeout=3)
@@ -112,7 +113,7 @@ def test_keywords_strict_mode_refuses_move_into_the_description_and_are_still_en
 
 def test_shipped_tools_use_only_keywords_strict_mode_accepts() -> None:
     import tools
-    from bot.engine.tools import STRICT_UNSUPPORTED_KEYWORDS
+    from bot.engine.schemas import STRICT_UNSUPPORTED_KEYWORDS
 
     def keywords(schema: object, *, names: bool = False) -> set[str]:
         if isinstance(schema, list):
@@ -189,3 +190,56 @@ async def test_a_running_tool_reads_its_services_by_attribute() -> None:
     )
     result = await _send_mail.invoke(context, _send_mail.arguments.model_validate({"to": "ann@example.org"}))
     assert result == {"sent_to": "ann@example.org"} and sent == ["ann@example.org"]
+
+
+@tool()
+async def lookup(context: ToolContext, term: str) -> dict[str, str]:
+    """Look something up."""
+    return {"found": term}
+
+
+def from_source(base: Tool, name: str) -> Tool:
+    return dataclasses.replace(base, name=name)
+
+
+def test_a_source_brings_its_tools_and_takes_them_away_again() -> None:
+    registry = Registry([reserve])
+    registry.replace_source("wiki", [from_source(lookup, "wiki_search"), from_source(lookup, "wiki_page")])
+    assert registry.names() == ["reserve", "wiki_page", "wiki_search"]
+    assert registry.sources() == ["wiki"]
+    assert registry.get("wiki_page") is not None and registry.get("wiki_page").source == "wiki"  # type: ignore[union-attr]
+    registry.replace_source("wiki", [from_source(lookup, "wiki_search")])
+    assert registry.names() == ["reserve", "wiki_search"]
+    registry.remove_source("wiki")
+    assert registry.names() == ["reserve"] and registry.sources() == []
+
+
+def test_a_source_cannot_take_a_name_another_tool_holds_and_nothing_of_it_is_added() -> None:
+    registry = Registry([reserve])
+    registry.replace_source("clock", [from_source(lookup, "clock_now")])
+    with pytest.raises(ToolNameTaken, match=r"'reserve'.*built in.*'wiki'"):
+        registry.replace_source("wiki", [from_source(lookup, "wiki_search"), from_source(lookup, "reserve")])
+    with pytest.raises(ToolNameTaken, match="clock_now"):
+        registry.replace_source("wiki", [from_source(lookup, "clock_now")])
+    assert registry.names() == ["clock_now", "reserve"] and registry.sources() == ["clock"]
+
+
+def test_tools_confirm_by_default_exactly_when_they_have_side_effects_unless_declared() -> None:
+    @tool(side_effects=True, confirm_by_default=False)
+    async def note(context: ToolContext, text: str) -> dict[str, str]:
+        """Write a note nobody needs to approve."""
+        return {}
+
+    assert reserve.confirm_by_default and not lookup.confirm_by_default and not note.confirm_by_default
+    assert reserve.strict and reserve.source is None
+
+
+def test_invalid_arguments_name_each_field_and_what_was_given() -> None:
+    problems = reserve.validate({"place_id": "p", "size": 99, "mood": "grim"})
+    assert isinstance(problems, InvalidArguments)
+    result = problems.as_result("reserve")
+    assert result["error"] == "invalid arguments" and result["tool"] == "reserve"
+    assert {(entry["field"], entry["given"]) for entry in result["problems"]} == {("size", 99), ("mood", "grim")}
+    missing = reserve.validate({})
+    assert isinstance(missing, InvalidArguments)
+    assert all("given" not in entry for entry in missing.problems)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import copy_database
 from bot.catalog import Booked
+from bot.data_commands import copy_database
 from bot.engine.api import Usage
 from bot.engine.items import AssistantMessage, UserMessage
 from bot.store import Store
@@ -17,7 +17,7 @@ from bot.store.audit import ToolCallRecord
 from bot.store.bookings import BookingStore
 from bot.store.copy import TABLES, TargetNotEmpty, copy_data
 from bot.store.db import Database, open_database
-from bot.store.usage import UsageRecord
+from bot.store.usage import Limits, UsageRecord
 from tests.store.test_processes import CATALOG, REQUEST
 
 ADMIN = {"actor_id": "a1", "actor_name": "Admin"}
@@ -39,6 +39,7 @@ async def fill(store: Store) -> None:
     await store.conversations.register(channel_id="t1", guild_id="g1", starter_id="u1")
     await store.usage.record(UsageRecord("g1", "c1", "u1", "m", Usage(input_tokens=10, output_tokens=5)))
     await store.quotas.set_quota("g1", "role", 500, role_id="r1", **ADMIN)
+    await store.usage.reserve("u1", guild_id="g1", tokens=7, limits=Limits(member=1000))  # a request in flight
 
 
 async def dump(db: Database) -> dict[str, list[tuple[object, ...]]]:
@@ -137,3 +138,43 @@ async def test_copy_covers_every_table_of_the_schema(tmp_path: pathlib.Path) -> 
             assert stored == set(columns.split(", ")), table
     finally:
         await db.close()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_refuses_a_source_that_does_not_exist_and_creates_nothing(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "dta" / "concierge.db"
+    target = tmp_path / "target.db"
+    assert await copy_database(f"sqlite:///{typo}", f"sqlite:///{target}") == 1
+    err = capsys.readouterr().err
+    assert f"the source database {typo} does not exist" in err and "nothing was copied or created" in err
+    assert not typo.parent.exists() and not target.exists()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_refuses_an_empty_source_file_and_leaves_it_empty(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert await copy_database(f"sqlite:///{empty}", f"sqlite:///{tmp_path / 'target.db'}") == 1
+    assert "holds no Concierge data" in capsys.readouterr().err
+    assert empty.stat().st_size == 0 and not (tmp_path / "target.db").exists()
+
+
+@pytest.mark.asyncio
+async def test_copy_data_summary_says_how_many_rows_of_each_table_were_copied(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source_url = f"sqlite:///{tmp_path / 'c.db'}"
+    source = await Store.open(source_url)
+    try:
+        await fill(source)
+        counts = {table: len(rows) for table, rows in (await dump(source.db)).items()}
+    finally:
+        await source.close()
+    assert await copy_database(source_url, f"sqlite:///{tmp_path / 'copy.db'}") == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    per_table = ", ".join(f"{table} {rows}" for table, rows in counts.items())
+    assert summary == f"copied {sum(counts.values())} rows ({per_table}); point DATABASE_URL at the target to use it"

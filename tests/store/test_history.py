@@ -245,8 +245,8 @@ def test_token_estimate_counts_ascii_by_four_and_cjk_by_one(text: str, tokens: i
 
 
 def test_item_estimate_adds_a_per_item_overhead_and_counts_the_speaker() -> None:
-    message = UserMessage(text="abcd" * 10, author_name="Ann")  # "[Ann] " + 40 chars = 46 chars
-    assert item_tokens(message) == 12 + ITEM_OVERHEAD_TOKENS
+    message = UserMessage(text="abcd" * 10, author_id="1", author_name="Ann")  # '[member 1 "Ann"]\n' + 40 = 57
+    assert item_tokens(message) == 15 + ITEM_OVERHEAD_TOKENS
 
 
 @pytest.mark.asyncio

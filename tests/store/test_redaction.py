@@ -19,11 +19,32 @@ from bot.store.db import DatabaseUnavailable, dialect_of, open_database, redacte
         ("postgresql://db/concierge?sslpassword=s3cret", "postgresql://db/concierge"),
         ("postgresql://bot:p@ss?s3cret@db/c?password=s3cret", "postgresql://bot@db/c"),
         ("postgresql://db/concierge", "postgresql://db/concierge"),
+        ("postgresql://h/d?password=p@s3cret", "postgresql://h/d"),
+        ("postgresql://h/d?sslmode=require&password=p@s3cret&user=bot", "postgresql://h/d?sslmode=require&user=bot"),
+        ("postgresql://h?password=p@s3cret", "postgresql://h"),
+        ("postgresql://h/d?pass%77ord=s3cret&sslPassword=s3cret", "postgresql://h/d"),
+        ("postgresql://h/d?password=s3cret#s3cret", "postgresql://h/d"),
+        ("postgresql://bot:pa/s3cret@db/c", "postgresql://bot@db/c"),
+        ("postgresql://bot:pa#s3cret@db/c", "postgresql://bot@db/c"),
+        ("postgresql://bot:p?s3cret@db", "postgresql://bot@db"),
     ],
 )
 def test_a_password_is_redacted_from_the_user_info_and_from_the_query(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
     assert "s3cret" not in redacted_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:s3cret@h/d?application_name=a@b", "postgresql://u@h/d?application_name=a@b"),
+        ("postgresql://u:s3cret@h?application_name=a@b", "postgresql://u@h?application_name=a@b"),
+        ("postgresql://h/d?application_name=a@b&password=s3cret", "postgresql://h/d?application_name=a@b"),
+        ("sqlite:///var/lib/concierge/bot.db", "sqlite:///var/lib/concierge/bot.db"),
+    ],
+)
+def test_an_at_sign_in_the_query_leaves_the_host_and_the_other_parameters_as_they_are(url: str, shown: str) -> None:
+    assert redacted_url(url) == shown
 
 
 @pytest.mark.asyncio

@@ -9,10 +9,11 @@ import pytest
 
 from bot.engine.api import Usage
 from bot.engine.items import AssistantMessage, ToolCall, ToolOutput, UserMessage
-from bot.store.audit import AuditLog, ToolCallRecord, format_time
+from bot.store.audit import AuditLog, ToolCallRecord
 from bot.store.db import Database
 from bot.store.history import HistoryStore, capped
 from bot.store.retention import Pruned, Pruner, Retention
+from bot.store.timestamps import format_time
 from bot.store.usage import UsageLedger, UsageRecord
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)

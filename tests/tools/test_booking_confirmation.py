@@ -80,10 +80,10 @@ def executor(store: Store, place: Place, confirmer: Recorder) -> ToolExecutor:
 
 async def run(store: Store, place: Place, tool: str, arguments: dict[str, object]) -> tuple[str, dict[str, object]]:
     confirmer = Recorder()
-    output, entry = await executor(store, place, confirmer).execute(
+    done = await executor(store, place, confirmer).execute(
         ToolCall(call_id="c", name=tool, arguments=json.dumps(arguments))
     )
-    return entry.outcome, json.loads(output.output) | {"asked": [r.summary for r in confirmer.requests]}
+    return done.entry.outcome, json.loads(done.output.output) | {"asked": [r.summary for r in confirmer.requests]}
 
 
 async def book_in_server(store: Store) -> int:

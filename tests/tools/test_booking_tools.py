@@ -574,3 +574,7 @@ async def test_describe_cancellation_refuses_exactly_as_cancel_booking_would_and
         await call(cancel_booking, world.context(caller, place, now), booking_id=booking_id)
     assert described.value.as_result() == cancelled.value.as_result()
     assert await rows(world) == before
+
+
+def test_the_booking_tools_results_are_the_members_own_and_not_replayed_to_others() -> None:
+    assert book_restaurant.personal and cancel_booking.personal and list_my_bookings.personal

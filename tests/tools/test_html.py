@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools._html import MAX_FRAGMENT_CHARS, read_fragment
+from tools._html import MAX_FRAGMENT_CHARS, AnswerReader, read_fragment
 from tools.web_search import plain_text
 
 
@@ -41,3 +41,17 @@ def test_eight_thousand_anchors_give_the_first_title_and_every_anchors_text_with
     assert fragment.first_link == "t0"
     assert fragment.text.startswith("t0t1t2")
     assert len(fragment.text) < MAX_FRAGMENT_CHARS
+
+
+def test_an_answer_reader_stops_at_its_character_budget_and_cuts_the_last_fragment_to_what_is_left() -> None:
+    reader = AnswerReader(chars=10_000, fragments=100)
+    fragments = [reader.read("x" * MAX_FRAGMENT_CHARS + " tail") for _ in range(5)]
+    assert [len(fragment.text) for fragment in fragments] == [MAX_FRAGMENT_CHARS, MAX_FRAGMENT_CHARS, 2_000, 0, 0]
+    assert reader.exhausted
+    assert (reader.chars_read, reader.fragments_read) == (10_000, 3)
+
+
+def test_an_answer_reader_stops_at_its_fragment_budget_even_for_empty_fragments() -> None:
+    reader = AnswerReader(chars=10_000, fragments=3)
+    assert [reader.read(markup).text for markup in ["a", "", "<b>c</b>", "d"]] == ["a", "", "c", ""]
+    assert reader.exhausted and reader.fragments_read == 3

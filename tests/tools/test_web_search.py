@@ -9,9 +9,12 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 
+import tools._html
+import tools.web_search
 from bot.engine.permissions import Caller, Place
 from bot.engine.tools import ToolContext, ToolError
 from tests.tools.conftest import FixtureServer
+from tools._html import MAX_ANSWER_CHARS, MAX_ANSWER_FRAGMENTS, MAX_FRAGMENT_CHARS, Fragment, read_fragment
 from tools._http import USER_AGENT
 from tools.web_search import WebSearchConfig, plain_text, search_web, wikipedia_page_url
 
@@ -274,3 +277,61 @@ async def test_related_topic_titles_are_read_with_an_html_parser_and_a_hostile_a
         ("Ada Lovelace", "English mathematician."),
         ("Grace Hopper", "admiral."),
     ]
+
+
+class FragmentSpy:
+    """Counts the fragments search_web reads and the characters it parses in them (work done, not time)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fragments = 0
+        self.chars = 0
+        monkeypatch.setattr(tools._html, "read_fragment", self)
+        monkeypatch.setattr(tools.web_search, "read_fragment", self)
+
+    def __call__(self, markup: str, *, limit: int = MAX_FRAGMENT_CHARS) -> Fragment:
+        self.fragments += 1
+        self.chars += min(len(markup), limit)
+        return read_fragment(markup, limit=limit)
+
+
+@pytest.mark.asyncio
+async def test_a_two_megabyte_answer_of_unusable_topics_is_read_only_as_far_as_the_answer_budget(
+    session: aiohttp.ClientSession, fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags = "<b>" * 1330
+    topics = [{"FirstURL": f"https://duckduckgo.com/T{n}", "Result": tags, "Text": tags} for n in range(248)]
+    topics.append({"FirstURL": "https://duckduckgo.com/Late", "Result": "", "Text": "Late - never reached."})
+    body = json.dumps({"RelatedTopics": topics}).encode()
+    assert len(body) > 1_970_000
+    fixture_server.reply(DUCKDUCKGO, raw=body)
+    fixture_server.reply(WIKIPEDIA, raw=b'{"query": {"search": []}}')
+    spy = FragmentSpy(monkeypatch)
+
+    answer = await search(make_context(session, fixture_server), "anything")
+
+    assert spy.chars <= MAX_ANSWER_CHARS  # of the ~1,980,000 characters of markup
+    assert spy.fragments <= MAX_ANSWER_FRAGMENTS  # of 496
+    assert answer == {"query": "anything", "results": [], "note": "no results"}  # the late topic is left unread
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("searxng", [False, True], ids=["wikipedia and duckduckgo", "searxng"])
+async def test_reading_stops_once_enough_results_are_found(
+    session: aiohttp.ClientSession, fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch, searxng: bool
+) -> None:
+    snippet = "<span>match</span> " * 20
+    topics = [
+        {"FirstURL": f"https://duckduckgo.com/T{n}", "Result": f'<a href="/T{n}">T{n}</a> x', "Text": f"T{n} x"}
+        for n in range(1_000)
+    ]
+    hits = [{"title": f"Page {n}", "snippet": snippet} for n in range(1_000)]
+    searx = [{"url": f"https://example.org/{n}", "title": f"Page {n}", "content": snippet} for n in range(1_000)]
+    fixture_server.reply(DUCKDUCKGO, raw=json.dumps({"RelatedTopics": topics}).encode())
+    fixture_server.reply(WIKIPEDIA, raw=json.dumps({"query": {"search": hits}}).encode())
+    fixture_server.reply(SEARXNG, raw=json.dumps({"results": searx}).encode())
+    spy = FragmentSpy(monkeypatch)
+
+    found = results(await search(make_context(session, fixture_server, searxng=searxng), "pages"))
+
+    assert [hit["title"] for hit in found] == [f"Page {n}" for n in range(5)]
+    assert spy.fragments <= 10  # five results of at most two fragments each; DuckDuckGo's topics are not reached

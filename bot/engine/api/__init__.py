@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeGuard, get_args
 
 from bot.engine.items import Item, Reasoning, ToolCall
 from bot.engine.progress import Progress
 
+ToolChoiceMode = Literal["auto", "required", "none"]
+"""How freely the model may use its tools: as it likes, at least one, none."""
+TOOL_CHOICE_MODES: tuple[ToolChoiceMode, ...] = get_args(ToolChoiceMode)
 ToolChoice = str
-"""'auto', 'required', 'none', or the name of one tool."""
-TOOL_CHOICE_MODES: tuple[str, ...] = ("auto", "required", "none")
+"""A ToolChoiceMode, or the name of the one tool the model must call."""
+
+
+def is_mode(choice: ToolChoice) -> TypeGuard[ToolChoiceMode]:
+    """True for 'auto', 'required' and 'none'; False for a tool's name."""
+    return choice in TOOL_CHOICE_MODES
+
+
+def is_forced(choice: ToolChoice) -> bool:
+    """True when the model must call a tool: 'required' or a tool's name."""
+    return choice not in ("auto", "none")
+
+
 ApiKind = Literal["responses", "chat"]
 
 
@@ -50,6 +64,8 @@ class ModelReply:
     calls: tuple[ToolCall, ...] = field(default_factory=tuple)
     reasoning: tuple[Reasoning, ...] = field(default_factory=tuple)
     usage: Usage | None = None
+    model: str = ""  # the model that answered, as the server names it ("" when it did not say)
+    finish_reason: str = ""  # why it stopped, in Chat terms (stop, length, tool_calls, content_filter; "" unknown)
 
 
 class ModelAPI(Protocol):

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, assert_never
 
 import openai
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage, is_mode
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import FeatureModes, LimitField, RequestFeatures
 from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
@@ -96,19 +97,23 @@ class ChatAPI:
         completion = await self._client.chat.completions.create(**sdk_arguments(request, required=_MESSAGES))
         if not completion.choices:
             raise ModelUnavailable("the model server answered with no choices")
-        return _reply(completion.choices[0].message, completion.usage)
+        choice = completion.choices[0]
+        reply = _reply(choice.message, completion.usage, getattr(completion, "model", None))
+        return replace(reply, finish_reason=getattr(choice, "finish_reason", None) or "")
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; tool calls are assembled from their pieces by index."""
         text: list[str] = []
         calls: dict[int, _PartialCall] = {}
         usage: Any = None
-        finished = False
+        model: str | None = None
+        finished: str | None = None
         arguments = sdk_arguments(request, required=_MESSAGES)
         async with self._client.chat.completions.with_streaming_response.create(**arguments, stream=True) as response:
             try:
                 async for event in json_events(response):
                     usage = event.get("usage") or usage
+                    model = model or event.get("model")
                     for choice in event.get("choices") or ():
                         if choice.get("index", 0) != 0:
                             continue
@@ -119,15 +124,18 @@ class ChatAPI:
                             progress.answer_delta(content)
                         for piece in delta.get("tool_calls") or ():
                             calls.setdefault(int(piece.get("index") or 0), _PartialCall()).add(viewed(piece))
-                        finished = finished or choice.get("finish_reason") is not None
+                        if finished is None:
+                            finished = choice.get("finish_reason")
             except (StreamFailed, openai.APIError, OSError, ValueError) as error:  # it broke
                 raise StreamBroken(type(error).__name__) from error
-        if not finished:
+        if finished is None:
             raise StreamBroken("it ended without a finish reason")
         return ModelReply(
             text="".join(text),
             calls=tuple(calls[index].call() for index in sorted(calls) if calls[index].name),
             usage=_usage(viewed(usage)),
+            model=model or "",
+            finish_reason=finished,
         )
 
 
@@ -160,7 +168,7 @@ def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
     for item in items:
         match item:
             case UserMessage():
-                messages.append({"role": "user", "content": item.as_prompt()})
+                messages.append({"role": "user", "content": _user_content(item)})
                 open_assistant = None
             case AssistantMessage():
                 open_assistant = {"role": "assistant", "content": item.text}
@@ -186,6 +194,16 @@ def _messages(items: Sequence[Item]) -> list[dict[str, Any]]:
     return messages
 
 
+def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+    """A member's words as Chat content: plain text, or a text part then each image as a data URL."""
+    images = message.images()
+    if not images:
+        return message.as_prompt()
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.as_prompt()}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in images]
+    return parts
+
+
 def _tool(spec: ToolSpec) -> dict[str, Any]:
     """A nested Chat Completions function tool."""
     return {
@@ -201,12 +219,12 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     """'auto' | 'required' | 'none' as they are; a tool name as the Chat named-function form."""
-    if choice in ("auto", "required", "none"):
+    if is_mode(choice):
         return choice
     return {"type": "function", "function": {"name": choice}}
 
 
-def _reply(message: Any, usage: Any) -> ModelReply:
+def _reply(message: Any, usage: Any, model: str | None = None) -> ModelReply:
     """The message text (or refusal) and its function tool calls; a call without an id gets a fresh one."""
     text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
     calls: list[ToolCall] = []
@@ -216,7 +234,7 @@ def _reply(message: Any, usage: Any) -> ModelReply:
             continue
         call_id = getattr(call, "id", None) or f"call_{uuid.uuid4().hex[:24]}"
         calls.append(ToolCall(call_id=call_id, name=function.name, arguments=function.arguments or ""))
-    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage))
+    return ModelReply(text=text, calls=tuple(calls), usage=_usage(usage), model=model or "")
 
 
 def _usage(usage: Any) -> Usage | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, assert_never
 
 import openai
 from openai.types.responses import ResponseInputItemParam
 
-from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage
+from bot.engine.api import ModelReply, ToolChoice, ToolSpec, Usage, is_mode
 from bot.engine.api.failures import map_openai_error
 from bot.engine.api.features import REASONING_INCLUDE, FeatureModes, RequestFeatures
 from bot.engine.api.plain_json import ToolPayloads, sdk_arguments
@@ -78,7 +79,7 @@ class ResponsesAPI:
 
     async def _plain(self, request: dict[str, Any]) -> ModelReply:
         response = await self._client.responses.create(**sdk_arguments(request))
-        return _reply(response.output, response.usage)
+        return _finished(_reply(response.output, response.usage, getattr(response, "model", None)), response)
 
     async def _streamed(self, request: dict[str, Any], progress: Progress) -> ModelReply:
         """Stream the answer's text to `progress`; the finished items come from the stream's item events."""
@@ -102,7 +103,7 @@ class ResponsesAPI:
         if completed is None:
             raise StreamBroken("it ended before response.completed")
         output = [done[index] for index in sorted(done)] or list(completed.output or ())
-        return _reply(output, completed.usage)
+        return _finished(_reply(output, completed.usage, getattr(completed, "model", None)), completed)
 
 
 def _input_item(item: Item) -> ResponseInputItemParam:
@@ -116,7 +117,7 @@ def _input_item(item: Item) -> ResponseInputItemParam:
                 "encrypted_content": item.encrypted_content,
             }
         case UserMessage():
-            return {"role": "user", "content": item.as_prompt()}
+            return {"role": "user", "content": _user_content(item)}
         case AssistantMessage():
             return {"role": "assistant", "content": item.text}
         case ToolCall():
@@ -125,6 +126,16 @@ def _input_item(item: Item) -> ResponseInputItemParam:
             return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
         case _:
             assert_never(item)
+
+
+def _user_content(message: UserMessage) -> Any:
+    """A member's words as Responses content: plain text, or text then each image as a data URL."""
+    images = message.images()
+    if not images:
+        return message.as_prompt()
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": message.as_prompt()}]
+    parts += [{"type": "input_image", "image_url": image.data_url(), "detail": "auto"} for image in images]
+    return parts
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:
@@ -140,12 +151,12 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _tool_choice(choice: ToolChoice) -> str | dict[str, str]:
     """'auto' | 'required' | 'none' as they are; a tool name as the Responses named-function form."""
-    if choice in ("auto", "required", "none"):
+    if is_mode(choice):
         return choice
     return {"type": "function", "name": choice}
 
 
-def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
+def _reply(output: Sequence[Any], usage: Any, model: str | None = None) -> ModelReply:
     """Text of the message items, the function calls in order, the replayable reasoning, and the usage."""
     texts: list[str] = []
     calls: list[ToolCall] = []
@@ -165,7 +176,18 @@ def _reply(output: Sequence[Any], usage: Any) -> ModelReply:
         calls=tuple(calls),
         reasoning=tuple(reasoning),
         usage=_usage(usage),
+        model=model or "",
     )
+
+
+def _finished(reply: ModelReply, response: Any) -> ModelReply:
+    """The reply with why the response ended, in Chat terms (an incomplete response names its reason)."""
+    if getattr(response, "status", None) == "incomplete":
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        finish = "length" if reason == "max_output_tokens" else reason or "incomplete"
+    else:
+        finish = "tool_calls" if reply.calls else "stop"
+    return replace(reply, finish_reason=finish)
 
 
 def _usage(usage: Any) -> Usage | None:
